@@ -1,0 +1,19 @@
+//! ATS, the attestation store: append-only claims that plugins use as their only shared state.
+//!
+//! An [`Attestation`] says that `actors` claim `subjects` `predicates` `contexts`, at a
+//! `timestamp`, with JSON `attributes`. Writers build a [`NewAttestation`], which validation
+//! turns into a stored row with a readable [`id`] (`AS-ALICE-AUTHOR-GITHUB-7K4M3B9X`). Readers
+//! ask a [`Query`]: OR within a dimension, AND across dimensions, case-insensitive, newest first,
+//! one bounded [`Page`] at a time.
+//!
+//! All SQL lives in [`store`]; the schema is `host/migrations/001_create_attestations.sql`.
+
+mod error;
+pub mod id;
+mod model;
+mod query;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use model::{Attestation, Dimension, Limits, NewAttestation, UNSPECIFIED};
+pub use query::{Cursor, DEFAULT_LIMIT, MAX_LIMIT, Page, Query};

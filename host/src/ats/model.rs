@@ -1,0 +1,296 @@
+//! The attestation record, what writers submit, and the rules a write must follow.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{Error, Result};
+
+/// The value of an unspecified predicate or context.
+pub const UNSPECIFIED: &str = "_";
+
+/// A stored claim: `actors` say that `subjects` `predicates` `contexts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attestation {
+    /// Readable unique id, see [`super::id`].
+    pub id: String,
+    /// What the claim is about; at least one.
+    pub subjects: Vec<String>,
+    /// What is said; `["_"]` when nothing.
+    pub predicates: Vec<String>,
+    /// In which context; `["_"]` when none.
+    pub contexts: Vec<String>,
+    /// Who says it; at least one.
+    pub actors: Vec<String>,
+    /// When the claim was made, Unix milliseconds.
+    pub timestamp: i64,
+    /// What wrote it: `qntx-cli`, `plugin@version`, ...
+    pub source: String,
+    /// Free-form JSON object.
+    pub attributes: Map<String, Value>,
+    /// When it was stored, Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// The four dimensions a claim is indexed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    /// `subjects`.
+    Subject = 0,
+    /// `predicates`.
+    Predicate = 1,
+    /// `contexts`.
+    Context = 2,
+    /// `actors`.
+    Actor = 3,
+}
+
+impl Attestation {
+    /// The values of one dimension.
+    pub fn values(&self, dimension: Dimension) -> &[String] {
+        match dimension {
+            Dimension::Subject => &self.subjects,
+            Dimension::Predicate => &self.predicates,
+            Dimension::Context => &self.contexts,
+            Dimension::Actor => &self.actors,
+        }
+    }
+}
+
+/// Size limits of one attestation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Values per dimension.
+    pub values_per_dimension: usize,
+    /// Bytes per value.
+    pub value_bytes: usize,
+    /// Bytes of the attributes' JSON text.
+    pub attribute_bytes: usize,
+}
+
+impl Default for Limits {
+    /// 100 values per dimension, 1 KiB per value, 1 MiB of attributes.
+    fn default() -> Self {
+        Self {
+            values_per_dimension: 100,
+            value_bytes: 1024,
+            attribute_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// A claim to store. [`NewAttestation::validate`] checks it and fills in defaults.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewAttestation {
+    /// At least one.
+    pub subjects: Vec<String>,
+    /// Empty means `["_"]`.
+    pub predicates: Vec<String>,
+    /// Empty means `["_"]`.
+    pub contexts: Vec<String>,
+    /// At least one.
+    pub actors: Vec<String>,
+    /// None means now.
+    pub timestamp: Option<i64>,
+    /// What writes it.
+    pub source: String,
+    /// Must be a JSON object; `Null` means `{}`.
+    pub attributes: Value,
+}
+
+impl NewAttestation {
+    /// Check the claim against `limits` and turn it into an attestation with a fresh id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] naming the rule that was broken.
+    pub fn validate(self, limits: &Limits, now_ms: i64) -> Result<Attestation> {
+        let subjects = values("subject", self.subjects, limits)?;
+        if subjects.is_empty() {
+            return Err(Error::Invalid(
+                "an attestation needs at least one subject".into(),
+            ));
+        }
+        let actors = values("actor", self.actors, limits)?;
+        if actors.is_empty() {
+            return Err(Error::Invalid(
+                "an attestation needs at least one actor".into(),
+            ));
+        }
+        let predicates = or_unspecified(values("predicate", self.predicates, limits)?);
+        let contexts = or_unspecified(values("context", self.contexts, limits)?);
+        if self.source.is_empty() || self.source.len() > limits.value_bytes {
+            return Err(Error::Invalid(format!(
+                "source must be 1 to {} bytes",
+                limits.value_bytes
+            )));
+        }
+        let attributes = match self.attributes {
+            Value::Null => Map::new(),
+            Value::Object(map) => map,
+            other => {
+                return Err(Error::Invalid(format!(
+                    "attributes must be a JSON object, not {}",
+                    json_kind(&other)
+                )));
+            }
+        };
+        let attribute_bytes = serde_json::to_string(&attributes)
+            .map_err(|e| Error::Invalid(format!("attributes: {e}")))?
+            .len();
+        if attribute_bytes > limits.attribute_bytes {
+            return Err(Error::Invalid(format!(
+                "attributes are {attribute_bytes} bytes; the limit is {}",
+                limits.attribute_bytes
+            )));
+        }
+        let id = super::id::generate(&subjects[0], &predicates[0], &contexts[0]);
+        Ok(Attestation {
+            id,
+            subjects,
+            predicates,
+            contexts,
+            actors,
+            timestamp: self.timestamp.unwrap_or(now_ms),
+            source: self.source,
+            attributes,
+            created_at: now_ms,
+        })
+    }
+}
+
+fn values(dimension: &str, values: Vec<String>, limits: &Limits) -> Result<Vec<String>> {
+    if values.len() > limits.values_per_dimension {
+        return Err(Error::Invalid(format!(
+            "{} {dimension}s; the limit is {}",
+            values.len(),
+            limits.values_per_dimension
+        )));
+    }
+    for value in &values {
+        if value.trim().is_empty() {
+            return Err(Error::Invalid(format!("an empty {dimension}")));
+        }
+        if value.len() > limits.value_bytes {
+            return Err(Error::Invalid(format!(
+                "{dimension} '{}…' is {} bytes; the limit is {}",
+                value.chars().take(32).collect::<String>(),
+                value.len(),
+                limits.value_bytes
+            )));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(Error::Invalid(format!(
+                "{dimension} '{}' contains a control character",
+                value.escape_debug()
+            )));
+        }
+    }
+    Ok(values)
+}
+
+fn or_unspecified(values: Vec<String>) -> Vec<String> {
+    if values.is_empty() {
+        vec![UNSPECIFIED.to_owned()]
+    } else {
+        values
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claim() -> NewAttestation {
+        NewAttestation {
+            subjects: vec!["alice".into()],
+            actors: vec!["bob".into()],
+            source: "test".into(),
+            ..NewAttestation::default()
+        }
+    }
+
+    fn invalid(new: NewAttestation) -> String {
+        match new.validate(&Limits::default(), 1) {
+            Err(Error::Invalid(message)) => message,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_fill_predicates_contexts_timestamp_and_attributes() {
+        let a = claim().validate(&Limits::default(), 42).unwrap();
+        assert_eq!(a.predicates, ["_"]);
+        assert_eq!(a.contexts, ["_"]);
+        assert_eq!(a.timestamp, 42);
+        assert_eq!(a.created_at, 42);
+        assert!(a.attributes.is_empty());
+        assert!(a.id.starts_with("AS-ALICE---"), "{}", a.id);
+    }
+
+    #[test]
+    fn every_rule_has_a_clear_error() {
+        let no_subject = NewAttestation {
+            subjects: vec![],
+            ..claim()
+        };
+        assert_eq!(
+            invalid(no_subject),
+            "an attestation needs at least one subject"
+        );
+        let no_actor = NewAttestation {
+            actors: vec![],
+            ..claim()
+        };
+        assert_eq!(invalid(no_actor), "an attestation needs at least one actor");
+        let too_many = NewAttestation {
+            predicates: vec!["p".into(); 101],
+            ..claim()
+        };
+        assert_eq!(invalid(too_many), "101 predicates; the limit is 100");
+        let long = NewAttestation {
+            contexts: vec!["x".repeat(1025)],
+            ..claim()
+        };
+        assert!(invalid(long).contains("is 1025 bytes; the limit is 1024"));
+        let empty = NewAttestation {
+            subjects: vec![" ".into()],
+            ..claim()
+        };
+        assert_eq!(invalid(empty), "an empty subject");
+        let control = NewAttestation {
+            subjects: vec!["a\u{0}b".into()],
+            ..claim()
+        };
+        assert!(invalid(control).contains("control character"));
+        let array = NewAttestation {
+            attributes: json!([1, 2]),
+            ..claim()
+        };
+        assert_eq!(
+            invalid(array),
+            "attributes must be a JSON object, not an array"
+        );
+        let huge = NewAttestation {
+            attributes: json!({ "blob": "x".repeat(1024 * 1024) }),
+            ..claim()
+        };
+        assert!(invalid(huge).contains("the limit is 1048576"));
+        let no_source = NewAttestation {
+            source: String::new(),
+            ..claim()
+        };
+        assert_eq!(invalid(no_source), "source must be 1 to 1024 bytes");
+    }
+}

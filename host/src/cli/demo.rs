@@ -1,0 +1,145 @@
+//! `qntx demo`: build the example plugins of this checkout and show the whole flow.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use super::{Global, Outcome, output, plugin};
+use crate::clock::now_ms;
+use crate::node::{Node, NodeConfig};
+use crate::pulse::{self, NewJob, store};
+use crate::{ats, toolchain};
+
+/// Build the example plugins in this checkout and show them at work
+///
+/// Builds every crate under <CHECKOUT>/plugins into <data-dir>/plugins, starts a node, enqueues
+/// jobs for them, runs until idle and prints the results and attestations. Each step prints
+/// the equivalent qntx command. The data directory defaults to ./.qntx-demo.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// The qntx checkout whose plugins/ to build
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    checkout: PathBuf,
+}
+
+pub(super) fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
+    let data_dir = global
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(".qntx-demo"));
+    let plugin_dir = data_dir.join("plugins");
+    let mut out = std::io::stdout().lock();
+    let flag = format!("--data-dir {}", data_dir.display());
+
+    let crates = plugin_crates(&args.checkout)?;
+    step(
+        &mut out,
+        &format!("qntx {flag} plugin build {}", list(&crates)),
+    )?;
+    for path in &crates {
+        let installed =
+            plugin::build_and_install(path, &plugin_dir, &toolchain::BuildOptions::default())?;
+        writeln!(out, "  installed {}", installed.display())?;
+    }
+
+    let mut config = NodeConfig::new(data_dir.clone(), vec![plugin_dir]);
+    config.workers = 2;
+    let node = Node::start(config).context("starting the demo node")?;
+    step(&mut out, &format!("qntx {flag} plugin list"))?;
+    for loaded in node.plugins() {
+        writeln!(
+            out,
+            "  {} {}  {}",
+            loaded.name, loaded.version, loaded.description
+        )?;
+        for (name, _) in &loaded.handlers {
+            writeln!(out, "    {}", loaded.handler_name(name))?;
+        }
+    }
+    for refused in node.refused() {
+        writeln!(out, "  refused: {}", crate::error_chain(refused))?;
+    }
+
+    let readme = std::fs::read_to_string(args.checkout.join("README.md")).unwrap_or_default();
+    let jobs = [
+        NewJob::new("text/echo", serde_json::json!({ "hello": "qntx" })),
+        NewJob::new(
+            "text/stats",
+            serde_json::json!({ "subject": "README.md", "text": readme }),
+        ),
+    ];
+    let conn = crate::db::open_in(&data_dir)?;
+    let mut ids = Vec::new();
+    for job in &jobs {
+        step(
+            &mut out,
+            &format!("qntx {flag} job enqueue {} --payload '…'", job.handler),
+        )?;
+        let id = store::enqueue(&conn, job, now_ms())?.id;
+        writeln!(out, "  {id}")?;
+        ids.push(id);
+    }
+    node.notify();
+
+    step(&mut out, &format!("qntx {flag} run --until-idle"))?;
+    node.wait_until_idle()?;
+    node.shutdown(Duration::from_secs(10));
+
+    let mut all_completed = true;
+    for id in &ids {
+        step(&mut out, &format!("qntx {flag} job show {id}"))?;
+        let job = store::get(&conn, id)?;
+        all_completed &= job.status == pulse::JobStatus::Completed;
+        output::job_details(&mut out, &job)?;
+    }
+
+    writeln!(out, "\n# the attestation text/stats wrote about README.md")?;
+    let page = ats::store::query(
+        &conn,
+        &ats::Query {
+            subjects: vec!["README.md".into()],
+            predicates: vec!["text_stats".into()],
+            limit: 1,
+            ..ats::Query::default()
+        },
+    )?;
+    for attestation in &page.attestations {
+        output::json_line(&mut out, attestation)?;
+    }
+    if !all_completed {
+        bail!("a demo job did not complete; see the job details above");
+    }
+    writeln!(out, "\nDone. Explore with: qntx {flag} job list")?;
+    Ok(Outcome::Ok)
+}
+
+fn plugin_crates(checkout: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
+    let dir = checkout.join("plugins");
+    let mut crates: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| {
+            format!(
+                "reading '{}'; run the demo from a qntx checkout or pass --checkout",
+                dir.display()
+            )
+        })?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.join("Cargo.toml").is_file())
+        .collect();
+    crates.sort();
+    Ok(crates)
+}
+
+fn list(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn step(out: &mut impl Write, command: &str) -> anyhow::Result<()> {
+    writeln!(out, "\n$ {command}")?;
+    Ok(())
+}

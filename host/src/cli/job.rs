@@ -1,0 +1,243 @@
+//! `qntx job`: enqueue, show and list jobs.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+
+use super::{Global, Outcome, output};
+use crate::clock::now_ms;
+use crate::pulse::{DEFAULT_MAX_ATTEMPTS, JobStatus, NewJob, store};
+use crate::{db, plugins};
+
+#[derive(Debug, Subcommand)]
+pub(super) enum JobCommand {
+    /// Enqueue a job for a handler and print its id
+    ///
+    /// The handler must be registered by a node sharing this database, or announced by a plugin
+    /// in the plugin directories; --allow-unregistered enqueues for a plugin not loaded yet.
+    Enqueue(EnqueueArgs),
+    /// Show one job (an id prefix is enough)
+    Show {
+        /// Job id, or a unique prefix of it
+        #[arg(value_name = "ID")]
+        id: String,
+        /// Print the job as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List jobs, newest first
+    List {
+        /// Only jobs in this status (queued, running, paused, completed, failed, cancelled)
+        #[arg(long, value_name = "STATUS")]
+        status: Option<JobStatus>,
+        /// Only jobs for this handler
+        #[arg(long, value_name = "HANDLER")]
+        handler: Option<String>,
+        /// At most this many
+        #[arg(long, default_value_t = 50, value_name = "N")]
+        limit: u32,
+        /// One JSON object per line
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub(super) struct EnqueueArgs {
+    /// Full handler name: <plugin>/<handler>
+    #[arg(value_name = "HANDLER")]
+    handler: String,
+
+    /// The job's input, as JSON
+    #[arg(long, default_value = "{}", value_name = "JSON")]
+    payload: String,
+
+    /// Higher runs first (-1000 to 1000)
+    #[arg(
+        long,
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        value_name = "N",
+        help_heading = "Scheduling"
+    )]
+    priority: i32,
+
+    /// Attempts before the job fails for good
+    #[arg(long, default_value_t = DEFAULT_MAX_ATTEMPTS, value_name = "N", help_heading = "Scheduling")]
+    max_attempts: u32,
+
+    /// Wall-clock limit of each attempt [default: the node's]
+    #[arg(long, value_name = "DURATION", value_parser = output::parse_duration, help_heading = "Scheduling")]
+    timeout: Option<Duration>,
+
+    /// Run no earlier than this long from now
+    #[arg(long, value_name = "DURATION", value_parser = output::parse_duration, help_heading = "Scheduling")]
+    delay: Option<Duration>,
+
+    /// Where the job comes from; with the handler, the key of --unique
+    #[arg(long, default_value = "cli", value_name = "TEXT")]
+    source: String,
+
+    /// Enqueue nothing if an active job has the same handler and source; print its id
+    #[arg(long)]
+    unique: bool,
+
+    /// Expected cost, checked against budgets
+    #[arg(long, default_value_t = 0.0, value_name = "AMOUNT")]
+    cost_estimate: f64,
+
+    /// Enqueue even if no known plugin announces the handler
+    #[arg(long)]
+    allow_unregistered: bool,
+
+    /// Wait for the job to finish and print its result (a node must be running)
+    #[arg(long)]
+    wait: bool,
+}
+
+pub(super) fn run(global: &Global, command: JobCommand) -> anyhow::Result<Outcome> {
+    let data_dir = global.data_dir()?;
+    let conn = db::open_in(&data_dir)
+        .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        JobCommand::Enqueue(args) => enqueue(global, &conn, args, &mut out),
+        JobCommand::Show { id, json } => {
+            let id = store::resolve_id(&conn, &id)?;
+            let job = store::get(&conn, &id)?;
+            if json {
+                output::json_line(&mut out, &job)?;
+            } else {
+                output::job_details(&mut out, &job)?;
+            }
+            Ok(Outcome::Ok)
+        }
+        JobCommand::List {
+            status,
+            handler,
+            limit,
+            json,
+        } => {
+            let jobs = store::list(&conn, status, handler.as_deref(), limit)?;
+            for job in &jobs {
+                if json {
+                    output::json_line(&mut out, job)?;
+                } else {
+                    writeln!(
+                        out,
+                        "{}  {:<9}  {:<24}  {}/{}  {}",
+                        job.id,
+                        job.status.as_str(),
+                        job.handler,
+                        job.attempt,
+                        job.max_attempts,
+                        output::time(job.created_at)
+                    )?;
+                }
+            }
+            Ok(if jobs.is_empty() {
+                Outcome::No
+            } else {
+                Outcome::Ok
+            })
+        }
+    }
+}
+
+fn enqueue(
+    global: &Global,
+    conn: &rusqlite::Connection,
+    args: EnqueueArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<Outcome> {
+    let payload: serde_json::Value = serde_json::from_str(&args.payload).map_err(|error| {
+        anyhow::anyhow!(
+            "--payload is not valid JSON: {error} (in '{}')",
+            args.payload
+        )
+    })?;
+    if !args.allow_unregistered {
+        check_registered(global, conn, &args.handler)?;
+    }
+    let now = now_ms();
+    let job = NewJob {
+        id: None,
+        handler: args.handler,
+        payload,
+        source: args.source,
+        priority: args.priority,
+        max_attempts: args.max_attempts,
+        run_at: args
+            .delay
+            .map(|delay| now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX)),
+        timeout_ms: args
+            .timeout
+            .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+        cost_estimate: args.cost_estimate,
+        parent_job_id: None,
+        unique: args.unique,
+    };
+    let enqueued = store::enqueue(conn, &job, now)?;
+    if enqueued.existing {
+        eprintln!("qntx: an active job with this handler and source exists; not enqueued");
+    }
+    writeln!(out, "{}", enqueued.id)?;
+    if !args.wait {
+        return Ok(Outcome::Ok);
+    }
+    out.flush()?;
+    loop {
+        let job = store::get(conn, &enqueued.id)?;
+        if job.status.is_final() {
+            output::job_details(out, &job)?;
+            return Ok(if job.status == JobStatus::Completed {
+                Outcome::Ok
+            } else {
+                Outcome::No
+            });
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Refuse a handler that no node registered and no plugin in the plugin directories announces.
+fn check_registered(
+    global: &Global,
+    conn: &rusqlite::Connection,
+    handler: &str,
+) -> anyhow::Result<()> {
+    if store::registered_handler(conn, handler)?.is_some() {
+        return Ok(());
+    }
+    let mut known = store::registered_handler_names(conn)?;
+    let files = plugins::discover(&global.plugin_dirs()?)?;
+    if !files.is_empty() {
+        let catalog = plugins::load_all(
+            &super::plugin::checking_runtime()?,
+            &files,
+            &super::plugin::scratch_store()?,
+        );
+        for plugin in catalog.plugins {
+            for (name, _) in &plugin.handlers {
+                known.push(plugin.handler_name(name));
+            }
+        }
+    }
+    if known.iter().any(|name| name == handler) {
+        return Ok(());
+    }
+    known.sort();
+    known.dedup();
+    let listing = if known.is_empty() {
+        "no handlers are known yet".to_owned()
+    } else {
+        format!("known handlers: {}", known.join(", "))
+    };
+    bail!(
+        "no plugin announces handler '{handler}'; {listing}\n\
+         hint: build the plugin into the plugin directory (qntx plugin build), or pass \
+         --allow-unregistered to enqueue for a plugin that is not loaded yet"
+    )
+}

@@ -1,0 +1,140 @@
+//! The `qntx` command line: one module per command group.
+
+mod demo;
+mod job;
+mod output;
+mod plugin;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A node that stores attestations, runs durable jobs, and runs every plugin in a
+/// WebAssembly sandbox
+#[derive(Debug, Parser)]
+#[command(
+    name = "qntx",
+    version,
+    after_help = "Examples:\n  \
+        qntx plugin build plugins/text          build a plugin into <data-dir>/plugins\n  \
+        qntx job enqueue text/stats --payload '{\"text\": \"a b\\nc\"}'\n  \
+        qntx run --until-idle                   run queued jobs, then exit"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Settings every command shares.
+#[derive(Debug, clap::Args)]
+pub struct Global {
+    /// Directory holding the database and, by default, plugins
+    #[arg(long, global = true, env = "QNTX_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+
+    /// Directory of plugin components (*.wasm); repeatable [default: <data-dir>/plugins]
+    #[arg(
+        long = "plugins",
+        global = true,
+        env = "QNTX_PLUGINS",
+        value_name = "DIR"
+    )]
+    plugin_dirs: Vec<PathBuf>,
+
+    /// Log more (-v: info, -vv: debug, -vvv: trace); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+impl Global {
+    /// The data directory: `--data-dir`, `QNTX_DATA_DIR`, or `~/.qntx`.
+    fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        match &self.data_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => std::env::home_dir()
+                .map(|home| home.join(".qntx"))
+                .ok_or_else(|| anyhow::anyhow!("no home directory; pass --data-dir DIR")),
+        }
+    }
+
+    /// The plugin directories: `--plugins`, or `<data-dir>/plugins` (created if missing).
+    fn plugin_dirs(&self) -> anyhow::Result<Vec<PathBuf>> {
+        if !self.plugin_dirs.is_empty() {
+            return Ok(self.plugin_dirs.clone());
+        }
+        let dir = self.data_dir()?.join("plugins");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| anyhow::anyhow!("creating plugin directory '{}': {e}", dir.display()))?;
+        Ok(vec![dir])
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the node: load plugins, register their handlers, run jobs
+    Run(run::RunArgs),
+    /// Enqueue, inspect and list jobs
+    #[command(subcommand)]
+    Job(job::JobCommand),
+    /// Build, inspect and list plugins
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+    /// Build the example plugins in this checkout and show them at work
+    Demo(demo::DemoArgs),
+}
+
+/// A command's answer: success, or a negative answer that is not an error (exit 1).
+pub(crate) enum Outcome {
+    Ok,
+    No,
+}
+
+/// Parse arguments, run the command, print errors, return the exit code: 0 ok, 1 a negative
+/// answer, 2 an error.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli);
+    let result = match cli.command {
+        Command::Run(args) => run::run(&cli.global, args),
+        Command::Job(command) => job::run(&cli.global, command),
+        Command::Plugin(command) => plugin::run(&cli.global, command),
+        Command::Demo(args) => demo::run(&cli.global, args),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::No) => ExitCode::from(1),
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("qntx: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_tracing(cli: &Cli) {
+    let default = match (cli.global.verbose, &cli.command) {
+        (0, Command::Run(_) | Command::Demo(_)) => "qntx=info,warn",
+        (0, _) => "warn",
+        (1, _) => "qntx=info,warn",
+        (2, _) => "qntx=debug,info",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}

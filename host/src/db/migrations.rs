@@ -1,0 +1,132 @@
+//! Forward-only schema migrations, embedded at build time and recorded in `schema_migrations`.
+
+use rusqlite::Connection;
+
+use super::Error;
+
+/// One schema change: `host/migrations/NNN_name.sql`.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Its number; migrations apply in order and the numbers are contiguous from 1.
+    pub version: u32,
+    /// What it does.
+    pub name: &'static str,
+    /// The SQL, possibly several statements.
+    pub sql: &'static str,
+}
+
+/// Every migration, oldest first. A shipped migration is never edited: fixes go in a new one.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "create_attestations",
+        sql: include_str!("../../migrations/001_create_attestations.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "create_jobs",
+        sql: include_str!("../../migrations/002_create_jobs.sql"),
+    },
+];
+
+/// Apply the migrations the database has not seen yet, each in its own transaction.
+pub(super) fn apply(conn: &mut Connection) -> Result<(), Error> {
+    let known = MIGRATIONS.last().map_or(0, |m| m.version);
+    let migrate_err = |m: &Migration| {
+        let (version, name) = (m.version, m.name);
+        move |source| Error::Migrate {
+            version,
+            name,
+            source,
+        }
+    };
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INTEGER PRIMARY KEY,
+             name TEXT NOT NULL,
+             applied_at INTEGER NOT NULL
+         )",
+    )
+    .map_err(migrate_err(&MIGRATIONS[0]))?;
+    let current: u32 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(migrate_err(&MIGRATIONS[0]))?;
+    if current > known {
+        return Err(Error::TooNew {
+            found: current,
+            known,
+        });
+    }
+    for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(migrate_err(migration))?;
+        // Another process may have applied it while we waited for the lock.
+        let applied: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+                [migration.version],
+                |row| row.get(0),
+            )
+            .map_err(migrate_err(migration))?;
+        if applied {
+            continue;
+        }
+        tx.execute_batch(migration.sql)
+            .map_err(migrate_err(migration))?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![migration.version, migration.name, crate::clock::now_ms()],
+        )
+        .map_err(migrate_err(migration))?;
+        tx.commit().map_err(migrate_err(migration))?;
+        tracing::debug!(
+            version = migration.version,
+            name = migration.name,
+            "applied migration"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_numbers_are_contiguous_from_one() {
+        for (index, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(migration.version as usize, index + 1, "{}", migration.name);
+        }
+    }
+
+    #[test]
+    fn migrations_apply_to_an_empty_database_and_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply(&mut conn).unwrap();
+        apply(&mut conn).unwrap();
+        let count: u32 = conn
+            .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count as usize, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply(&mut conn).unwrap();
+        conn.execute(
+            "INSERT INTO schema_migrations VALUES (999, 'future', 0)",
+            [],
+        )
+        .unwrap();
+        assert!(matches!(
+            apply(&mut conn),
+            Err(Error::TooNew { found: 999, .. })
+        ));
+    }
+}

@@ -1,0 +1,125 @@
+//! The node's SQLite database: one file holds attestations, jobs and handler registrations.
+//!
+//! Every process (a running node, a CLI command) opens its own connections with [`open`]. SQLite
+//! in WAL mode lets readers run beside one writer; writers queue on the database lock for up to
+//! [`BUSY_TIMEOUT`]. Many nodes on one file work on one machine; across machines, use one node.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+mod migrations;
+
+pub use migrations::{MIGRATIONS, Migration};
+
+/// How long a statement waits for another writer before failing with "database is locked".
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The database file inside a data directory.
+pub const FILE_NAME: &str = "qntx.db";
+
+/// Errors opening or migrating the database.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The data directory could not be created.
+    #[error("creating data directory '{path}'")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// SQLite refused to open or configure the file.
+    #[error("opening database '{path}'")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A migration failed; the database is left at the previous version.
+    #[error("applying migration {version} '{name}'")]
+    Migrate {
+        /// The migration's number.
+        version: u32,
+        /// The migration's name.
+        name: &'static str,
+        /// The cause.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer qntx.
+    #[error(
+        "database schema version {found} is newer than this qntx understands ({known}); upgrade qntx"
+    )]
+    TooNew {
+        /// The version recorded in the file.
+        found: u32,
+        /// The newest version this build knows.
+        known: u32,
+    },
+}
+
+/// Open (creating if needed) the database in `data_dir` and bring its schema up to date.
+///
+/// # Errors
+///
+/// [`Error`] when the directory or file cannot be created, or a migration fails.
+pub fn open_in(data_dir: &Path) -> Result<Connection, Error> {
+    std::fs::create_dir_all(data_dir).map_err(|source| Error::CreateDir {
+        path: data_dir.to_owned(),
+        source,
+    })?;
+    let path = data_dir.join(FILE_NAME);
+    let mut conn = open(&path)?;
+    migrations::apply(&mut conn)?;
+    Ok(conn)
+}
+
+/// A migrated in-memory database, for work that needs a store but no data directory
+/// (checking a freshly built plugin).
+///
+/// # Errors
+///
+/// [`Error`] when SQLite or a migration fails.
+pub fn open_in_memory() -> Result<Connection, Error> {
+    let mut conn = Connection::open_in_memory().map_err(|source| Error::Open {
+        path: PathBuf::from(":memory:"),
+        source,
+    })?;
+    migrations::apply(&mut conn)?;
+    Ok(conn)
+}
+
+/// Open a connection to an existing or new database file, configured for qntx. Does not migrate.
+///
+/// # Errors
+///
+/// [`Error::Open`] when SQLite cannot open or configure the file.
+pub fn open(path: &Path) -> Result<Connection, Error> {
+    let wrap = |source| Error::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags).map_err(wrap)?;
+    // Wait for other writers instead of failing at once.
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(wrap)?;
+    // WAL: readers never block the writer, and a crash loses no committed transaction.
+    conn.pragma_update(None, "journal_mode", "wal")
+        .map_err(wrap)?;
+    // In WAL mode NORMAL is durable against process crashes; a power loss may drop the last
+    // transactions, never corrupt the file.
+    conn.pragma_update(None, "synchronous", "normal")
+        .map_err(wrap)?;
+    // attestation_values references attestations.
+    conn.pragma_update(None, "foreign_keys", "on")
+        .map_err(wrap)?;
+    Ok(conn)
+}

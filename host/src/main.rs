@@ -1,0 +1,5 @@
+//! The `qntx` command.
+
+fn main() -> std::process::ExitCode {
+    qntx::cli::main()
+}

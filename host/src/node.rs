@@ -1,0 +1,302 @@
+//! A running node: database, runtime, plugins registered with Pulse, workers and the
+//! maintenance loop (lease renewal, rescue of jobs from dead nodes, cancellation).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::clock::now_ms;
+use crate::plugins::{self, LoadedPlugin};
+use crate::pulse::{
+    self, InFlight, Interruption, Registry, SharedConnection, Wakeup, Worker, WorkerConfig, store,
+};
+use crate::runtime::{Runtime, RuntimeConfig};
+use crate::{db, error_chain};
+
+/// How often the maintenance loop looks for cancelled jobs: the bound on cancel latency, plus
+/// one epoch tick.
+const INTERRUPT_CHECK: Duration = Duration::from_millis(50);
+/// How often the maintenance loop rescues jobs whose node died.
+const RESCUE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Errors starting a node.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Db(#[from] db::Error),
+    /// The engine could not be built.
+    #[error(transparent)]
+    Runtime(#[from] crate::runtime::Error),
+    /// A plugin directory could not be read.
+    #[error(transparent)]
+    Plugins(#[from] plugins::Error),
+    /// The job store failed.
+    #[error(transparent)]
+    Pulse(#[from] pulse::Error),
+    /// A thread could not be started.
+    #[error("starting a node thread")]
+    Thread(#[source] std::io::Error),
+}
+
+/// How to run a node.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Where the database lives.
+    pub data_dir: PathBuf,
+    /// Directories whose `.wasm` files are loaded as plugins.
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Worker threads, each running one job at a time.
+    pub workers: usize,
+    /// Engine and sandbox settings.
+    pub runtime: RuntimeConfig,
+    /// Lease length, retry base, idle poll; the owner is filled in with the node's id.
+    pub worker: WorkerConfig,
+}
+
+impl NodeConfig {
+    /// Defaults: 2 workers, default runtime and worker settings.
+    pub fn new(data_dir: PathBuf, plugin_dirs: Vec<PathBuf>) -> Self {
+        Self {
+            data_dir,
+            plugin_dirs,
+            workers: 2,
+            runtime: RuntimeConfig::default(),
+            worker: WorkerConfig::new(String::new()),
+        }
+    }
+}
+
+/// A started node. Dropping it without [`Node::shutdown`] stops it with no grace period.
+pub struct Node {
+    id: String,
+    plugins: Vec<LoadedPlugin>,
+    refused: Vec<plugins::Error>,
+    registry: Arc<Registry>,
+    in_flight: Arc<InFlight>,
+    wakeup: Arc<Wakeup>,
+    conn: SharedConnection,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("id", &self.id)
+            .field("plugins", &self.plugins)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Node {
+    /// Open the database, load and register plugins, and start workers.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the database, engine or a plugin directory fails. A plugin file that is
+    /// refused does not stop the node: see [`Node::refused`].
+    pub fn start(config: NodeConfig) -> Result<Self, Error> {
+        let id = format!("node-{}", ulid::Ulid::new());
+        let conn: SharedConnection =
+            Arc::new(std::sync::Mutex::new(db::open_in(&config.data_dir)?));
+        let runtime = Arc::new(Runtime::new(config.runtime.clone())?);
+        let files = plugins::discover(&config.plugin_dirs)?;
+        let catalog = plugins::load_all(&runtime, &files, &conn);
+        let registry = Arc::new(Registry::new());
+        for plugin in &catalog.plugins {
+            plugin.register(&runtime, &registry);
+        }
+        {
+            let conn = pulse::lock(&conn);
+            let now = now_ms();
+            for registered in registry.all() {
+                store::register_handler(
+                    &conn,
+                    &store::HandlerRecord {
+                        handler: registered.handler.clone(),
+                        plugin: registered.plugin.clone(),
+                        plugin_version: registered.version.clone(),
+                        description: registered.description.clone(),
+                        registered_at: now,
+                    },
+                )?;
+            }
+        }
+        let in_flight = Arc::new(InFlight::default());
+        let wakeup = Arc::new(Wakeup::default());
+        let worker_config = WorkerConfig {
+            owner: id.clone(),
+            ..config.worker.clone()
+        };
+        let mut threads = Vec::new();
+        for index in 0..config.workers.max(1) {
+            let worker = Worker::new(
+                db::open(&config.data_dir.join(db::FILE_NAME))?,
+                registry.clone(),
+                in_flight.clone(),
+                worker_config.clone(),
+            );
+            let wakeup = wakeup.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("qntx-worker-{index}"))
+                    .spawn(move || worker.run(&wakeup))
+                    .map_err(Error::Thread)?,
+            );
+        }
+        let maintenance = Maintenance {
+            conn: db::open(&config.data_dir.join(db::FILE_NAME))?,
+            owner: id.clone(),
+            lease: config.worker.lease,
+            in_flight: in_flight.clone(),
+            wakeup: wakeup.clone(),
+        };
+        threads.push(
+            std::thread::Builder::new()
+                .name("qntx-maintenance".into())
+                .spawn(move || maintenance.run())
+                .map_err(Error::Thread)?,
+        );
+        tracing::info!(node = %id, plugins = catalog.plugins.len(), handlers = registry.names().len(), workers = config.workers, "node started");
+        Ok(Self {
+            id,
+            plugins: catalog.plugins,
+            refused: catalog.refused,
+            registry,
+            in_flight,
+            wakeup,
+            conn,
+            threads,
+        })
+    }
+
+    /// This node's id, the owner of its leases.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The plugins that loaded.
+    pub fn plugins(&self) -> &[LoadedPlugin] {
+        &self.plugins
+    }
+
+    /// The plugin files refused, with reasons.
+    pub fn refused(&self) -> &[plugins::Error] {
+        &self.refused
+    }
+
+    /// The handlers registered with Pulse.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Wake idle workers now (after an enqueue in this process).
+    pub fn notify(&self) {
+        self.wakeup.notify();
+    }
+
+    /// Block until no job for this node's handlers is runnable and no worker is busy.
+    /// Returns what remains scheduled for later.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Pulse`] when the database fails.
+    pub fn wait_until_idle(&self) -> Result<store::Activity, Error> {
+        let handlers = self.registry.names();
+        loop {
+            let before = self.in_flight.quiet_marker();
+            let activity = store::activity(&pulse::lock(&self.conn), &handlers, now_ms())?;
+            let after = self.in_flight.quiet_marker();
+            if activity.runnable == 0 && before.is_some() && before == after {
+                return Ok(activity);
+            }
+            self.wakeup.notify();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Stop claiming, let running jobs finish for up to `grace`, then interrupt the rest (their
+    /// attempts go back to the queue uncounted) and join every thread.
+    pub fn shutdown(mut self, grace: Duration) {
+        self.stop(grace);
+    }
+
+    fn stop(&mut self, grace: Duration) {
+        self.wakeup.stop();
+        let deadline = Instant::now() + grace;
+        while !self.in_flight.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if !self.in_flight.is_empty() {
+            tracing::warn!(
+                jobs = self.in_flight.len(),
+                "grace period over: returning running jobs to the queue"
+            );
+            self.in_flight.interrupt_all(Interruption::Shutdown);
+        }
+        for thread in self.threads.drain(..) {
+            let _joined = thread.join();
+        }
+        tracing::info!(node = %self.id, "node stopped");
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if !self.threads.is_empty() {
+            self.stop(Duration::ZERO);
+        }
+    }
+}
+
+/// The node's housekeeping thread.
+struct Maintenance {
+    conn: rusqlite::Connection,
+    owner: String,
+    lease: Duration,
+    in_flight: Arc<InFlight>,
+    wakeup: Arc<Wakeup>,
+}
+
+impl Maintenance {
+    fn run(mut self) {
+        let mut last_renewal = Instant::now();
+        let mut last_rescue: Option<Instant> = None;
+        // Keep renewing leases until every job has finished, even after workers stop claiming.
+        while !(self.wakeup.is_stopping() && self.in_flight.is_empty()) {
+            if let Err(error) = self.tick(&mut last_renewal, &mut last_rescue) {
+                tracing::warn!(error = %error_chain(&error), "maintenance failed");
+            }
+            std::thread::sleep(INTERRUPT_CHECK);
+        }
+    }
+
+    fn tick(
+        &mut self,
+        last_renewal: &mut Instant,
+        last_rescue: &mut Option<Instant>,
+    ) -> Result<(), pulse::Error> {
+        let running = self.in_flight.ids();
+        if !running.is_empty() {
+            for id in store::interrupted(&self.conn, &running, &self.owner)? {
+                tracing::info!(job = %id, "interrupting: the job was cancelled or lost its lease");
+                self.in_flight.interrupt(&id, Interruption::Cancelled);
+            }
+        }
+        if last_renewal.elapsed() >= self.lease / 3 {
+            let until = now_ms() + i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX);
+            store::renew_leases(&self.conn, &self.owner, until)?;
+            *last_renewal = Instant::now();
+        }
+        if last_rescue.is_none_or(|at| at.elapsed() >= RESCUE_INTERVAL) {
+            let rescued = store::rescue_expired(&mut self.conn, now_ms())?;
+            if !rescued.requeued.is_empty() || !rescued.failed.is_empty() {
+                tracing::warn!(requeued = ?rescued.requeued, failed = ?rescued.failed, "rescued jobs whose node stopped");
+                self.wakeup.notify();
+            }
+            *last_rescue = Some(Instant::now());
+        }
+        Ok(())
+    }
+}

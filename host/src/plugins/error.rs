@@ -1,0 +1,80 @@
+//! Why a plugin file was refused.
+
+use std::path::PathBuf;
+
+/// Why a plugin file was refused. Each message names the file and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file could not be read.
+    #[error("reading plugin '{path}'")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is empty.
+    #[error("plugin '{path}' is an empty file")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file does not start with the WebAssembly magic bytes.
+    #[error("plugin '{path}' is not WebAssembly (no '\\0asm' header)")]
+    NotWasm {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A core module where a component is needed.
+    #[error(
+        "plugin '{path}' is a core WebAssembly module, not a component; build it for \
+         wasm32-wasip2 (qntx plugin build) or wrap it with 'wasm-tools component new'"
+    )]
+    CoreModule {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The component does not parse or validate (for example, a truncated file).
+    #[error("plugin '{path}' is not a valid component: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What the validator said.
+        reason: String,
+    },
+    /// The component targets another world or another version of ours.
+    #[error("plugin '{path}' does not fit this node: {reason}")]
+    WrongWorld {
+        /// The file.
+        path: PathBuf,
+        /// Which import or export does not fit.
+        reason: String,
+    },
+    /// `metadata` or `initialize` failed.
+    #[error("plugin '{path}' failed to initialize: {reason}")]
+    Initialize {
+        /// The file.
+        path: PathBuf,
+        /// The trap, timeout or refusal.
+        reason: String,
+    },
+    /// The plugin's metadata or registration breaks a naming rule.
+    #[error("plugin '{path}': {reason}")]
+    BadRegistration {
+        /// The file.
+        path: PathBuf,
+        /// The rule.
+        reason: String,
+    },
+    /// Two files claim the same plugin name.
+    #[error("plugin '{path}' is named '{name}', like '{other}', which is already loaded")]
+    Duplicate {
+        /// The file refused.
+        path: PathBuf,
+        /// The name both claim.
+        name: String,
+        /// The file loaded first.
+        other: PathBuf,
+    },
+}

@@ -1,0 +1,263 @@
+//! Loading plugin files: read → check → compile → link → initialize → register.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+
+use super::{Error, check_handler_name, check_plugin_name};
+use crate::pulse::{Registered, Registry, SharedConnection};
+use crate::runtime::{self, Identity, JobCtx, PluginHandler, PluginPre, Runtime, types};
+
+/// A plugin that loaded and initialized.
+pub struct LoadedPlugin {
+    /// The component file.
+    pub path: PathBuf,
+    /// sha256 of the file, hex.
+    pub sha256: String,
+    /// Size of the file in bytes.
+    pub size: u64,
+    /// The plugin's name: its identity and handler prefix.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// What it does.
+    pub description: String,
+    /// Announced handlers: own name and description.
+    pub handlers: Vec<(String, String)>,
+    pre: Arc<PluginPre<JobCtx>>,
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("path", &self.path)
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("handlers", &self.handlers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoadedPlugin {
+    /// The full name under which a handler of this plugin is registered.
+    pub fn handler_name(&self, handler: &str) -> String {
+        format!("{}/{handler}", self.name)
+    }
+
+    /// Register every announced handler with Pulse, replacing this plugin's earlier ones.
+    pub fn register(&self, runtime: &Arc<Runtime>, registry: &Registry) {
+        registry.unregister_plugin(&self.name);
+        let handler = Arc::new(PluginHandler::new(
+            runtime.clone(),
+            self.pre.clone(),
+            Identity {
+                name: self.name.clone(),
+                version: self.version.clone(),
+            },
+            runtime.config().limits.clone(),
+        ));
+        for (name, description) in &self.handlers {
+            registry.register(Registered {
+                handler: self.handler_name(name),
+                plugin: self.name.clone(),
+                version: self.version.clone(),
+                description: description.clone(),
+                target: handler.clone(),
+            });
+        }
+    }
+}
+
+/// The outcome of loading a set of plugin files.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    /// Plugins that loaded, in file order.
+    pub plugins: Vec<LoadedPlugin>,
+    /// Files refused, with the reason.
+    pub refused: Vec<Error>,
+}
+
+/// The `.wasm` files in `dirs`, sorted by name within each directory.
+///
+/// # Errors
+///
+/// [`Error::Read`] for a directory that cannot be listed.
+pub fn discover(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    for dir in dirs {
+        let read = |source| Error::Read {
+            path: dir.clone(),
+            source,
+        };
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(read)? {
+            let path = entry.map_err(read)?.path();
+            if path.extension().is_some_and(|ext| ext == "wasm") && path.is_file() {
+                found.push(path);
+            }
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
+}
+
+/// Load every file; a refused file does not stop the others. Names must be unique: the first
+/// file with a name wins.
+pub fn load_all(runtime: &Arc<Runtime>, files: &[PathBuf], conn: &SharedConnection) -> Catalog {
+    let mut catalog = Catalog::default();
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    for path in files {
+        match load(runtime, path, conn) {
+            Ok(plugin) => {
+                if let Some(other) = seen.get(&plugin.name) {
+                    catalog.refused.push(Error::Duplicate {
+                        path: path.clone(),
+                        name: plugin.name,
+                        other: other.clone(),
+                    });
+                    continue;
+                }
+                seen.insert(plugin.name.clone(), path.clone());
+                tracing::info!(plugin = %plugin.name, version = %plugin.version, handlers = plugin.handlers.len(), path = %path.display(), "loaded plugin");
+                catalog.plugins.push(plugin);
+            }
+            Err(error) => {
+                tracing::warn!(error = %crate::error_chain(&error), "refused plugin");
+                catalog.refused.push(error);
+            }
+        }
+    }
+    catalog
+}
+
+/// Load one plugin file: check it is a component of our world, compile it, call `metadata`
+/// and `initialize`, and check what it announces.
+///
+/// # Errors
+///
+/// [`Error`] with a reason specific to what is wrong with the file.
+pub fn load(
+    runtime: &Arc<Runtime>,
+    path: &Path,
+    conn: &SharedConnection,
+) -> Result<LoadedPlugin, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let path = path.to_owned();
+    if bytes.is_empty() {
+        return Err(Error::Empty { path });
+    }
+    if !bytes.starts_with(b"\0asm") {
+        return Err(Error::NotWasm { path });
+    }
+    if wasmparser::Parser::is_core_wasm(&bytes) {
+        return Err(Error::CoreModule { path });
+    }
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let component = Component::new(runtime.engine(), &bytes).map_err(|error| Error::Invalid {
+        path: path.clone(),
+        reason: format!("{error:#}"),
+    })?;
+    check_world(runtime, &component).map_err(|reason| Error::WrongWorld {
+        path: path.clone(),
+        reason,
+    })?;
+    let linker = runtime::new_linker(runtime.engine()).map_err(|error| Error::WrongWorld {
+        path: path.clone(),
+        reason: format!("{error:#}"),
+    })?;
+    let pre = linker
+        .instantiate_pre(&component)
+        .and_then(PluginPre::new)
+        .map_err(|error| Error::WrongWorld {
+            path: path.clone(),
+            reason: format!("{error:#}"),
+        })?;
+    let hint = path
+        .file_stem()
+        .map_or_else(|| "plugin".into(), |s| s.to_string_lossy().into_owned());
+    let announcement = runtime::initialize(
+        runtime,
+        &pre,
+        &hint,
+        &runtime.config().limits,
+        &[],
+        conn.clone(),
+    )
+    .map_err(|reason| Error::Initialize {
+        path: path.clone(),
+        reason,
+    })?;
+    let bad = |reason: String| Error::BadRegistration {
+        path: path.clone(),
+        reason,
+    };
+    let types::PluginInfo {
+        name,
+        version,
+        description,
+    } = announcement.info;
+    check_plugin_name(&name).map_err(bad)?;
+    if version.trim().is_empty() {
+        return Err(bad(format!("plugin '{name}' has an empty version")));
+    }
+    let mut handlers = Vec::new();
+    for spec in announcement.registration.handlers {
+        check_handler_name(&spec.name).map_err(bad)?;
+        if handlers.iter().any(|(existing, _)| existing == &spec.name) {
+            return Err(bad(format!(
+                "plugin '{name}' announces handler '{}' twice",
+                spec.name
+            )));
+        }
+        handlers.push((spec.name, spec.description));
+    }
+    Ok(LoadedPlugin {
+        path,
+        sha256,
+        size: bytes.len() as u64,
+        name,
+        version,
+        description,
+        handlers,
+        pre: Arc::new(pre),
+    })
+}
+
+/// Check imports and exports by name, so a mismatch is reported in terms of the WIT contract.
+fn check_world(runtime: &Runtime, component: &Component) -> Result<(), String> {
+    let ty = component.component_type();
+    let engine = runtime.engine();
+    for (name, _) in ty.imports(engine) {
+        let (package, version) = name.split_once('@').unwrap_or((name, ""));
+        let ours = package.starts_with(&format!("{}/", runtime::PACKAGE));
+        if ours && version != runtime::VERSION {
+            return Err(format!(
+                "it imports '{name}', built for {}@{version}; this node implements {}",
+                runtime::PACKAGE,
+                runtime::WORLD
+            ));
+        }
+        if !ours && !package.starts_with("wasi:") {
+            return Err(format!(
+                "it imports '{name}', which this node does not offer (only wasi:* and {}/*)",
+                runtime::PACKAGE
+            ));
+        }
+    }
+    for export in ["metadata", "initialize", "execute-job"] {
+        if ty.get_export(engine, export).is_none() {
+            return Err(format!(
+                "it does not export '{export}': it is not a {} component",
+                runtime::WORLD
+            ));
+        }
+    }
+    Ok(())
+}

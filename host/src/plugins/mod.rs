@@ -1,0 +1,13 @@
+//! Plugins: finding components in plugin directories, checking them against the `qntx:plugin`
+//! world, calling `initialize`, and registering what they announce with Pulse (ADR-004).
+//!
+//! A plugin is registered as `<name>/<handler>` for each handler it announces. Each file is
+//! loaded on its own: a broken file is reported with a specific reason and the others still load.
+
+mod error;
+mod load;
+mod names;
+
+pub use error::Error;
+pub use load::{Catalog, LoadedPlugin, discover, load, load_all};
+pub use names::{check_handler_name, check_plugin_name};

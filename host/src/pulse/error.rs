@@ -1,0 +1,49 @@
+//! Errors of the job system.
+
+use super::JobStatus;
+
+/// Errors of the job system.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No job has this id (or id prefix).
+    #[error("no job '{0}'")]
+    NotFound(String),
+    /// An id prefix matches several jobs.
+    #[error("job id prefix '{prefix}' is ambiguous: {count} jobs match; give more characters")]
+    Ambiguous {
+        /// The prefix given.
+        prefix: String,
+        /// How many jobs match.
+        count: usize,
+    },
+    /// The job is not in a state this transition starts from.
+    #[error("job '{id}' is {status}, so it cannot be {action}")]
+    WrongState {
+        /// The job.
+        id: String,
+        /// Its current status.
+        status: JobStatus,
+        /// What was attempted, as a past participle ("cancelled").
+        action: &'static str,
+    },
+    /// The job is not running under this lease any more (cancelled, rescued, or finished).
+    #[error("job '{id}' attempt {attempt} no longer holds its lease")]
+    LeaseLost {
+        /// The job.
+        id: String,
+        /// The attempt that lost its lease.
+        attempt: u32,
+    },
+    /// The new job breaks a rule.
+    #[error("{0}")]
+    Invalid(String),
+    /// Writing the attempt's attestations failed.
+    #[error("storing the job's attestations")]
+    Ats(#[from] crate::ats::Error),
+    /// SQLite failed.
+    #[error("job store")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Result of job system operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

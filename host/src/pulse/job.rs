@@ -1,0 +1,323 @@
+//! The job record, its states, and what an enqueue asks for.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Error, Result};
+
+/// Attempts a job gets when the enqueue names no number.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+
+/// Where a job is in its life. See the diagram in [`super`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    /// Waiting for `run_at` and a worker. A worker's claim moves it to `Running`; cancel and
+    /// pause move it too.
+    Queued,
+    /// Held by a worker under a lease. The worker completes, fails or retries it; the rescuer
+    /// requeues it when the lease expires; cancel and pause interrupt it.
+    Running,
+    /// Held back, with a [`PauseReason`]. Resume (by a user, or the budget when the window
+    /// allows) moves it back to `Queued`.
+    Paused,
+    /// Done, with a result. Final.
+    Completed,
+    /// Out of attempts, or failed permanently. Final; `qntx job retry` requeues it.
+    Failed,
+    /// Cancelled by a user or with its parent. Final.
+    Cancelled,
+}
+
+impl JobStatus {
+    /// Every status, in life order.
+    pub const ALL: [Self; 6] = [
+        Self::Queued,
+        Self::Running,
+        Self::Paused,
+        Self::Completed,
+        Self::Failed,
+        Self::Cancelled,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the job has finished for good.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobStatus {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
+            .ok_or_else(|| {
+                format!(
+                    "unknown job status '{text}' (one of: {})",
+                    Self::ALL.map(Self::as_str).join(", ")
+                )
+            })
+    }
+}
+
+/// Why a job is paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseReason {
+    /// Its cost estimate does not fit the spend window; it resumes when the window allows.
+    BudgetExceeded,
+    /// Its handler's rate limit is used up; it resumes when the limit allows.
+    RateLimited,
+    /// A user paused it; a user resumes it.
+    User,
+}
+
+impl PauseReason {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BudgetExceeded => "budget_exceeded",
+            Self::RateLimited => "rate_limited",
+            Self::User => "user",
+        }
+    }
+}
+
+impl FromStr for PauseReason {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        [Self::BudgetExceeded, Self::RateLimited, Self::User]
+            .into_iter()
+            .find(|reason| reason.as_str() == text)
+            .ok_or_else(|| format!("unknown pause reason '{text}'"))
+    }
+}
+
+/// Progress a handler reports: `current` of `total` units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Units done.
+    pub current: u64,
+    /// Units in all; 0 when unknown.
+    pub total: u64,
+}
+
+/// A stored job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// ULID: unique, sortable by creation time.
+    pub id: String,
+    /// Full handler name, e.g. `text/stats`.
+    pub handler: String,
+    /// JSON payload handed to the handler.
+    pub payload: Value,
+    /// Where it came from; with the handler, the dedup key of `unique` enqueues.
+    pub source: String,
+    /// Where it is in its life.
+    pub status: JobStatus,
+    /// Why it is paused, when it is.
+    pub pause_reason: Option<PauseReason>,
+    /// Higher runs first.
+    pub priority: i32,
+    /// Attempts started so far (the running one included).
+    pub attempt: u32,
+    /// Attempts before it fails for good.
+    pub max_attempts: u32,
+    /// Not claimed before this time, Unix milliseconds.
+    pub run_at: i64,
+    /// Wall-clock limit of one attempt; `None` means the node's default.
+    pub timeout_ms: Option<u64>,
+    /// The latest progress reported.
+    pub progress: Progress,
+    /// Expected cost, checked against budgets before it runs.
+    pub cost_estimate: f64,
+    /// Cost reported by the handler.
+    pub cost_actual: f64,
+    /// The handler's result, once completed.
+    pub result: Option<Value>,
+    /// Why the last attempt failed.
+    pub error: Option<String>,
+    /// The cause chain of `error`, outermost first.
+    pub error_details: Option<Value>,
+    /// The job that enqueued this one.
+    pub parent_job_id: Option<String>,
+    /// Version of the plugin (or handler sha256) that ran the latest attempt.
+    pub plugin_version: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// When the latest attempt started.
+    pub started_at: Option<i64>,
+    /// When the job reached a final status.
+    pub completed_at: Option<i64>,
+    /// When anything last changed.
+    pub updated_at: i64,
+}
+
+/// What an enqueue asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    /// A preassigned id (a guest learns its child job's id before the job is stored); `None`
+    /// means a fresh ULID.
+    pub id: Option<String>,
+    /// Full handler name.
+    pub handler: String,
+    /// JSON payload.
+    pub payload: Value,
+    /// Where it comes from.
+    pub source: String,
+    /// Higher runs first, -1000 to 1000.
+    pub priority: i32,
+    /// Attempts before it fails for good, at least 1.
+    pub max_attempts: u32,
+    /// Not before this time, Unix milliseconds; `None` means now.
+    pub run_at: Option<i64>,
+    /// Wall-clock limit of one attempt.
+    pub timeout_ms: Option<u64>,
+    /// Expected cost.
+    pub cost_estimate: f64,
+    /// The job that enqueues this one.
+    pub parent_job_id: Option<String>,
+    /// Do not enqueue when an active job has the same handler and source.
+    pub unique: bool,
+}
+
+impl NewJob {
+    /// A job for `handler` with defaults: priority 0, 3 attempts, run now, source `cli`.
+    pub fn new(handler: impl Into<String>, payload: Value) -> Self {
+        Self {
+            id: None,
+            handler: handler.into(),
+            payload,
+            source: "cli".into(),
+            priority: 0,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            run_at: None,
+            timeout_ms: None,
+            cost_estimate: 0.0,
+            parent_job_id: None,
+            unique: false,
+        }
+    }
+
+    /// Check the rules the schema also enforces, with messages a user can act on.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |message: String| Err(Error::Invalid(message));
+        if self.handler.is_empty() || self.handler.len() > 256 {
+            return invalid(format!(
+                "handler name must be 1 to 256 bytes, got {}",
+                self.handler.len()
+            ));
+        }
+        if !(-1000..=1000).contains(&self.priority) {
+            return invalid(format!(
+                "priority {} is outside -1000..=1000",
+                self.priority
+            ));
+        }
+        if self.max_attempts == 0 {
+            return invalid("max attempts must be at least 1".into());
+        }
+        if self.timeout_ms == Some(0) {
+            return invalid("timeout must be longer than 0".into());
+        }
+        if !self.cost_estimate.is_finite() || self.cost_estimate < 0.0 {
+            return invalid(format!(
+                "cost estimate must be a non-negative number, got {}",
+                self.cost_estimate
+            ));
+        }
+        if self.source.len() > 1024 {
+            return invalid("source must be at most 1024 bytes".into());
+        }
+        Ok(())
+    }
+}
+
+/// Severity of a job log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Fine detail.
+    Trace,
+    /// Diagnostics.
+    Debug,
+    /// Normal events.
+    Info,
+    /// Something unexpected that the job survived.
+    Warn,
+    /// A failure.
+    Error,
+}
+
+impl LogLevel {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Trace => "trace",
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Warn => "warn",
+            Self::Error => "error",
+        }
+    }
+}
+
+impl FromStr for LogLevel {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        [
+            Self::Trace,
+            Self::Debug,
+            Self::Info,
+            Self::Warn,
+            Self::Error,
+        ]
+        .into_iter()
+        .find(|level| level.as_str() == text)
+        .ok_or_else(|| format!("unknown log level '{text}'"))
+    }
+}
+
+/// One line of a job's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// The attempt that wrote it.
+    pub attempt: u32,
+    /// Unix milliseconds.
+    pub time: i64,
+    /// Severity.
+    pub level: LogLevel,
+    /// Who wrote it: `pulse`, `runtime`, `guest`, `stdout`, `stderr`.
+    pub stage: String,
+    /// The text.
+    pub message: String,
+}

@@ -1,0 +1,38 @@
+//! Pulse, the durable job system: the router between the node and every plugin (ADR-004).
+//!
+//! A [`Job`] names a handler (`<plugin>/<handler>` or `handler/<name>`) and carries a JSON
+//! payload. Plugins announce handlers; the node puts them in the [`Registry`]; [`Worker`]s claim
+//! runnable jobs for registered handlers only, run them through the handler's [`JobHandler`], and
+//! commit the outcome — result, progress, cost, logs, the attestations and child jobs the attempt
+//! produced — in one transaction guarded on the job's lease.
+//!
+//! ```text
+//!             enqueue                 claim (attempt += 1, lease)
+//!   (new) ───────────► queued ───────────────────────────────► running
+//!                       ▲  ▲ ▲                                  │ │ │ │
+//!     retry (backoff) ──┘  │ └── resume ◄── paused ◄── pause ───┘ │ │ │
+//!     rescue (lease expired, attempts left) ◄─────────────────────┘ │ │
+//!                                               success ────────────┘ │ ──► completed
+//!                     permanent error, or attempts used up ───────────┘ ──► failed
+//!   queued | running | paused ── cancel ──────────────────────────────────► cancelled
+//! ```
+//!
+//! Every transition is one guarded `UPDATE` in [`store`]: a late completion can never overwrite
+//! `cancelled`, and a job rescued from a dead node cannot be completed twice. Semantics are
+//! at-least-once; the attempt number reaches the guest.
+
+mod error;
+mod job;
+mod registry;
+pub mod store;
+mod worker;
+
+pub use error::{Error, Result};
+pub use job::{
+    DEFAULT_MAX_ATTEMPTS, Job, JobStatus, LogLevel, LogLine, NewJob, PauseReason, Progress,
+};
+pub use registry::{JobHandler, Registered, Registry};
+pub use worker::{
+    Execution, Failure, FailureKind, InFlight, Interrupt, Interruption, RunningJob,
+    SharedConnection, Wakeup, Worker, WorkerConfig, WorkerReport, backoff, lock,
+};

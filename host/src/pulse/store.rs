@@ -1,0 +1,626 @@
+//! The only code that reads or writes jobs, job logs and handler registrations.
+//!
+//! One statement per file in `sql/`, one function per statement (a few functions wrap a
+//! transaction of several). Every status change is a guarded `UPDATE`: it names the state (and
+//! for a running job, the attempt and lease owner) it expects, and zero rows changed is a typed
+//! error, never a silent no-op.
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use serde_json::Value;
+
+use super::{Error, Job, JobStatus, LogLevel, LogLine, NewJob, PauseReason, Progress, Result};
+use crate::ats;
+
+macro_rules! sql {
+    ($name:literal) => {
+        include_str!(concat!("sql/", $name, ".sql"))
+    };
+}
+
+/// What an enqueue did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enqueued {
+    /// The new job's id, or the existing job's for a `unique` enqueue that found one.
+    pub id: String,
+    /// True when a `unique` enqueue found an active job and created none.
+    pub existing: bool,
+}
+
+/// Insert a queued job.
+///
+/// # Errors
+///
+/// [`Error::Invalid`] for a job that breaks a rule; [`Error::Sqlite`] on database failure.
+pub fn enqueue(conn: &Connection, job: &NewJob, now: i64) -> Result<Enqueued> {
+    job.validate()?;
+    if job.unique
+        && let Some(id) = conn
+            .prepare_cached(sql!("job_find_active"))?
+            .query_row(params![job.handler, job.source], |row| row.get(0))
+            .optional()?
+    {
+        return Ok(Enqueued { id, existing: true });
+    }
+    let id = job
+        .id
+        .clone()
+        .unwrap_or_else(|| ulid::Ulid::new().to_string());
+    conn.prepare_cached(sql!("job_insert"))?.execute(params![
+        id,
+        job.handler,
+        job.payload.to_string(),
+        job.source,
+        job.priority,
+        job.max_attempts,
+        job.run_at.unwrap_or(now),
+        job.timeout_ms.map(|t| t as i64),
+        job.cost_estimate,
+        job.parent_job_id,
+        now,
+    ])?;
+    Ok(Enqueued {
+        id,
+        existing: false,
+    })
+}
+
+/// The job with this id.
+///
+/// # Errors
+///
+/// [`Error::NotFound`] when there is none.
+pub fn get(conn: &Connection, id: &str) -> Result<Job> {
+    conn.prepare_cached(sql!("job_get"))?
+        .query_row([id], from_row)
+        .optional()?
+        .ok_or_else(|| Error::NotFound(id.to_owned()))
+}
+
+/// The full id of the one job whose id starts with `prefix` (case-insensitive).
+///
+/// # Errors
+///
+/// [`Error::NotFound`] or [`Error::Ambiguous`].
+pub fn resolve_id(conn: &Connection, prefix: &str) -> Result<String> {
+    let prefix = prefix.to_ascii_uppercase();
+    if prefix.is_empty() {
+        return Err(Error::NotFound(prefix));
+    }
+    // ULIDs use digits and capitals only, so every id with this prefix sorts below `prefix~`.
+    let upper = format!("{prefix}~");
+    let ids = conn
+        .prepare_cached(sql!("job_ids_by_prefix"))?
+        .query_map(params![prefix, upper], |row| row.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    match ids.as_slice() {
+        [] => Err(Error::NotFound(prefix)),
+        [id] => Ok(id.clone()),
+        _ => Err(Error::Ambiguous {
+            count: ids.len(),
+            prefix,
+        }),
+    }
+}
+
+/// Jobs newest first, optionally of one status and one handler.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn list(
+    conn: &Connection,
+    status: Option<JobStatus>,
+    handler: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Job>> {
+    let jobs = conn
+        .prepare_cached(sql!("job_list"))?
+        .query_map(
+            params![status.map(JobStatus::as_str), handler, limit],
+            from_row,
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(jobs)
+}
+
+/// What a worker asks for when it claims.
+#[derive(Debug, Clone)]
+pub struct ClaimParams<'a> {
+    /// Claim only jobs for these handlers (the ones the node registered).
+    pub handlers: &'a [String],
+    /// The lease owner: the claiming node.
+    pub owner: &'a str,
+    /// The lease's expiry, Unix milliseconds.
+    pub lease_until: i64,
+    /// At most this many jobs (the worker's free slots).
+    pub limit: u32,
+    /// Now, Unix milliseconds.
+    pub now: i64,
+}
+
+/// Atomically move up to `limit` runnable jobs to `running` under a lease, most urgent first
+/// (priority, then `run_at`, then enqueue order). Two processes never claim the same job.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn claim(conn: &Connection, claim: &ClaimParams<'_>) -> Result<Vec<Job>> {
+    let handlers = serde_json::to_string(claim.handlers).expect("strings serialize");
+    let mut jobs = conn
+        .prepare_cached(sql!("job_claim"))?
+        .query_map(
+            params![
+                claim.owner,
+                claim.lease_until,
+                claim.now,
+                handlers,
+                claim.limit
+            ],
+            from_row,
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    // RETURNING gives no order; restore the claim order.
+    jobs.sort_by(|a, b| {
+        b.priority
+            .cmp(&a.priority)
+            .then(a.run_at.cmp(&b.run_at))
+            .then(a.id.cmp(&b.id))
+    });
+    Ok(jobs)
+}
+
+/// Which attempt of which job, under which lease: the guard of every running-job transition.
+#[derive(Debug, Clone, Copy)]
+pub struct Lease<'a> {
+    /// The job.
+    pub id: &'a str,
+    /// Its running attempt.
+    pub attempt: u32,
+    /// The node that holds it.
+    pub owner: &'a str,
+}
+
+/// What an attempt reported, saved with any outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report<'a> {
+    /// The latest progress.
+    pub progress: Progress,
+    /// The cost reported.
+    pub cost_actual: f64,
+    /// Version of the plugin or handler that ran it.
+    pub plugin_version: &'a str,
+}
+
+/// Complete a running attempt, storing its attestations and enqueuing its child jobs in the
+/// same transaction. Returns the stored attestations (with their final ids).
+///
+/// # Errors
+///
+/// [`Error::LeaseLost`] when the job was cancelled, rescued or finished meanwhile: then nothing
+/// is written. [`Error::Ats`] or [`Error::Invalid`] when an attestation or child cannot be stored.
+pub fn complete(
+    conn: &mut Connection,
+    lease: Lease<'_>,
+    result: &Value,
+    report: &Report<'_>,
+    attestations: Vec<ats::Attestation>,
+    children: &[NewJob],
+    now: i64,
+) -> Result<Vec<ats::Attestation>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let changed = tx.prepare_cached(sql!("job_complete"))?.execute(params![
+        lease.id,
+        lease.attempt,
+        lease.owner,
+        result.to_string(),
+        report.progress.current as i64,
+        report.progress.total as i64,
+        report.cost_actual,
+        report.plugin_version,
+        now,
+    ])?;
+    if changed == 0 {
+        return Err(lease_lost(lease));
+    }
+    let mut stored = Vec::with_capacity(attestations.len());
+    for mut attestation in attestations {
+        ats::store::insert(&tx, &mut attestation)?;
+        stored.push(attestation);
+    }
+    for child in children {
+        enqueue(&tx, child, now)?;
+    }
+    tx.commit()?;
+    Ok(stored)
+}
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptError<'a> {
+    /// One line.
+    pub message: &'a str,
+    /// The cause chain, outermost first.
+    pub details: &'a [String],
+    /// Retry at this time (Unix ms) if attempts are left; `None` fails the job now.
+    pub retry_at: Option<i64>,
+}
+
+/// Fail a running attempt: back to `queued` at `retry_at` when it is retryable and attempts
+/// are left, otherwise `failed`. Returns the job's new status.
+///
+/// # Errors
+///
+/// [`Error::LeaseLost`] when the job is no longer running under this lease.
+pub fn fail(
+    conn: &Connection,
+    lease: Lease<'_>,
+    max_attempts: u32,
+    error: &AttemptError<'_>,
+    report: &Report<'_>,
+    now: i64,
+) -> Result<JobStatus> {
+    let details = serde_json::to_string(error.details).expect("strings serialize");
+    let (status, changed) = match error.retry_at {
+        Some(retry_at) if lease.attempt < max_attempts => (
+            JobStatus::Queued,
+            conn.prepare_cached(sql!("job_retry"))?.execute(params![
+                lease.id,
+                lease.attempt,
+                lease.owner,
+                retry_at,
+                error.message,
+                details,
+                report.progress.current as i64,
+                report.progress.total as i64,
+                report.cost_actual,
+                report.plugin_version,
+                now,
+            ])?,
+        ),
+        _ => (
+            JobStatus::Failed,
+            conn.prepare_cached(sql!("job_fail"))?.execute(params![
+                lease.id,
+                lease.attempt,
+                lease.owner,
+                error.message,
+                details,
+                report.progress.current as i64,
+                report.progress.total as i64,
+                report.cost_actual,
+                report.plugin_version,
+                now,
+            ])?,
+        ),
+    };
+    if changed == 0 {
+        return Err(lease_lost(lease));
+    }
+    Ok(status)
+}
+
+/// Give a running attempt back to the queue without counting it (the node is shutting down).
+///
+/// # Errors
+///
+/// [`Error::LeaseLost`] when the job is no longer running under this lease.
+pub fn release(conn: &Connection, lease: Lease<'_>, now: i64) -> Result<()> {
+    let changed = conn.prepare_cached(sql!("job_release"))?.execute(params![
+        lease.id,
+        lease.attempt,
+        lease.owner,
+        now
+    ])?;
+    if changed == 0 {
+        return Err(lease_lost(lease));
+    }
+    Ok(())
+}
+
+/// Save progress and cost of a running attempt.
+///
+/// # Errors
+///
+/// [`Error::LeaseLost`] when the job is no longer running under this lease.
+pub fn update_progress(
+    conn: &Connection,
+    lease: Lease<'_>,
+    progress: Progress,
+    cost_actual: f64,
+    now: i64,
+) -> Result<()> {
+    let changed = conn
+        .prepare_cached(sql!("job_progress_update"))?
+        .execute(params![
+            lease.id,
+            lease.attempt,
+            lease.owner,
+            progress.current as i64,
+            progress.total as i64,
+            cost_actual,
+            now
+        ])?;
+    if changed == 0 {
+        return Err(lease_lost(lease));
+    }
+    Ok(())
+}
+
+/// Cancel a job that has not finished, with its unfinished descendants. Returns the ids
+/// cancelled, the job's own first.
+///
+/// # Errors
+///
+/// [`Error::NotFound`], or [`Error::WrongState`] when the job has already finished.
+pub fn cancel(conn: &Connection, id: &str, now: i64) -> Result<Vec<String>> {
+    let mut ids = conn
+        .prepare_cached(sql!("job_cancel"))?
+        .query_map(params![id, now], |row| row.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    match ids.iter().position(|cancelled| cancelled == id) {
+        Some(index) => {
+            ids.swap(0, index);
+            Ok(ids)
+        }
+        None => Err(Error::WrongState {
+            id: id.to_owned(),
+            status: get(conn, id)?.status,
+            action: "cancelled",
+        }),
+    }
+}
+
+/// Extend the leases of every job this node runs. Returns how many.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn renew_leases(conn: &Connection, owner: &str, until: i64) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(sql!("job_leases_renew"))?
+        .execute(params![owner, until])?)
+}
+
+/// What the rescuer did with expired leases.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rescued {
+    /// Jobs put back in the queue.
+    pub requeued: Vec<String>,
+    /// Jobs failed because their last attempt's node died.
+    pub failed: Vec<String>,
+}
+
+/// Return jobs whose lease expired (their node died) to the queue, or fail them when that was
+/// their last attempt. The attempt stays counted.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn rescue_expired(conn: &mut Connection, now: i64) -> Result<Rescued> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let ids = |sql: &str| -> Result<Vec<String>> {
+        Ok(tx
+            .prepare_cached(sql)?
+            .query_map([now], |row| row.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
+    };
+    let rescued = Rescued {
+        requeued: ids(sql!("job_rescue_requeue"))?,
+        failed: ids(sql!("job_rescue_fail"))?,
+    };
+    tx.commit()?;
+    Ok(rescued)
+}
+
+/// Of `ids`, those no longer running under `owner`'s lease (cancelled, paused or rescued).
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn interrupted(conn: &Connection, ids: &[String], owner: &str) -> Result<Vec<String>> {
+    let ids = serde_json::to_string(ids).expect("strings serialize");
+    Ok(conn
+        .prepare_cached(sql!("job_ids_interrupted"))?
+        .query_map(params![ids, owner], |row| row.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Append lines to a job's log.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn append_logs(conn: &Connection, job_id: &str, lines: &[LogLine]) -> Result<()> {
+    let mut insert = conn.prepare_cached(sql!("job_log_insert"))?;
+    for line in lines {
+        insert.execute(params![
+            job_id,
+            line.attempt,
+            line.time,
+            line.level.as_str(),
+            line.stage,
+            line.message
+        ])?;
+    }
+    Ok(())
+}
+
+/// A job's log lines after the line numbered `after` (0 for all), with their numbers.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn logs(conn: &Connection, job_id: &str, after: i64) -> Result<Vec<(i64, LogLine)>> {
+    let lines = conn
+        .prepare_cached(sql!("job_logs_get"))?
+        .query_map(params![job_id, after], |row| {
+            let level: String = row.get(3)?;
+            Ok((
+                row.get(0)?,
+                LogLine {
+                    attempt: row.get(1)?,
+                    time: row.get(2)?,
+                    level: level.parse().unwrap_or(LogLevel::Info),
+                    stage: row.get(4)?,
+                    message: row.get(5)?,
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(lines)
+}
+
+/// A handler as a node registered it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HandlerRecord {
+    /// Full handler name.
+    pub handler: String,
+    /// The plugin that announced it.
+    pub plugin: String,
+    /// The plugin's version.
+    pub plugin_version: String,
+    /// What it does.
+    pub description: String,
+    /// When a node last registered it, Unix milliseconds.
+    pub registered_at: i64,
+}
+
+/// Record that a node registered a handler, so the CLI can check enqueues against it.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn register_handler(conn: &Connection, record: &HandlerRecord) -> Result<()> {
+    conn.prepare_cached(sql!("handler_register"))?
+        .execute(params![
+            record.handler,
+            record.plugin,
+            record.plugin_version,
+            record.description,
+            record.registered_at
+        ])?;
+    Ok(())
+}
+
+/// The registration of a handler, if any node made one.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn registered_handler(conn: &Connection, handler: &str) -> Result<Option<HandlerRecord>> {
+    Ok(conn
+        .prepare_cached(sql!("handler_get"))?
+        .query_row([handler], |row| {
+            Ok(HandlerRecord {
+                handler: row.get(0)?,
+                plugin: row.get(1)?,
+                plugin_version: row.get(2)?,
+                description: row.get(3)?,
+                registered_at: row.get(4)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Names of every registered handler.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn registered_handler_names(conn: &Connection) -> Result<Vec<String>> {
+    Ok(conn
+        .prepare_cached(sql!("handler_list"))?
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+fn lease_lost(lease: Lease<'_>) -> Error {
+    Error::LeaseLost {
+        id: lease.id.to_owned(),
+        attempt: lease.attempt,
+    }
+}
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
+    let json = |name: &str| -> rusqlite::Result<Option<Value>> {
+        let text: Option<String> = row.get(name)?;
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+            })
+        })
+        .transpose()
+    };
+    let parse = |name: &str, text: String| -> rusqlite::Result<_> {
+        text.parse().map_err(|e: String| {
+            rusqlite::Error::FromSqlConversionFailure(
+                0,
+                rusqlite::types::Type::Text,
+                format!("{name}: {e}").into(),
+            )
+        })
+    };
+    let pause_reason: Option<String> = row.get("pause_reason")?;
+    Ok(Job {
+        id: row.get("id")?,
+        handler: row.get("handler")?,
+        payload: json("payload")?.unwrap_or(Value::Null),
+        source: row.get("source")?,
+        status: parse("status", row.get("status")?)?,
+        pause_reason: pause_reason
+            .map(|r| r.parse::<PauseReason>())
+            .transpose()
+            .map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+            })?,
+        priority: row.get("priority")?,
+        attempt: row.get("attempt")?,
+        max_attempts: row.get("max_attempts")?,
+        run_at: row.get("run_at")?,
+        timeout_ms: row.get::<_, Option<i64>>("timeout_ms")?.map(|t| t as u64),
+        progress: Progress {
+            current: row.get::<_, i64>("progress_current")? as u64,
+            total: row.get::<_, i64>("progress_total")? as u64,
+        },
+        cost_estimate: row.get("cost_estimate")?,
+        cost_actual: row.get("cost_actual")?,
+        result: json("result")?,
+        error: row.get("error")?,
+        error_details: json("error_details")?,
+        parent_job_id: row.get("parent_job_id")?,
+        plugin_version: row.get("plugin_version")?,
+        created_at: row.get("created_at")?,
+        started_at: row.get("started_at")?,
+        completed_at: row.get("completed_at")?,
+        updated_at: row.get("updated_at")?,
+    })
+}
+
+/// How much work for some handlers is waiting or under way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Activity {
+    /// Queued jobs whose `run_at` has come.
+    pub runnable: u64,
+    /// Running jobs, on any node.
+    pub running: u64,
+    /// The earliest `run_at` of queued jobs not yet due (retries in backoff, delayed jobs).
+    pub next_run_at: Option<i64>,
+}
+
+/// Count runnable and running jobs for `handlers`.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn activity(conn: &Connection, handlers: &[String], now: i64) -> Result<Activity> {
+    let handlers = serde_json::to_string(handlers).expect("strings serialize");
+    Ok(conn
+        .prepare_cached(sql!("job_count_active"))?
+        .query_row(params![handlers, now], |row| {
+            Ok(Activity {
+                runnable: row.get::<_, i64>(0)? as u64,
+                running: row.get::<_, i64>(1)? as u64,
+                next_run_at: row.get(2)?,
+            })
+        })?)
+}

@@ -1,0 +1,668 @@
+//! The worker: claims a runnable job, runs it through its handler, commits the outcome.
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use rusqlite::Connection;
+use serde_json::Value;
+
+use super::store::{self, AttemptError, ClaimParams, Lease, Report};
+use super::{Error, Job, JobStatus, LogLevel, LogLine, NewJob, Progress, Registry};
+use crate::ats;
+use crate::clock::now_ms;
+
+/// A connection shared by a worker and the job it runs (for progress, logs and queries).
+pub type SharedConnection = Arc<Mutex<Connection>>;
+
+/// Lock a shared connection; a panic elsewhere cannot leave a connection half-used.
+pub fn lock(conn: &SharedConnection) -> std::sync::MutexGuard<'_, Connection> {
+    conn.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Settings of a worker.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Lease owner: this node's id.
+    pub owner: String,
+    /// How long a claim holds a job without renewal; the node renews at a third of it.
+    pub lease: Duration,
+    /// Wall-clock limit of an attempt whose job names none.
+    pub default_timeout: Duration,
+    /// First retry delay; each further attempt doubles it (with ±25 % jitter), up to an hour.
+    pub retry_base: Duration,
+    /// How long an idle worker waits before looking for jobs again, unless woken.
+    pub poll_interval: Duration,
+}
+
+impl WorkerConfig {
+    /// Default lease: 30 s.
+    pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+    /// Default attempt timeout: 30 s.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Default first retry delay: 1 s.
+    pub const DEFAULT_RETRY_BASE: Duration = Duration::from_secs(1);
+    /// Default idle poll: 50 ms (other processes' enqueues are seen this fast).
+    pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+    /// Defaults for a node with this id.
+    pub fn new(owner: impl Into<String>) -> Self {
+        Self {
+            owner: owner.into(),
+            lease: Self::DEFAULT_LEASE,
+            default_timeout: Self::DEFAULT_TIMEOUT,
+            retry_base: Self::DEFAULT_RETRY_BASE,
+            poll_interval: Self::DEFAULT_POLL_INTERVAL,
+        }
+    }
+}
+
+/// Why a running guest must stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interruption {
+    /// The job was cancelled, paused, or its lease was lost: its outcome will be discarded.
+    Cancelled,
+    /// The node is shutting down: the attempt goes back to the queue uncounted.
+    Shutdown,
+}
+
+/// A flag the node raises to interrupt a running job.
+#[derive(Debug, Default)]
+pub struct Interrupt(AtomicU8);
+
+impl Interrupt {
+    /// Ask the job to stop.
+    pub fn raise(&self, why: Interruption) {
+        let code = match why {
+            Interruption::Shutdown => 1,
+            Interruption::Cancelled => 2,
+        };
+        // Cancellation wins over shutdown: a cancelled job must not be requeued.
+        self.0.fetch_max(code, Ordering::SeqCst);
+    }
+
+    /// Whether, and why, the job must stop.
+    pub fn get(&self) -> Option<Interruption> {
+        match self.0.load(Ordering::SeqCst) {
+            0 => None,
+            1 => Some(Interruption::Shutdown),
+            _ => Some(Interruption::Cancelled),
+        }
+    }
+}
+
+/// The jobs running on this node, so the node can interrupt them and tell when it is idle.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    jobs: Mutex<HashMap<String, Arc<Interrupt>>>,
+    /// Workers between the start of a claim and the commit of its outcome.
+    busy: AtomicUsize,
+    /// Claims finished so far: a change between two looks means work happened in between.
+    finished: AtomicU64,
+}
+
+impl InFlight {
+    /// A marker that no claim is under way: compare two markers around a look at the queue to
+    /// know that no worker changed it meanwhile.
+    pub fn quiet_marker(&self) -> Option<u64> {
+        (self.busy.load(Ordering::SeqCst) == 0).then(|| self.finished.load(Ordering::SeqCst))
+    }
+
+    /// Ids of the running jobs.
+    pub fn ids(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    /// How many jobs are running.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no job is running.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// Interrupt one job, if it runs here.
+    pub fn interrupt(&self, id: &str, why: Interruption) {
+        if let Some(flag) = self.lock().get(id) {
+            flag.raise(why);
+        }
+    }
+
+    /// Interrupt every running job.
+    pub fn interrupt_all(&self, why: Interruption) {
+        for flag in self.lock().values() {
+            flag.raise(why);
+        }
+    }
+
+    fn insert(&self, id: &str) -> Arc<Interrupt> {
+        let flag = Arc::new(Interrupt::default());
+        self.lock().insert(id.to_owned(), flag.clone());
+        flag
+    }
+
+    fn remove(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Interrupt>>> {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Wakes idle workers (a job was enqueued here) and tells them to stop.
+#[derive(Debug, Default)]
+pub struct Wakeup {
+    generation: Mutex<u64>,
+    changed: Condvar,
+    stopping: AtomicBool,
+}
+
+impl Wakeup {
+    /// Wake every idle worker.
+    pub fn notify(&self) {
+        *self.generation.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.changed.notify_all();
+    }
+
+    /// Ask workers to stop claiming, and wake them.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.notify();
+    }
+
+    /// Whether workers should stop claiming.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Sleep until notified or `timeout` passes.
+    pub fn wait(&self, timeout: Duration) {
+        let guard = self.generation.lock().unwrap_or_else(|e| e.into_inner());
+        let seen = *guard;
+        let _unused = self
+            .changed
+            .wait_timeout_while(guard, timeout, |generation| {
+                *generation == seen && !self.is_stopping()
+            })
+            .unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+/// One claimed attempt, as a [`super::JobHandler`] sees it.
+#[derive(Debug)]
+pub struct RunningJob {
+    /// The job, with `attempt` already counting this one.
+    pub job: Job,
+    /// The node holding the lease.
+    pub lease_owner: String,
+    /// Wall-clock deadline, Unix milliseconds.
+    pub deadline_ms: i64,
+    /// Raised when the job must stop.
+    pub interrupt: Arc<Interrupt>,
+    /// The worker's connection: for progress, logs and queries while the job runs.
+    pub conn: SharedConnection,
+}
+
+impl RunningJob {
+    /// The lease that guards this attempt's writes.
+    pub fn lease(&self) -> Lease<'_> {
+        Lease {
+            id: &self.job.id,
+            attempt: self.job.attempt,
+            owner: &self.lease_owner,
+        }
+    }
+}
+
+/// How an attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Retrying cannot help.
+    Permanent,
+    /// Retry with backoff while attempts are left.
+    Retryable,
+    /// Stopped by the node (see [`Interruption`]).
+    Interrupted(Interruption),
+}
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// One line, naming plugin, handler and cause.
+    pub message: String,
+    /// The cause chain, outermost first.
+    pub details: Vec<String>,
+    /// What Pulse does next.
+    pub kind: FailureKind,
+}
+
+/// What one attempt produced. Everything but the logs is committed only with its outcome.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    /// The result, or why there is none.
+    pub outcome: Result<Value, Failure>,
+    /// The latest progress the handler reported.
+    pub progress: Progress,
+    /// The cost the handler reported.
+    pub cost: f64,
+    /// What ran it: plugin version or handler sha256.
+    pub plugin_version: String,
+    /// Attestations to store if the attempt succeeds.
+    pub attestations: Vec<ats::Attestation>,
+    /// Child jobs to enqueue if the attempt succeeds.
+    pub children: Vec<NewJob>,
+    /// Log lines not yet written.
+    pub logs: Vec<LogLine>,
+}
+
+impl Execution {
+    /// An attempt that failed before the handler produced anything.
+    pub fn failed(failure: Failure, plugin_version: impl Into<String>) -> Self {
+        Self {
+            outcome: Err(failure),
+            progress: Progress::default(),
+            cost: 0.0,
+            plugin_version: plugin_version.into(),
+            attestations: Vec::new(),
+            children: Vec::new(),
+            logs: Vec::new(),
+        }
+    }
+}
+
+/// Counts of what [`Worker::run_once`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkerReport {
+    /// Jobs claimed.
+    pub claimed: usize,
+    /// Attempts completed.
+    pub completed: usize,
+    /// Attempts that failed and will be retried.
+    pub retried: usize,
+    /// Jobs failed for good.
+    pub failed: usize,
+    /// Attempts given back to the queue uncounted (shutdown).
+    pub released: usize,
+    /// Outcomes discarded because the job was cancelled or rescued meanwhile.
+    pub discarded: usize,
+}
+
+/// Claims jobs for registered handlers and runs them, one at a time, on the calling thread.
+pub struct Worker {
+    conn: SharedConnection,
+    registry: Arc<Registry>,
+    in_flight: Arc<InFlight>,
+    config: WorkerConfig,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Worker {
+    /// A worker on its own connection.
+    pub fn new(
+        conn: Connection,
+        registry: Arc<Registry>,
+        in_flight: Arc<InFlight>,
+        config: WorkerConfig,
+    ) -> Self {
+        Self {
+            conn: Arc::new(Mutex::new(conn)),
+            registry,
+            in_flight,
+            config,
+        }
+    }
+
+    /// Claim at most one runnable job and run it to a committed outcome.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`] when the database fails; the job, if claimed, is then rescued later.
+    pub fn run_once(&self) -> Result<WorkerReport, Error> {
+        let handlers = self.registry.names();
+        let mut report = WorkerReport::default();
+        if handlers.is_empty() {
+            return Ok(report);
+        }
+        self.in_flight.busy.fetch_add(1, Ordering::SeqCst);
+        let result = self.claim_and_run(&handlers, &mut report);
+        if report.claimed > 0 {
+            self.in_flight.finished.fetch_add(1, Ordering::SeqCst);
+        }
+        self.in_flight.busy.fetch_sub(1, Ordering::SeqCst);
+        result.map(|()| report)
+    }
+
+    fn claim_and_run(&self, handlers: &[String], report: &mut WorkerReport) -> Result<(), Error> {
+        let now = now_ms();
+        let jobs = store::claim(
+            &lock(&self.conn),
+            &ClaimParams {
+                handlers,
+                owner: &self.config.owner,
+                lease_until: now + millis(self.config.lease),
+                limit: 1,
+                now,
+            },
+        )?;
+        for job in jobs {
+            report.claimed += 1;
+            self.run_job(job, report)?;
+        }
+        Ok(())
+    }
+
+    /// Run jobs until `wakeup` says stop; sleeps when idle.
+    pub fn run(self, wakeup: &Wakeup) {
+        while !wakeup.is_stopping() {
+            match self.run_once() {
+                Ok(report) if report.claimed == 0 => wakeup.wait(self.config.poll_interval),
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(error = %crate::error_chain(&error), "worker failed");
+                    wakeup.wait(self.config.poll_interval * 20);
+                }
+            }
+        }
+    }
+
+    fn run_job(&self, job: Job, report: &mut WorkerReport) -> Result<(), Error> {
+        let timeout = job
+            .timeout_ms
+            .map_or(self.config.default_timeout, Duration::from_millis);
+        let running = RunningJob {
+            deadline_ms: now_ms() + millis(timeout),
+            interrupt: self.in_flight.insert(&job.id),
+            lease_owner: self.config.owner.clone(),
+            conn: self.conn.clone(),
+            job,
+        };
+        let span = tracing::info_span!("job", id = %running.job.id, handler = %running.job.handler, attempt = running.job.attempt);
+        let _entered = span.enter();
+        tracing::debug!("started");
+        let execution = match self.registry.get(&running.job.handler) {
+            Some(registered) => {
+                catch_unwind(AssertUnwindSafe(|| registered.target.execute(&running)))
+                    .unwrap_or_else(|panic| {
+                        Execution::failed(
+                            Failure {
+                                message: format!(
+                                    "handler '{}' panicked in the host: {}",
+                                    running.job.handler,
+                                    panic_message(&panic)
+                                ),
+                                details: Vec::new(),
+                                kind: FailureKind::Retryable,
+                            },
+                            registered.version.clone(),
+                        )
+                    })
+            }
+            // Unregistered between claim and run (a plugin was unloaded): give it back.
+            None => Execution::failed(
+                Failure {
+                    message: format!("handler '{}' is no longer registered", running.job.handler),
+                    details: Vec::new(),
+                    kind: FailureKind::Interrupted(Interruption::Shutdown),
+                },
+                "",
+            ),
+        };
+        self.in_flight.remove(&running.job.id);
+        self.commit(&running, execution, report)
+    }
+
+    fn commit(
+        &self,
+        running: &RunningJob,
+        execution: Execution,
+        report: &mut WorkerReport,
+    ) -> Result<(), Error> {
+        let job = &running.job;
+        let now = now_ms();
+        let lease = running.lease();
+        let mut logs = execution.logs;
+        let mut log = |level, message: String| {
+            logs.push(LogLine {
+                attempt: job.attempt,
+                time: now,
+                level,
+                stage: "pulse".into(),
+                message,
+            });
+        };
+        let attempt_report = Report {
+            progress: execution.progress,
+            cost_actual: execution.cost,
+            plugin_version: &execution.plugin_version,
+        };
+        let writes = (execution.attestations.len(), execution.children.len());
+        let mut conn = lock(&self.conn);
+        let outcome = match execution.outcome {
+            Ok(result) => store::complete(
+                &mut conn,
+                lease,
+                &result,
+                &attempt_report,
+                execution.attestations,
+                &execution.children,
+                now,
+            )
+            .map(|stored| {
+                report.completed += 1;
+                tracing::info!(
+                    attestations = stored.len(),
+                    children = writes.1,
+                    "completed"
+                );
+                log(
+                    LogLevel::Info,
+                    format!(
+                        "attempt {} completed: {} attestation(s) stored, {} child job(s) enqueued",
+                        job.attempt,
+                        stored.len(),
+                        writes.1
+                    ),
+                );
+            }),
+            Err(failure) => {
+                if writes != (0, 0) {
+                    log(
+                        LogLevel::Info,
+                        format!(
+                            "discarded {} attestation(s) and {} child job(s) of the failed attempt",
+                            writes.0, writes.1
+                        ),
+                    );
+                }
+                self.fail(
+                    &conn,
+                    running,
+                    &failure,
+                    &attempt_report,
+                    now,
+                    report,
+                    &mut log,
+                )
+            }
+        };
+        match outcome {
+            Ok(()) => {}
+            Err(Error::LeaseLost { .. }) => {
+                report.discarded += 1;
+                let status = store::get(&conn, &job.id).map(|j| j.status);
+                tracing::info!(?status, "outcome discarded: the job changed meanwhile");
+                log(
+                    LogLevel::Warn,
+                    format!(
+                        "attempt {} outcome discarded ({} attestation(s), {} child job(s)): the job is {} now",
+                        job.attempt,
+                        writes.0,
+                        writes.1,
+                        status.map_or_else(|_| "gone".into(), |s| s.to_string())
+                    ),
+                );
+            }
+            Err(error @ (Error::Ats(_) | Error::Invalid(_))) => {
+                // The attempt's writes cannot be stored: that is the attempt's failure.
+                let failure = Failure {
+                    message: format!("storing the outcome of '{}': {error}", job.handler),
+                    details: crate::error_chain(&error)
+                        .split(": ")
+                        .map(String::from)
+                        .collect(),
+                    kind: FailureKind::Permanent,
+                };
+                self.fail(
+                    &conn,
+                    running,
+                    &failure,
+                    &attempt_report,
+                    now,
+                    report,
+                    &mut log,
+                )
+                .or_else(|e| match e {
+                    Error::LeaseLost { .. } => Ok(()),
+                    other => Err(other),
+                })?;
+            }
+            Err(other) => return Err(other),
+        }
+        store::append_logs(&conn, &job.id, &logs)
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site; a struct would only rename them"
+    )]
+    fn fail(
+        &self,
+        conn: &Connection,
+        running: &RunningJob,
+        failure: &Failure,
+        attempt_report: &Report<'_>,
+        now: i64,
+        report: &mut WorkerReport,
+        log: &mut impl FnMut(LogLevel, String),
+    ) -> Result<(), Error> {
+        let job = &running.job;
+        if failure.kind == FailureKind::Interrupted(Interruption::Shutdown) {
+            store::release(conn, running.lease(), now)?;
+            report.released += 1;
+            log(
+                LogLevel::Info,
+                format!(
+                    "attempt {} returned to the queue: {}",
+                    job.attempt, failure.message
+                ),
+            );
+            return Ok(());
+        }
+        let retry_at = (failure.kind == FailureKind::Retryable)
+            .then(|| now + millis(backoff(self.config.retry_base, job.attempt)));
+        let status = store::fail(
+            conn,
+            running.lease(),
+            job.max_attempts,
+            &AttemptError {
+                message: &failure.message,
+                details: &failure.details,
+                retry_at,
+            },
+            attempt_report,
+            now,
+        )?;
+        tracing::warn!(error = %failure.message, %status, "attempt failed");
+        match status {
+            JobStatus::Queued => {
+                report.retried += 1;
+                log(
+                    LogLevel::Warn,
+                    format!(
+                        "attempt {}/{} failed, retrying in {} ms: {}",
+                        job.attempt,
+                        job.max_attempts,
+                        retry_at.unwrap_or(now) - now,
+                        failure.message
+                    ),
+                );
+            }
+            _ => {
+                report.failed += 1;
+                log(
+                    LogLevel::Error,
+                    format!(
+                        "attempt {}/{} failed{}: {}",
+                        job.attempt,
+                        job.max_attempts,
+                        if failure.kind == FailureKind::Permanent {
+                            " permanently"
+                        } else {
+                            ", no attempts left"
+                        },
+                        failure.message
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Delay before retrying after failed attempt number `attempt`: `base · 2^(attempt-1)`, with
+/// ±25 % jitter so that jobs failing together do not retry together, capped at one hour.
+pub fn backoff(base: Duration, attempt: u32) -> Duration {
+    let exponential = base.saturating_mul(1 << attempt.saturating_sub(1).min(20));
+    let capped = exponential.min(Duration::from_secs(3600));
+    let jitter = rand::random_range(0.75..1.25);
+    capped.mul_f64(jitter)
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_caps_at_an_hour() {
+        let base = Duration::from_secs(1);
+        for attempt in 1..=4 {
+            let expected = base * (1 << (attempt - 1));
+            let delay = backoff(base, attempt);
+            assert!(delay >= expected.mul_f64(0.75) && delay <= expected.mul_f64(1.25));
+        }
+        assert!(backoff(base, 60) <= Duration::from_secs(3600).mul_f64(1.25));
+    }
+
+    #[test]
+    fn cancellation_wins_over_shutdown() {
+        let interrupt = Interrupt::default();
+        assert_eq!(interrupt.get(), None);
+        interrupt.raise(Interruption::Cancelled);
+        interrupt.raise(Interruption::Shutdown);
+        assert_eq!(interrupt.get(), Some(Interruption::Cancelled));
+    }
+}

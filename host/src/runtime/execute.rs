@@ -1,0 +1,254 @@
+//! Running guests: `initialize` at load, and [`PluginHandler`], which turns a Pulse job into an
+//! `execute-job` call in a fresh instance.
+
+use std::sync::Arc;
+
+use wasmtime::{Store, UpdateDeadline};
+
+use super::bindings::{PluginPre, types};
+use super::job_ctx::Stop;
+use super::limits::mib;
+use super::{Identity, JobCtx, Limits, Runtime};
+use crate::clock::now_ms;
+use crate::pulse::{
+    self, Execution, Failure, FailureKind, Interruption, RunningJob, SharedConnection,
+};
+
+/// Runs one announced handler of one plugin: registered with Pulse as its [`pulse::JobHandler`].
+pub struct PluginHandler {
+    runtime: Arc<Runtime>,
+    pre: Arc<PluginPre<JobCtx>>,
+    identity: Identity,
+    limits: Limits,
+}
+
+impl PluginHandler {
+    /// A handler that instantiates `pre` for each job.
+    pub(crate) fn new(
+        runtime: Arc<Runtime>,
+        pre: Arc<PluginPre<JobCtx>>,
+        identity: Identity,
+        limits: Limits,
+    ) -> Self {
+        Self {
+            runtime,
+            pre,
+            identity,
+            limits,
+        }
+    }
+}
+
+impl pulse::JobHandler for PluginHandler {
+    fn execute(&self, running: &RunningJob) -> Execution {
+        let job = &running.job;
+        let ctx = JobCtx::for_job(self.identity.clone(), self.limits.clone(), running);
+        let mut store = new_store(&self.runtime, ctx, running.deadline_ms);
+        let raw_handler = job
+            .handler
+            .split_once('/')
+            .map_or(job.handler.as_str(), |(_, name)| name);
+        let wit_job = types::Job {
+            id: job.id.clone(),
+            handler: raw_handler.to_owned(),
+            payload: job.payload.to_string(),
+            attempt: job.attempt,
+            max_attempts: job.max_attempts,
+            deadline_ms: u64::try_from(running.deadline_ms).unwrap_or_default(),
+            parent_id: job.parent_job_id.clone(),
+            source: job.source.clone(),
+        };
+        let called = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|plugin| plugin.call_execute_job(&mut store, &wit_job));
+        let memory_exceeded = store.data().memory.exceeded;
+        let stop = store.data().stop;
+        let mut ctx = store.into_data();
+        ctx.flush(true);
+        let (logs, scope) = ctx.finish();
+        let scope = scope.expect("a job context has a job scope");
+        let last_stderr = logs
+            .iter()
+            .rev()
+            .find(|line| line.stage == "stderr")
+            .map(|line| line.message.clone());
+        let name = format!("plugin '{}' handler '{raw_handler}'", self.identity.name);
+        let outcome = match called {
+            Ok(Ok(outcome)) => check_result(&outcome.result, &self.limits)
+                .map_err(|message| permanent(format!("{name}: {message}"))),
+            Ok(Err(types::JobError::Permanent(message))) => {
+                Err(permanent(format!("{name} failed: {message}")))
+            }
+            Ok(Err(types::JobError::Retryable(message))) => Err(Failure {
+                message: format!("{name} failed: {message}"),
+                details: Vec::new(),
+                kind: FailureKind::Retryable,
+            }),
+            Err(error) => Err(trap_failure(
+                &name,
+                &error,
+                stop,
+                memory_exceeded,
+                &self.limits,
+                last_stderr,
+            )),
+        };
+        Execution {
+            outcome,
+            progress: scope.progress,
+            cost: scope.cost,
+            plugin_version: self.identity.version.clone(),
+            attestations: scope.attestations,
+            children: scope.children,
+            logs,
+        }
+    }
+}
+
+/// What a plugin said about itself at load.
+pub(crate) struct Announcement {
+    pub(crate) info: types::PluginInfo,
+    pub(crate) registration: types::Registration,
+}
+
+/// Call `metadata` and `initialize` in one fresh instance.
+///
+/// # Errors
+///
+/// A one-line reason: a trap, a timeout, or the plugin's own refusal.
+pub(crate) fn initialize(
+    runtime: &Runtime,
+    pre: &PluginPre<JobCtx>,
+    identity_hint: &str,
+    limits: &Limits,
+    config: &[(String, String)],
+    conn: SharedConnection,
+) -> Result<Announcement, String> {
+    let identity = Identity {
+        name: identity_hint.to_owned(),
+        version: String::new(),
+    };
+    let ctx = JobCtx::for_initialize(identity, limits.clone(), conn);
+    let deadline = now_ms() + i64::try_from(limits.timeout.as_millis()).unwrap_or(i64::MAX);
+    let mut store = new_store(runtime, ctx, deadline);
+    let called = pre.instantiate(&mut store).and_then(|plugin| {
+        let info = plugin.call_metadata(&mut store)?;
+        store.data_mut().identity = Identity {
+            name: info.name.clone(),
+            version: info.version.clone(),
+        };
+        let registration = plugin.call_initialize(&mut store, config)?;
+        Ok((info, registration))
+    });
+    let memory_exceeded = store.data().memory.exceeded;
+    let stop = store.data().stop;
+    let (logs, _) = store.into_data().finish();
+    let last_stderr = logs.last().map(|line| line.message.clone());
+    match called {
+        Ok((info, Ok(registration))) => Ok(Announcement { info, registration }),
+        Ok((_, Err(refusal))) => Err(format!("initialize refused: {refusal}")),
+        Err(error) => Err(trap_failure(
+            "initialize",
+            &error,
+            stop,
+            memory_exceeded,
+            limits,
+            last_stderr,
+        )
+        .message),
+    }
+}
+
+/// A store for one instance: memory limit, and an epoch callback that stops the guest at its
+/// deadline or when Pulse interrupts the job.
+fn new_store(runtime: &Runtime, ctx: JobCtx, deadline_ms: i64) -> Store<JobCtx> {
+    let limit_ms = deadline_ms - now_ms();
+    let mut store = Store::new(runtime.engine(), ctx);
+    store.limiter(|ctx| &mut ctx.memory);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |mut cx| {
+        let ctx = cx.data_mut();
+        let interrupted = ctx.scope.as_ref().and_then(|scope| scope.interrupt.get());
+        if let Some(why) = interrupted {
+            ctx.stop = Some(Stop::Interrupted(why));
+            return Err(wasmtime::Error::msg("interrupted by the node"));
+        }
+        if now_ms() >= deadline_ms {
+            ctx.stop = Some(Stop::Timeout { limit_ms });
+            return Err(wasmtime::Error::msg("deadline passed"));
+        }
+        Ok(UpdateDeadline::Continue(1))
+    });
+    store
+}
+
+/// Explain why a guest call failed, naming the limit when the host stopped it.
+fn trap_failure(
+    name: &str,
+    error: &wasmtime::Error,
+    stop: Option<Stop>,
+    memory_exceeded: Option<usize>,
+    limits: &Limits,
+    last_stderr: Option<String>,
+) -> Failure {
+    let details: Vec<String> = error.chain().map(|cause| cause.to_string()).collect();
+    let (message, kind) = match (stop, memory_exceeded) {
+        (Some(Stop::Interrupted(Interruption::Cancelled)), _) => (
+            format!("{name}: interrupted: the job was cancelled"),
+            FailureKind::Interrupted(Interruption::Cancelled),
+        ),
+        (Some(Stop::Interrupted(Interruption::Shutdown)), _) => (
+            format!("{name}: interrupted: the node is shutting down"),
+            FailureKind::Interrupted(Interruption::Shutdown),
+        ),
+        (Some(Stop::Timeout { limit_ms }), _) => (
+            format!("{name}: timed out (limit {limit_ms} ms)"),
+            FailureKind::Retryable,
+        ),
+        (None, Some(desired)) => (
+            format!(
+                "{name}: trap: out of memory (limit {}; it asked for {})",
+                mib(limits.memory_bytes),
+                mib(desired)
+            ),
+            FailureKind::Retryable,
+        ),
+        (None, None) => {
+            let cause = match error.downcast_ref::<wasmtime::Trap>() {
+                Some(wasmtime::Trap::StackOverflow) => "trap: stack overflow".to_owned(),
+                Some(trap) => format!("trap: {trap}"),
+                None => error.to_string(),
+            };
+            let said = last_stderr
+                .map(|line| format!(" (guest stderr: {line})"))
+                .unwrap_or_default();
+            (format!("{name}: {cause}{said}"), FailureKind::Retryable)
+        }
+    };
+    Failure {
+        message,
+        details,
+        kind,
+    }
+}
+
+fn permanent(message: String) -> Failure {
+    Failure {
+        message,
+        details: Vec::new(),
+        kind: FailureKind::Permanent,
+    }
+}
+
+/// A result must be JSON within the size limit.
+fn check_result(result: &str, limits: &Limits) -> Result<serde_json::Value, String> {
+    if result.len() > limits.result_bytes {
+        return Err(format!(
+            "result is {} bytes; the limit is {}",
+            result.len(),
+            limits.result_bytes
+        ));
+    }
+    serde_json::from_str(result).map_err(|error| format!("result is not valid JSON: {error}"))
+}

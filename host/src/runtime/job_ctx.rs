@@ -1,0 +1,225 @@
+//! [`JobCtx`], the state behind one guest instance: the `T` of its `Store<T>`.
+//!
+//! It denies by default. A context built by [`JobCtx::for_initialize`] may read the store but
+//! not write; one built by [`JobCtx::for_job`] buffers the job's writes, which Pulse commits
+//! only if the attempt succeeds. Neither has files, network or environment, and stdout and
+//! stderr go to bounded in-memory pipes that end up in the job log.
+
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::Limits;
+use super::limits::MemoryLimiter;
+use crate::ats::Attestation;
+use crate::clock::now_ms;
+use crate::pulse::{
+    self, Interrupt, Interruption, LogLevel, LogLine, NewJob, Progress, SharedConnection,
+};
+
+/// Who a guest is: its attestations carry `actors = [name]` and `source = name@version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The plugin's name (or `handler/NAME`'s NAME for a user handler).
+    pub name: String,
+    /// Its version (or the handler's sha256).
+    pub version: String,
+}
+
+impl Identity {
+    /// `name@version`, the source of its attestations.
+    pub fn source(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+}
+
+/// Minimum time between progress writes to the database while a job runs.
+const PROGRESS_FLUSH_INTERVAL_MS: i64 = 100;
+
+/// Why the host stopped the guest, recorded so the error can say which limit was hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// The wall-clock deadline passed.
+    Timeout { limit_ms: i64 },
+    /// Pulse interrupted the job.
+    Interrupted(Interruption),
+}
+
+/// The running job's side of the context.
+pub(crate) struct JobScope {
+    pub(crate) job: pulse::Job,
+    pub(crate) lease_owner: String,
+    pub(crate) interrupt: Arc<Interrupt>,
+    pub(crate) attestations: Vec<Attestation>,
+    pub(crate) children: Vec<NewJob>,
+    pub(crate) progress: Progress,
+    pub(crate) cost: f64,
+    pub(crate) queries: usize,
+    last_flush_ms: i64,
+}
+
+/// The state of one guest instance.
+pub struct JobCtx {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) memory: MemoryLimiter,
+    pub(crate) identity: Identity,
+    pub(crate) limits: Limits,
+    pub(crate) conn: SharedConnection,
+    pub(crate) scope: Option<JobScope>,
+    pub(crate) stop: Option<Stop>,
+    logs: Vec<LogLine>,
+    log_bytes: usize,
+    dropped_log_lines: usize,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+}
+
+impl JobCtx {
+    /// A context for `metadata` and `initialize`: store reads only, no job.
+    pub fn for_initialize(identity: Identity, limits: Limits, conn: SharedConnection) -> Self {
+        Self::new(identity, limits, conn, None)
+    }
+
+    /// A context for one attempt of `running`.
+    pub fn for_job(identity: Identity, limits: Limits, running: &pulse::RunningJob) -> Self {
+        let scope = JobScope {
+            job: running.job.clone(),
+            lease_owner: running.lease_owner.clone(),
+            interrupt: running.interrupt.clone(),
+            attestations: Vec::new(),
+            children: Vec::new(),
+            progress: running.job.progress,
+            cost: 0.0,
+            queries: 0,
+            last_flush_ms: 0,
+        };
+        Self::new(identity, limits, running.conn.clone(), Some(scope))
+    }
+
+    fn new(
+        identity: Identity,
+        limits: Limits,
+        conn: SharedConnection,
+        scope: Option<JobScope>,
+    ) -> Self {
+        let stdout = MemoryOutputPipe::new(limits.log_bytes);
+        let stderr = MemoryOutputPipe::new(limits.log_bytes);
+        // Deny by default: no preopened directories, no environment, no arguments, no network
+        // (sockets and name lookup are refused), no stdin. Clocks and randomness work.
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_ip_name_lookup(false)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryLimiter::new(limits.memory_bytes),
+            identity,
+            limits,
+            conn,
+            scope,
+            stop: None,
+            logs: Vec::new(),
+            log_bytes: 0,
+            dropped_log_lines: 0,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Add a line to the job log (or, outside a job, the node's log), within the log limit.
+    pub(crate) fn log(&mut self, level: LogLevel, stage: &str, message: &str) {
+        let Some(scope) = &self.scope else {
+            let plugin = &self.identity.name;
+            match level {
+                LogLevel::Trace => tracing::trace!(plugin, "{message}"),
+                LogLevel::Debug => tracing::debug!(plugin, "{message}"),
+                LogLevel::Info => tracing::info!(plugin, "{message}"),
+                LogLevel::Warn => tracing::warn!(plugin, "{message}"),
+                LogLevel::Error => tracing::error!(plugin, "{message}"),
+            }
+            return;
+        };
+        if self.log_bytes + message.len() > self.limits.log_bytes {
+            self.dropped_log_lines += 1;
+            return;
+        }
+        self.log_bytes += message.len();
+        self.logs.push(LogLine {
+            attempt: scope.job.attempt,
+            time: now_ms(),
+            level,
+            stage: stage.to_owned(),
+            message: message.to_owned(),
+        });
+    }
+
+    /// Write progress, cost and log lines so far to the database, at most every 100 ms
+    /// unless `force`d. A job whose lease is gone learns it here and is interrupted.
+    pub(crate) fn flush(&mut self, force: bool) {
+        let now = now_ms();
+        let Some(scope) = &mut self.scope else {
+            return;
+        };
+        if !force && now - scope.last_flush_ms < PROGRESS_FLUSH_INTERVAL_MS {
+            return;
+        }
+        scope.last_flush_ms = now;
+        let conn = pulse::lock(&self.conn);
+        let lease = pulse::store::Lease {
+            id: &scope.job.id,
+            attempt: scope.job.attempt,
+            owner: &scope.lease_owner,
+        };
+        let saved = pulse::store::update_progress(&conn, lease, scope.progress, scope.cost, now)
+            .and_then(|()| pulse::store::append_logs(&conn, &scope.job.id, &self.logs));
+        match saved {
+            Ok(()) => self.logs.clear(),
+            Err(pulse::Error::LeaseLost { .. }) => {
+                scope.interrupt.raise(Interruption::Cancelled);
+            }
+            Err(error) => {
+                tracing::warn!(job = %scope.job.id, error = %crate::error_chain(&error), "saving progress failed");
+            }
+        }
+    }
+
+    /// Everything the guest left behind: log lines not yet written (with captured stdout and
+    /// stderr, and a note of dropped lines), and the job scope.
+    pub(crate) fn finish(mut self) -> (Vec<LogLine>, Option<JobScope>) {
+        for (stage, pipe) in [
+            ("stdout", self.stdout.clone()),
+            ("stderr", self.stderr.clone()),
+        ] {
+            let bytes = pipe.contents();
+            let text = String::from_utf8_lossy(&bytes);
+            for line in text.lines().filter(|line| !line.trim().is_empty()) {
+                self.log(LogLevel::Info, stage, line);
+            }
+        }
+        if self.dropped_log_lines > 0 {
+            let note = format!(
+                "{} log line(s) dropped: the job's log limit is {} bytes",
+                self.dropped_log_lines, self.limits.log_bytes
+            );
+            self.log_bytes = 0;
+            self.log(LogLevel::Warn, "runtime", &note);
+        }
+        (self.logs, self.scope)
+    }
+}
+
+impl WasiView for JobCtx {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}

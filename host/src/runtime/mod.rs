@@ -1,0 +1,31 @@
+//! The plugin runtime: every plugin and user handler runs as a WebAssembly component in a
+//! wasmtime sandbox, with no authority except what the host links in.
+//!
+//! One [`Runtime`] per node holds the `Engine` (component model, pooling allocator, epoch
+//! interruption driven by one ticker thread). Each job runs in a **fresh `Store` and instance**
+//! built from the plugin's shared `InstancePre`, with a [`JobCtx`] that denies by default: no
+//! files, no network, no environment; stdout and stderr captured into the job log; memory, time
+//! and output bounded by [`Limits`]. A trap ends that job only.
+//!
+//! `host/` holds one file per WIT interface; [`PluginHandler`] turns a Pulse job into an
+//! `execute-job` call and the guest's effects into an [`crate::pulse::Execution`].
+
+mod bindings;
+mod engine;
+mod error;
+mod execute;
+mod host;
+mod job_ctx;
+mod limits;
+mod linker;
+
+pub use bindings::{PACKAGE, VERSION, WORLD};
+pub use engine::{Runtime, RuntimeConfig};
+pub use error::{Error, Result};
+pub use execute::PluginHandler;
+pub use job_ctx::{Identity, JobCtx};
+pub use limits::Limits;
+
+pub(crate) use bindings::{PluginPre, types};
+pub(crate) use execute::initialize;
+pub(crate) use linker::new_linker;
