@@ -68,11 +68,12 @@ impl pulse::JobHandler for PluginHandler {
         ctx.flush(true);
         let (logs, scope) = ctx.finish();
         let scope = scope.expect("a job context has a job scope");
-        let last_stderr = logs
+        let stderr: Vec<&str> = logs
             .iter()
-            .rev()
-            .find(|line| line.stage == "stderr")
-            .map(|line| line.message.clone());
+            .filter(|line| line.stage == "stderr")
+            .map(|line| line.message.as_str())
+            .collect();
+        let panic = panic_message(&stderr);
         let name = format!("plugin '{}' handler '{raw_handler}'", self.identity.name);
         let outcome = match called {
             Ok(Ok(outcome)) => check_result(&outcome.result, &self.limits)
@@ -91,7 +92,7 @@ impl pulse::JobHandler for PluginHandler {
                 stop,
                 memory_exceeded,
                 &self.limits,
-                last_stderr,
+                panic,
             )),
         };
         Execution {
@@ -144,19 +145,14 @@ pub(crate) fn initialize(
     let memory_exceeded = store.data().memory.exceeded;
     let stop = store.data().stop;
     let (logs, _) = store.into_data().finish();
-    let last_stderr = logs.last().map(|line| line.message.clone());
+    let stderr: Vec<&str> = logs.iter().map(|line| line.message.as_str()).collect();
+    let panic = panic_message(&stderr);
     match called {
         Ok((info, Ok(registration))) => Ok(Announcement { info, registration }),
         Ok((_, Err(refusal))) => Err(format!("initialize refused: {refusal}")),
-        Err(error) => Err(trap_failure(
-            "initialize",
-            &error,
-            stop,
-            memory_exceeded,
-            limits,
-            last_stderr,
-        )
-        .message),
+        Err(error) => {
+            Err(trap_failure("initialize", &error, stop, memory_exceeded, limits, panic).message)
+        }
     }
 }
 
@@ -190,7 +186,7 @@ fn trap_failure(
     stop: Option<Stop>,
     memory_exceeded: Option<usize>,
     limits: &Limits,
-    last_stderr: Option<String>,
+    panic: Option<String>,
 ) -> Failure {
     let details: Vec<String> = error.chain().map(|cause| cause.to_string()).collect();
     let (message, kind) = match (stop, memory_exceeded) {
@@ -217,13 +213,17 @@ fn trap_failure(
         (None, None) => {
             let cause = match error.downcast_ref::<wasmtime::Trap>() {
                 Some(wasmtime::Trap::StackOverflow) => "trap: stack overflow".to_owned(),
-                Some(trap) => format!("trap: {trap}"),
+                Some(trap) => format!(
+                    "trap: {}",
+                    trap.to_string().trim_start_matches("wasm trap: ")
+                ),
                 None => error.to_string(),
             };
-            let said = last_stderr
-                .map(|line| format!(" (guest stderr: {line})"))
-                .unwrap_or_default();
-            (format!("{name}: {cause}{said}"), FailureKind::Retryable)
+            let message = match panic {
+                Some(panic) => format!("{name}: {panic} ({cause})"),
+                None => format!("{name}: {cause}"),
+            };
+            (message, FailureKind::Retryable)
         }
     };
     Failure {
@@ -231,6 +231,28 @@ fn trap_failure(
         details,
         kind,
     }
+}
+
+/// The message of a Rust guest's panic, from what it printed to stderr:
+/// `panicked at src/lib.rs:52:24: boom`.
+fn panic_message(stderr: &[&str]) -> Option<String> {
+    let start = stderr
+        .iter()
+        .position(|line| line.contains("panicked at "))?;
+    let mut text = stderr[start][stderr[start].find("panicked at ")?..].to_owned();
+    for line in &stderr[start + 1..] {
+        if line.starts_with("note: ") {
+            break;
+        }
+        text.push(' ');
+        text.push_str(line);
+    }
+    let mut end = text.len().min(1000);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    Some(text)
 }
 
 fn permanent(message: String) -> Failure {

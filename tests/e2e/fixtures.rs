@@ -1,0 +1,165 @@
+//! Shared test setup: guest components built once, data directories, nodes and CLI runs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use qntx::node::{Node, NodeConfig};
+use qntx::pulse::{Job, NewJob, store};
+use qntx::toolchain::{BuildOptions, build_crate};
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The guest components, compiled from source in this repository.
+pub struct Guests {
+    /// `plugins/text`.
+    pub text: PathBuf,
+    /// `tests/guests/probe`.
+    pub probe: PathBuf,
+}
+
+/// Build every guest once per test process (cargo makes later processes' builds no-ops).
+pub fn guests() -> &'static Guests {
+    static GUESTS: OnceLock<Guests> = OnceLock::new();
+    GUESTS.get_or_init(|| {
+        let root = workspace_root();
+        // A target directory of its own: the one running this test may be locked by cargo.
+        let options = BuildOptions {
+            target_dir: Some(Path::new(env!("CARGO_TARGET_TMPDIR")).join("guests")),
+        };
+        let build = |dir: &str| {
+            build_crate(&root.join(dir), &options)
+                .unwrap_or_else(|e| panic!("building {dir}: {}", qntx::error_chain(&e)))
+                .wasm
+        };
+        Guests {
+            text: build("plugins/text"),
+            probe: build("tests/guests/probe"),
+        }
+    })
+}
+
+/// The repository root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_owned()
+}
+
+/// A temporary data directory with some plugins installed.
+pub struct Env {
+    dir: TempDir,
+}
+
+impl Env {
+    /// A data directory whose plugin directory holds copies of `plugins`.
+    pub fn with_plugins(plugins: &[&Path]) -> Self {
+        let env = Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
+        std::fs::create_dir_all(env.plugin_dir()).expect("plugin dir");
+        for plugin in plugins {
+            env.install(
+                plugin,
+                &format!("{}", plugin.file_name().unwrap().to_string_lossy()),
+            );
+        }
+        env
+    }
+
+    /// Copy a file into the plugin directory under `name`.
+    pub fn install(&self, file: &Path, name: &str) {
+        std::fs::copy(file, self.plugin_dir().join(name)).expect("copy plugin");
+    }
+
+    /// Write bytes into the plugin directory as `name`.
+    pub fn install_bytes(&self, bytes: &[u8], name: &str) {
+        std::fs::write(self.plugin_dir().join(name), bytes).expect("write plugin");
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn plugin_dir(&self) -> PathBuf {
+        self.dir.path().join("plugins")
+    }
+
+    /// Node settings for tests: short retry delays and polls.
+    pub fn config(&self) -> NodeConfig {
+        let mut config = NodeConfig::new(self.data_dir().to_owned(), vec![self.plugin_dir()]);
+        config.workers = 2;
+        config.runtime.max_instances = 16;
+        config.worker.retry_base = Duration::from_millis(20);
+        config.worker.poll_interval = Duration::from_millis(10);
+        config
+    }
+
+    /// Start a node on this data directory.
+    pub fn start(&self) -> Node {
+        Node::start(self.config()).expect("node starts")
+    }
+
+    pub fn conn(&self) -> rusqlite::Connection {
+        qntx::db::open_in(self.data_dir()).expect("database opens")
+    }
+
+    /// Enqueue a job with default settings.
+    pub fn enqueue(&self, handler: &str, payload: Value) -> String {
+        self.enqueue_job(&NewJob::new(handler, payload))
+    }
+
+    pub fn enqueue_job(&self, job: &NewJob) -> String {
+        store::enqueue(&self.conn(), job, qntx::clock::now_ms())
+            .expect("enqueue")
+            .id
+    }
+
+    pub fn job(&self, id: &str) -> Job {
+        store::get(&self.conn(), id).expect("job exists")
+    }
+
+    /// `qntx --data-dir <this>` ready for arguments.
+    pub fn qntx(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_qntx"));
+        command.arg("--data-dir").arg(self.data_dir());
+        command
+            .env_remove("QNTX_DATA_DIR")
+            .env_remove("QNTX_PLUGINS");
+        command
+    }
+}
+
+/// Run a command; return its exit code, stdout and stderr.
+pub fn run(command: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("command runs");
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+impl Env {
+    /// Wait until the job reaches a final status (at most 60 s) and return it.
+    pub fn wait_final(&self, id: &str) -> Job {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let job = self.job(id);
+            if job.status.is_final() {
+                return job;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "job {id} did not finish: {job:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! Plugin files that are not plugins: each is refused with its own reason, and the good ones
+//! still load.
+
+use crate::fixtures::{Env, guests};
+
+#[test]
+fn broken_files_are_refused_with_distinct_reasons_and_good_plugins_still_load() {
+    let env = Env::with_plugins(&[&guests().text]);
+    let text = std::fs::read(&guests().text).unwrap();
+    env.install_bytes(b"", "empty.wasm");
+    env.install_bytes(b"this is not wasm at all", "random.wasm");
+    env.install_bytes(b"\0asm\x01\0\0\0", "core.wasm");
+    env.install_bytes(&text[..text.len() / 2], "truncated.wasm");
+    // An empty component: valid, but of no world of ours.
+    env.install_bytes(b"\0asm\x0d\0\x01\0", "otherworld.wasm");
+    env.install(&guests().text, "text-copy.wasm");
+
+    let node = env.start();
+    assert_eq!(node.registry().names(), ["text/echo", "text/stats"]);
+    let mut reasons: Vec<String> = node
+        .refused()
+        .iter()
+        .map(|e| qntx::error_chain(e).replace(&format!("{}/", env.plugin_dir().display()), ""))
+        .collect();
+    reasons.sort();
+    let expect = [
+        "plugin 'core.wasm' is a core WebAssembly module, not a component; build it for wasm32-wasip2 (qntx plugin build) or wrap it with 'wasm-tools component new'",
+        "plugin 'empty.wasm' is an empty file",
+        "plugin 'otherworld.wasm' does not fit this node: it does not export 'metadata': it is not a qntx:plugin/plugin@0.1.0 component",
+        "plugin 'random.wasm' is not WebAssembly (no '\\0asm' header)",
+        "plugin 'text-copy.wasm' is named 'text', like 'qntx_plugin_text.wasm', which is already loaded",
+    ];
+    assert_eq!(reasons[..5], expect, "{reasons:#?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("plugin 'truncated.wasm' is not a valid component: ")),
+        "{reasons:#?}"
+    );
+    assert_eq!(reasons.len(), 6, "{reasons:#?}");
+}

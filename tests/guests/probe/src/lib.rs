@@ -1,0 +1,164 @@
+//! The `probe` test plugin: each handler exercises one behaviour of the host, good or hostile.
+//! The payload parameterises it (`{"n": 3}`, `{"path": "/etc/passwd"}`, ...).
+
+use std::hint::black_box;
+
+use qntx_guest::bindings::qntx::plugin::store as raw_store;
+use qntx_guest::store::{self, Draft};
+use qntx_guest::{Config, Job, JobError, Plugin, PluginInfo, Registration, Value, job, json, log};
+
+struct Probe;
+
+const HANDLERS: &[(&str, &str)] = &[
+    ("ok", "Returns the payload"),
+    ("panic", "Panics with payload.message"),
+    (
+        "fail",
+        "Returns a permanent error, or a retryable one when payload.retryable",
+    ),
+    (
+        "attempt",
+        "Fails retryably until attempt payload.succeed_on, then returns the attempt",
+    ),
+    ("spin", "Loops forever"),
+    ("alloc", "Allocates until memory runs out"),
+    ("recurse", "Recurses without bound"),
+    ("attest", "Attests payload.n claims about payload.subject"),
+    ("attest-then-panic", "Attests, then panics"),
+    ("forge", "Attests with actors = payload.actors"),
+    ("read-own-writes", "Attests, then queries for it"),
+    ("huge-result", "Returns a string of payload.bytes bytes"),
+    (
+        "log",
+        "Logs payload.lines lines and prints to stdout and stderr",
+    ),
+    ("read-file", "Reads payload.path"),
+    ("env", "Reads environment variable payload.name"),
+    ("connect", "Opens a TCP connection to payload.addr"),
+    (
+        "progress",
+        "Reports progress payload.steps times and adds cost",
+    ),
+];
+
+impl Plugin for Probe {
+    fn info() -> PluginInfo {
+        PluginInfo::new("probe", env!("CARGO_PKG_VERSION"), "Test guest")
+    }
+
+    fn initialize(_config: &Config) -> Result<Registration, String> {
+        Ok(HANDLERS
+            .iter()
+            .fold(Registration::new(), |r, (name, description)| {
+                r.handler(*name, *description)
+            }))
+    }
+
+    fn execute(job: Job) -> Result<Value, JobError> {
+        let p = &job.payload;
+        let number = |key: &str, default: u64| p[key].as_u64().unwrap_or(default);
+        let text = |key: &str| p[key].as_str().unwrap_or_default().to_owned();
+        match job.handler.as_str() {
+            "ok" => Ok(job.payload),
+            "panic" => panic!("boom: {}", text("message")),
+            "fail" if p["retryable"].as_bool() == Some(true) => {
+                Err(JobError::retryable(text("message")))
+            }
+            "fail" => Err(JobError::permanent(text("message"))),
+            "attempt" if u64::from(job.attempt) < number("succeed_on", 1) => Err(
+                JobError::retryable(format!("attempt {} is too early", job.attempt)),
+            ),
+            "attempt" => Ok(json!({ "attempt": job.attempt })),
+            "spin" => {
+                let mut i = 0u64;
+                loop {
+                    i = black_box(i.wrapping_add(1));
+                }
+            }
+            "alloc" => {
+                let mut blocks = Vec::new();
+                loop {
+                    blocks.push(black_box(vec![1u8; 1 << 20]));
+                }
+            }
+            "recurse" => Ok(json!(recurse(black_box(1)))),
+            "attest" => {
+                let ids = (0..number("n", 1))
+                    .map(|i| {
+                        store::attest(
+                            Draft::subject(text("subject"))
+                                .predicate("probed")
+                                .attributes(json!({ "i": i })),
+                        )
+                        .map(|a| a.id)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(json!(ids))
+            }
+            "attest-then-panic" => {
+                store::attest(Draft::subject(text("subject")).predicate("probed"))?;
+                panic!("after attesting");
+            }
+            "forge" => {
+                let actors: Vec<String> = serde(&p["actors"])?;
+                let stored = raw_store::attest(&raw_store::AttestationDraft {
+                    subjects: vec!["forged".into()],
+                    predicates: vec![],
+                    contexts: vec![],
+                    actors,
+                    timestamp: None,
+                    attributes: String::new(),
+                })
+                .map_err(|e| JobError::permanent(format!("{e:?}")))?;
+                Ok(json!({ "id": stored.id, "actors": stored.actors, "source": stored.source }))
+            }
+            "read-own-writes" => {
+                let written = store::attest(Draft::subject(text("subject")).predicate("probed"))?;
+                let found = store::Query::new(qntx_guest::Filter::new().subject(text("subject")))
+                    .first()?;
+                Ok(
+                    json!({ "written": written.id, "found": found.iter().map(|a| &a.id).collect::<Vec<_>>() }),
+                )
+            }
+            "huge-result" => Ok(json!("x".repeat(number("bytes", 0) as usize))),
+            "log" => {
+                for i in 0..number("lines", 1) {
+                    log::info(format!("line {i}"));
+                }
+                println!("to stdout");
+                eprintln!("to stderr");
+                Ok(Value::Null)
+            }
+            "read-file" => Ok(json!(
+                std::fs::read_to_string(text("path")).map_err(|e| e.to_string())
+            )),
+            "env" => Ok(json!(std::env::var(text("name")).ok())),
+            "connect" => Ok(json!(
+                std::net::TcpStream::connect(text("addr"))
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            )),
+            "progress" => {
+                let steps = number("steps", 1);
+                for step in 1..=steps {
+                    job::progress(step, steps);
+                    job::add_cost(0.5);
+                }
+                Ok(json!({ "steps": steps }))
+            }
+            other => Err(JobError::permanent(format!("no handler '{other}'"))),
+        }
+    }
+}
+
+#[expect(unconditional_recursion, reason = "the point: a stack overflow")]
+fn recurse(depth: u64) -> u64 {
+    let frame = black_box([depth; 64]);
+    recurse(frame[0] + 1) + frame[63]
+}
+
+fn serde<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, JobError> {
+    qntx_guest::serde_json::from_value(value.clone()).map_err(JobError::from)
+}
+
+qntx_guest::export_plugin!(Probe);
