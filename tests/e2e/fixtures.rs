@@ -17,6 +17,8 @@ pub struct Guests {
     pub text: PathBuf,
     /// `tests/guests/probe`.
     pub probe: PathBuf,
+    /// `tests/guests/otherworld`: a component of another WIT world.
+    pub otherworld: PathBuf,
 }
 
 /// Build every guest once per test process (cargo makes later processes' builds no-ops).
@@ -36,6 +38,7 @@ pub fn guests() -> &'static Guests {
         Guests {
             text: build("plugins/text"),
             probe: build("tests/guests/probe"),
+            otherworld: build("tests/guests/otherworld"),
         }
     })
 }
