@@ -170,7 +170,12 @@ impl Node {
         );
         tracing::info!(node = %id, plugins = catalog.plugins.len(), handlers = registry.names().len(), workers = config.workers, "node started");
         let stats = runtime.compile_stats();
-        tracing::info!(compiled = stats.compiled, from_cache = stats.cached, rebuilt = stats.rejected, "plugins compiled");
+        tracing::info!(
+            compiled = stats.compiled,
+            from_cache = stats.cached,
+            rebuilt = stats.rejected,
+            "plugins compiled"
+        );
         Ok(Self {
             id,
             runtime,

@@ -141,7 +141,12 @@ fn print_inspection(out: &mut impl Write, inspection: &Inspection) -> std::io::R
                     plugins::manifest::DirMode::ReadOnly => "read-only",
                     plugins::manifest::DirMode::ReadWrite => "read-write",
                 };
-                writeln!(out, "  directory  {} as {} ({mode})", dir.host.display(), dir.guest)?;
+                writeln!(
+                    out,
+                    "  directory  {} as {} ({mode})",
+                    dir.host.display(),
+                    dir.guest
+                )?;
             }
             for name in &manifest.grants.env {
                 writeln!(out, "  env        {name}")?;
@@ -150,7 +155,11 @@ fn print_inspection(out: &mut impl Write, inspection: &Inspection) -> std::io::R
                 writeln!(out, "  config     {key}")?;
             }
             let limits = &manifest.limits;
-            if let Some(memory) = limits.memory.as_ref().and_then(|m| m.bytes().ok()) {
+            if let Some(memory) = limits
+                .memory
+                .as_ref()
+                .and_then(plugins::manifest::Size::bytes)
+            {
                 writeln!(out, "  memory     {}", mib(memory))?;
             }
             if let Some(timeout) = &limits.timeout {

@@ -86,9 +86,7 @@ pub fn inspect(
         refusal: None,
     };
     let is_component = bytes.starts_with(b"\0asm") && !wasmparser::Parser::is_core_wasm(&bytes);
-    if is_component
-        && let Ok(component) = runtime.compile(&bytes, &inspection.sha256)
-    {
+    if is_component && let Ok(component) = runtime.compile(&bytes, &inspection.sha256) {
         let ty = component.component_type();
         inspection.imports = import_names(runtime, &component)
             .into_iter()
@@ -136,7 +134,10 @@ fn import_status(name: &str) -> String {
 /// `qntx:plugin/plugin@V` when the exports are those of our world, else a description.
 fn world_of(imports: &[Import], exports: &[String]) -> String {
     let ours = ["metadata", "initialize", "execute-job"];
-    if !ours.iter().all(|export| exports.iter().any(|e| e == export)) {
+    if !ours
+        .iter()
+        .all(|export| exports.iter().any(|e| e == export))
+    {
         return format!(
             "not {}: it does not export metadata, initialize and execute-job",
             runtime::WORLD

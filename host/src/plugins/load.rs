@@ -245,7 +245,11 @@ pub fn load(
                 manifest.name
             ));
         }
-        if let Some(wanted) = manifest.version.as_ref().filter(|wanted| **wanted != version) {
+        if let Some(wanted) = manifest
+            .version
+            .as_ref()
+            .filter(|wanted| **wanted != version)
+        {
             problems.push(format!(
                 "version '{wanted}' does not match the component's '{version}': update the \
                  manifest or install the version it names"

@@ -176,7 +176,12 @@ impl Manifest {
     /// # Errors
     ///
     /// Every problem found, one line each, saying how to fix it.
-    pub fn resolve(&self, base: &Path, node: &Limits, fuel_metered: bool) -> Result<Policy, Vec<String>> {
+    pub fn resolve(
+        &self,
+        base: &Path,
+        node: &Limits,
+        fuel_metered: bool,
+    ) -> Result<Policy, Vec<String>> {
         let mut problems = Vec::new();
         let mut notes = Vec::new();
         if let Err(reason) = super::check_plugin_name(&self.name) {
@@ -236,13 +241,15 @@ impl Manifest {
         dirs
     }
 
-    fn resolve_env(&self, problems: &mut Vec<String>, notes: &mut Vec<String>) -> Vec<(String, String)> {
+    fn resolve_env(
+        &self,
+        problems: &mut Vec<String>,
+        notes: &mut Vec<String>,
+    ) -> Vec<(String, String)> {
         let mut env = Vec::new();
         for name in &self.grants.env {
-            let valid = !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
+            let valid =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid {
                 problems.push(format!(
                     "grants.env '{name}' is not a variable name: use letters, digits and '_'"
@@ -295,17 +302,17 @@ impl Manifest {
         let name = &self.name;
         if let Some(size) = &spec.memory {
             match size.bytes() {
-                Ok(0) | Err(_) => problems.push(format!(
+                Some(0) | None => problems.push(format!(
                     "limits.memory {} is not a size: use bytes or text like \"32 MiB\"",
                     size.shown()
                 )),
-                Ok(asked) if asked > node.memory_bytes => notes.push(format!(
+                Some(asked) if asked > node.memory_bytes => notes.push(format!(
                     "plugin '{name}' asks for {} memory; this node allows {}: using {}",
                     mib(asked),
                     mib(node.memory_bytes),
                     mib(node.memory_bytes)
                 )),
-                Ok(asked) => limits.memory_bytes = asked,
+                Some(asked) => limits.memory_bytes = asked,
             }
         }
         if let Some(text) = &spec.timeout {
@@ -355,28 +362,25 @@ impl Manifest {
 }
 
 impl Size {
-    /// The size in bytes.
-    ///
-    /// # Errors
-    ///
-    /// Text that is not a number followed by B, KiB, MiB or GiB.
-    pub fn bytes(&self) -> Result<usize, ()> {
+    /// The size in bytes; `None` for text that is not a number followed by nothing, B, KiB,
+    /// MiB or GiB.
+    pub fn bytes(&self) -> Option<usize> {
         match self {
-            Self::Bytes(bytes) => usize::try_from(*bytes).map_err(|_| ()),
+            Self::Bytes(bytes) => usize::try_from(*bytes).ok(),
             Self::Text(text) => {
                 let text = text.trim();
                 let split = text
                     .find(|c: char| !c.is_ascii_digit())
                     .unwrap_or(text.len());
-                let number: usize = text[..split].parse().map_err(|_| ())?;
+                let number: usize = text[..split].parse().ok()?;
                 let shift = match text[split..].trim() {
                     "" | "B" => 0,
                     "KiB" => 10,
                     "MiB" => 20,
                     "GiB" => 30,
-                    _ => return Err(()),
+                    _ => return None,
                 };
-                number.checked_mul(1 << shift).ok_or(())
+                number.checked_mul(1 << shift)
             }
         }
     }
@@ -402,7 +406,9 @@ mod tests {
         let manifest = parse(
             "name = \"big\"\n[limits]\nmemory = \"512 MiB\"\ntimeout = \"5s\"\nconcurrency = 1000\nfuel = 10",
         );
-        let policy = manifest.resolve(Path::new("/"), &Limits::default(), false).unwrap();
+        let policy = manifest
+            .resolve(Path::new("/"), &Limits::default(), false)
+            .unwrap();
         assert_eq!(policy.limits.memory_bytes, 64 << 20);
         assert_eq!(policy.limits.timeout, Duration::from_secs(5));
         assert_eq!(policy.limits.concurrency, 64);
@@ -415,7 +421,9 @@ mod tests {
                 "plugin 'big' asks for 1000 jobs at once; this node allows 64: using 64",
             ]
         );
-        let metered = manifest.resolve(Path::new("/"), &Limits::default(), true).unwrap();
+        let metered = manifest
+            .resolve(Path::new("/"), &Limits::default(), true)
+            .unwrap();
         assert_eq!(metered.limits.fuel, Some(10));
     }
 
@@ -443,9 +451,14 @@ mod tests {
         assert_eq!(problems.len(), 8, "{problems:#?}");
         assert!(problems[0].starts_with("name: plugin name 'Bad' is invalid"));
         assert!(problems[1].starts_with("grants.dirs[0].guest 'data' must be an absolute"));
-        assert!(problems[2].starts_with("grants.dirs[0].host '/nonexistent/qntx' cannot be opened"));
+        assert!(
+            problems[2].starts_with("grants.dirs[0].host '/nonexistent/qntx' cannot be opened")
+        );
         assert!(problems[3].starts_with("grants.env 'A-B' is not a variable name"));
-        assert_eq!(problems[4], "config.list is a array: config values are strings, numbers or booleans");
+        assert_eq!(
+            problems[4],
+            "config.list is a array: config values are strings, numbers or booleans"
+        );
     }
 
     #[test]
@@ -464,20 +477,28 @@ mod tests {
         let manifest = parse(
             "name = \"ok\"\n[[grants.dirs]]\nhost = \"data\"\nguest = \"/data\"\nmode = \"rw\"\n[grants]\nenv = [\"PATH\", \"QNTX_SURELY_UNSET\"]\n[config]\nn = 3\ns = \"x\"",
         );
-        let policy = manifest.resolve(dir.path(), &Limits::default(), false).unwrap();
-        assert_eq!(policy.grants.dirs[0].host, dir.path().join("data").canonicalize().unwrap());
+        let policy = manifest
+            .resolve(dir.path(), &Limits::default(), false)
+            .unwrap();
+        assert_eq!(
+            policy.grants.dirs[0].host,
+            dir.path().join("data").canonicalize().unwrap()
+        );
         assert!(policy.grants.dirs[0].writable);
         assert_eq!(policy.grants.env[0].0, "PATH");
         assert_eq!(policy.grants.env.len(), 1);
-        assert_eq!(policy.config, [("n".into(), "3".into()), ("s".into(), "x".into())]);
+        assert_eq!(
+            policy.config,
+            [("n".into(), "3".into()), ("s".into(), "x".into())]
+        );
         assert!(policy.notes[0].contains("'QNTX_SURELY_UNSET', which is not set on this node"));
     }
 
     #[test]
     fn sizes_take_units() {
-        assert_eq!(Size::Text("32 MiB".into()).bytes(), Ok(32 << 20));
-        assert_eq!(Size::Text("512KiB".into()).bytes(), Ok(512 << 10));
-        assert_eq!(Size::Bytes(1000).bytes(), Ok(1000));
-        assert!(Size::Text("1 MB".into()).bytes().is_err());
+        assert_eq!(Size::Text("32 MiB".into()).bytes(), Some(32 << 20));
+        assert_eq!(Size::Text("512KiB".into()).bytes(), Some(512 << 10));
+        assert_eq!(Size::Bytes(1000).bytes(), Some(1000));
+        assert_eq!(Size::Text("1 MB".into()).bytes(), None);
     }
 }

@@ -83,7 +83,9 @@ impl pulse::JobHandler for PluginHandler {
             running,
         ) {
             Ok(ctx) => ctx,
-            Err(reason) => return Execution::failed(retryable(format!("{name}: {reason}")), version),
+            Err(reason) => {
+                return Execution::failed(retryable(format!("{name}: {reason}")), version);
+            }
         };
         let mut store = new_store(&self.runtime, ctx, deadline_ms, limit_ms, &self.limits);
         let wit_job = types::Job {
@@ -168,7 +170,13 @@ pub(crate) fn initialize(
     };
     let ctx = JobCtx::for_initialize(identity, limits.clone(), grants, conn)?;
     let limit_ms = i64::try_from(limits.timeout.as_millis()).unwrap_or(i64::MAX);
-    let mut store = new_store(runtime, ctx, now_ms().saturating_add(limit_ms), limit_ms, limits);
+    let mut store = new_store(
+        runtime,
+        ctx,
+        now_ms().saturating_add(limit_ms),
+        limit_ms,
+        limits,
+    );
     let called = pre.instantiate(&mut store).and_then(|plugin| {
         let info = plugin.call_metadata(&mut store)?;
         store.data_mut().identity = Identity {

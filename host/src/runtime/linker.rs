@@ -102,9 +102,15 @@ mod tests {
         assert!(
             refuse_import("wasi:http/outgoing-handler@0.2.6")
                 .unwrap()
-                .starts_with("it imports 'wasi:http/outgoing-handler@0.2.6', which this node does not offer")
+                .starts_with(
+                    "it imports 'wasi:http/outgoing-handler@0.2.6', which this node does not offer"
+                )
         );
-        assert!(refuse_import("wasi:io/streams@0.3.0").unwrap().contains("only in WASI 0.2"));
+        assert!(
+            refuse_import("wasi:io/streams@0.3.0")
+                .unwrap()
+                .contains("only in WASI 0.2")
+        );
         assert!(refuse_import("acme:evil/backdoor").is_some());
     }
 }

@@ -93,7 +93,10 @@ mod tests {
             Err(Some(Interruption::Shutdown))
         ));
         drop(first);
-        assert!(slots.acquire(&interrupt, far).is_ok(), "a free slot is taken at once");
+        assert!(
+            slots.acquire(&interrupt, far).is_ok(),
+            "a free slot is taken at once"
+        );
     }
 
     #[test]

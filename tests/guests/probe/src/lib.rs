@@ -41,7 +41,10 @@ const HANDLERS: &[(&str, &str)] = &[
     ("env", "Reads environment variable payload.name"),
     ("connect", "Opens a TCP connection to payload.addr"),
     ("resolve", "Looks up the addresses of payload.host"),
-    ("busy", "Runs for payload.ms milliseconds; returns when it started and ended"),
+    (
+        "busy",
+        "Runs for payload.ms milliseconds; returns when it started and ended",
+    ),
     (
         "progress",
         "Reports progress payload.steps times and adds cost",
@@ -192,10 +195,12 @@ impl Plugin for Probe {
     }
 }
 
+/// Recursion that only the wasm call stack can hold (no frame in linear memory), and that the
+/// compiler cannot turn into a loop.
 #[expect(unconditional_recursion, reason = "the point: a stack overflow")]
+#[inline(never)]
 fn recurse(depth: u64) -> u64 {
-    let frame = black_box([depth; 64]);
-    recurse(frame[0] + 1) + frame[63]
+    recurse(depth.wrapping_add(1)).wrapping_mul(depth) | 1
 }
 
 fn serde<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, JobError> {
