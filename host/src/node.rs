@@ -11,7 +11,7 @@ use crate::plugins::{self, LoadedPlugin};
 use crate::pulse::{
     self, InFlight, Interruption, Registry, SharedConnection, Wakeup, Worker, WorkerConfig, store,
 };
-use crate::runtime::{Runtime, RuntimeConfig};
+use crate::runtime::{CompileStats, Runtime, RuntimeConfig};
 use crate::{db, error_chain};
 
 /// How often the maintenance loop looks for cancelled jobs: the bound on cancel latency, plus
@@ -56,21 +56,31 @@ pub struct NodeConfig {
 }
 
 impl NodeConfig {
-    /// Defaults: 2 workers, default runtime and worker settings.
+    /// Defaults: 2 workers, default runtime and worker settings, compiled components cached
+    /// in `<data_dir>/cache/components`.
     pub fn new(data_dir: PathBuf, plugin_dirs: Vec<PathBuf>) -> Self {
         Self {
+            runtime: RuntimeConfig {
+                cache_dir: Some(cache_dir(&data_dir)),
+                ..RuntimeConfig::default()
+            },
             data_dir,
             plugin_dirs,
             workers: 2,
-            runtime: RuntimeConfig::default(),
             worker: WorkerConfig::new(String::new()),
         }
     }
 }
 
+/// Where a node on `data_dir` caches compiled components.
+pub fn cache_dir(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("cache").join("components")
+}
+
 /// A started node. Dropping it without [`Node::shutdown`] stops it with no grace period.
 pub struct Node {
     id: String,
+    runtime: Arc<Runtime>,
     plugins: Vec<LoadedPlugin>,
     refused: Vec<plugins::Error>,
     registry: Arc<Registry>,
@@ -159,8 +169,16 @@ impl Node {
                 .map_err(Error::Thread)?,
         );
         tracing::info!(node = %id, plugins = catalog.plugins.len(), handlers = registry.names().len(), workers = config.workers, "node started");
+        let stats = runtime.compile_stats();
+        tracing::info!(
+            compiled = stats.compiled,
+            from_cache = stats.cached,
+            rebuilt = stats.rejected,
+            "plugins compiled"
+        );
         Ok(Self {
             id,
+            runtime,
             plugins: catalog.plugins,
             refused: catalog.refused,
             registry,
@@ -174,6 +192,11 @@ impl Node {
     /// This node's id, the owner of its leases.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// How the plugins' components were compiled or loaded from the cache.
+    pub fn compile_stats(&self) -> CompileStats {
+        self.runtime.compile_stats()
     }
 
     /// The plugins that loaded.

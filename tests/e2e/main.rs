@@ -1,8 +1,11 @@
 //! End-to-end tests: real components built from this repository's sources, a real node, a real
 //! database file. Guests are built once per test run (see `fixtures`).
 
+mod cache;
 mod cli;
 mod failures;
 mod fixtures;
+mod grants;
 mod loading;
+mod sandbox;
 mod text_plugin;

@@ -215,7 +215,7 @@ fn check_registered(
     let files = plugins::discover(&global.plugin_dirs()?)?;
     if !files.is_empty() {
         let catalog = plugins::load_all(
-            &super::plugin::checking_runtime()?,
+            &super::plugin::checking_runtime(Some(global))?,
             &files,
             &super::plugin::scratch_store()?,
         );

@@ -53,6 +53,10 @@ pub(super) fn start(global: &Global, args: &RunArgs) -> anyhow::Result<Node> {
     let mut config = NodeConfig::new(data_dir.clone(), global.plugin_dirs()?);
     config.workers = args.workers.max(1);
     config.worker.default_timeout = args.default_timeout;
+    // The sandbox's wall-clock limit is a ceiling on every attempt: keep it at least as long
+    // as the default asked for here.
+    let ceiling = &mut config.runtime.limits.timeout;
+    *ceiling = (*ceiling).max(args.default_timeout);
     let node = Node::start(config)
         .with_context(|| format!("starting node on '{}'", data_dir.display()))?;
     for refused in node.refused() {

@@ -43,6 +43,14 @@ impl store::Host for JobCtx {
             Ok(attestation) => attestation,
             Err(error) => return Ok(Err(HostError::InvalidArgument(error.to_string()))),
         };
+        let bytes = size_of_attestation(&attestation);
+        if scope.attestation_bytes + bytes > self.limits.attestation_bytes {
+            return Ok(Err(HostError::LimitExceeded(format!(
+                "a job attempt may write at most {} of attestations",
+                crate::runtime::limits::mib(self.limits.attestation_bytes)
+            ))));
+        }
+        scope.attestation_bytes += bytes;
         scope.attestations.push(attestation.clone());
         if forged {
             self.log(
@@ -99,6 +107,22 @@ impl store::Host for JobCtx {
             next_cursor: page.next_cursor.map(|cursor| cursor.encode()),
         }))
     }
+}
+
+/// Bytes an attestation holds: its values and its attributes' JSON text.
+fn size_of_attestation(attestation: &ats::Attestation) -> usize {
+    let values = [
+        &attestation.subjects,
+        &attestation.predicates,
+        &attestation.contexts,
+        &attestation.actors,
+    ]
+    .into_iter()
+    .flatten()
+    .map(String::len)
+    .sum::<usize>();
+    let attributes = serde_json::to_string(&attestation.attributes).map_or(0, |text| text.len());
+    values + attestation.source.len() + attributes
 }
 
 fn from_wit(query: AttestationQuery) -> Result<ats::Query, HostError> {

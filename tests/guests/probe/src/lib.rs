@@ -23,7 +23,10 @@ const HANDLERS: &[(&str, &str)] = &[
     ("spin", "Loops forever"),
     ("alloc", "Allocates until memory runs out"),
     ("recurse", "Recurses without bound"),
-    ("attest", "Attests payload.n claims about payload.subject"),
+    (
+        "attest",
+        "Attests payload.n claims about payload.subject, each with payload.blob bytes of attributes",
+    ),
     ("attest-then-panic", "Attests, then panics"),
     ("forge", "Attests with actors = payload.actors"),
     ("read-own-writes", "Attests, then queries for it"),
@@ -32,9 +35,16 @@ const HANDLERS: &[(&str, &str)] = &[
         "log",
         "Logs payload.lines lines and prints to stdout and stderr",
     ),
+    ("print", "Prints payload.bytes bytes to stdout, in lines"),
     ("read-file", "Reads payload.path"),
+    ("write-file", "Writes payload.text to payload.path"),
     ("env", "Reads environment variable payload.name"),
     ("connect", "Opens a TCP connection to payload.addr"),
+    ("resolve", "Looks up the addresses of payload.host"),
+    (
+        "busy",
+        "Runs for payload.ms milliseconds; returns when it started and ended",
+    ),
     (
         "progress",
         "Reports progress payload.steps times and adds cost",
@@ -46,12 +56,17 @@ impl Plugin for Probe {
         PluginInfo::new("probe", env!("CARGO_PKG_VERSION"), "Test guest")
     }
 
-    fn initialize(_config: &Config) -> Result<Registration, String> {
-        Ok(HANDLERS
+    fn initialize(config: &Config) -> Result<Registration, String> {
+        let registration = HANDLERS
             .iter()
             .fold(Registration::new(), |r, (name, description)| {
                 r.handler(*name, *description)
-            }))
+            });
+        // The manifest's config reaches `initialize`: `announce = "NAME"` adds a handler.
+        Ok(match config.get("announce") {
+            Some(name) => registration.handler(name, "Announced from the manifest's config"),
+            None => registration,
+        })
     }
 
     fn execute(job: Job) -> Result<Value, JobError> {
@@ -88,7 +103,9 @@ impl Plugin for Probe {
                         store::attest(
                             Draft::subject(text("subject"))
                                 .predicate("probed")
-                                .attributes(json!({ "i": i })),
+                                .attributes(
+                                    json!({ "i": i, "blob": "x".repeat(number("blob", 0) as usize) }),
+                                ),
                         )
                         .map(|a| a.id)
                     })
@@ -129,8 +146,18 @@ impl Plugin for Probe {
                 eprintln!("to stderr");
                 Ok(Value::Null)
             }
+            "print" => {
+                let line = "p".repeat(99);
+                for _ in 0..number("bytes", 0) / 100 {
+                    println!("{line}");
+                }
+                Ok(json!("printed"))
+            }
             "read-file" => Ok(json!(
                 std::fs::read_to_string(text("path")).map_err(|e| e.to_string())
+            )),
+            "write-file" => Ok(json!(
+                std::fs::write(text("path"), text("text")).map_err(|e| e.to_string())
             )),
             "env" => Ok(json!(std::env::var(text("name")).ok())),
             "connect" => Ok(json!(
@@ -138,6 +165,23 @@ impl Plugin for Probe {
                     .map(|_| ())
                     .map_err(|e| e.to_string())
             )),
+            "resolve" => Ok(json!(
+                std::net::ToSocketAddrs::to_socket_addrs(&(text("host").as_str(), 80))
+                    .map(|addrs| addrs.map(|a| a.to_string()).collect::<Vec<_>>())
+                    .map_err(|e| e.to_string())
+            )),
+            "busy" => {
+                let now = || {
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis())
+                };
+                let start = now();
+                while now() < start + u128::from(number("ms", 0)) {
+                    std::hint::spin_loop();
+                }
+                Ok(json!({ "start": start, "end": now() }))
+            }
             "progress" => {
                 let steps = number("steps", 1);
                 for step in 1..=steps {
@@ -151,10 +195,12 @@ impl Plugin for Probe {
     }
 }
 
+/// Recursion that only the wasm call stack can hold (no frame in linear memory), and that the
+/// compiler cannot turn into a loop.
 #[expect(unconditional_recursion, reason = "the point: a stack overflow")]
+#[inline(never)]
 fn recurse(depth: u64) -> u64 {
-    let frame = black_box([depth; 64]);
-    recurse(frame[0] + 1) + frame[63]
+    recurse(depth.wrapping_add(1)).wrapping_mul(depth) | 1
 }
 
 fn serde<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, JobError> {
