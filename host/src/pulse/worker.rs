@@ -10,9 +10,9 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use super::store::{self, AttemptError, ClaimParams, Lease, Report};
-use super::{Error, Job, JobStatus, LogLevel, LogLine, NewJob, Progress, Registry};
+use super::{Error, HandlerLimits, Job, JobStatus, LogLevel, LogLine, NewJob, Progress, Registry};
 use crate::ats;
-use crate::clock::now_ms;
+use crate::clock::{self, Clock, millis, now_ms};
 
 /// A connection shared by a worker and the job it runs (for progress, logs and queries).
 pub type SharedConnection = Arc<Mutex<Connection>>;
@@ -35,6 +35,10 @@ pub struct WorkerConfig {
     pub retry_base: Duration,
     /// How long an idle worker waits before looking for jobs again, unless woken.
     pub poll_interval: Duration,
+    /// Rate and concurrency limits per handler.
+    pub limits: HandlerLimits,
+    /// Where stored times come from (sandbox deadlines use the wall clock).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl WorkerConfig {
@@ -47,7 +51,8 @@ impl WorkerConfig {
     /// Default idle poll: 50 ms (other processes' enqueues are seen this fast).
     pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(50);
 
-    /// Defaults for a node with this id.
+    /// Defaults for a node with this id: the constants above, no handler limits, the wall
+    /// clock.
     pub fn new(owner: impl Into<String>) -> Self {
         Self {
             owner: owner.into(),
@@ -55,6 +60,8 @@ impl WorkerConfig {
             default_timeout: Self::DEFAULT_TIMEOUT,
             retry_base: Self::DEFAULT_RETRY_BASE,
             poll_interval: Self::DEFAULT_POLL_INTERVAL,
+            limits: HandlerLimits::new(),
+            clock: clock::system(),
         }
     }
 }
@@ -96,7 +103,8 @@ impl Interrupt {
 /// The jobs running on this node, so the node can interrupt them and tell when it is idle.
 #[derive(Debug, Default)]
 pub struct InFlight {
-    jobs: Mutex<HashMap<String, Arc<Interrupt>>>,
+    /// By job id: the claim number and its interrupt flag.
+    jobs: Mutex<HashMap<String, (u32, Arc<Interrupt>)>>,
     /// Workers between the start of a claim and the commit of its outcome.
     busy: AtomicUsize,
     /// Claims finished so far: a change between two looks means work happened in between.
@@ -110,9 +118,12 @@ impl InFlight {
         (self.busy.load(Ordering::SeqCst) == 0).then(|| self.finished.load(Ordering::SeqCst))
     }
 
-    /// Ids of the running jobs.
-    pub fn ids(&self) -> Vec<String> {
-        self.lock().keys().cloned().collect()
+    /// The running claims: job id and claim number.
+    pub fn held(&self) -> Vec<(String, u32)> {
+        self.lock()
+            .iter()
+            .map(|(id, (claim, _))| (id.clone(), *claim))
+            .collect()
     }
 
     /// How many jobs are running.
@@ -127,29 +138,35 @@ impl InFlight {
 
     /// Interrupt one job, if it runs here.
     pub fn interrupt(&self, id: &str, why: Interruption) {
-        if let Some(flag) = self.lock().get(id) {
+        if let Some((_, flag)) = self.lock().get(id) {
             flag.raise(why);
         }
     }
 
     /// Interrupt every running job.
     pub fn interrupt_all(&self, why: Interruption) {
-        for flag in self.lock().values() {
+        for (_, flag) in self.lock().values() {
             flag.raise(why);
         }
     }
 
-    fn insert(&self, id: &str) -> Arc<Interrupt> {
+    fn insert(&self, id: &str, claim: u32) -> Arc<Interrupt> {
         let flag = Arc::new(Interrupt::default());
-        self.lock().insert(id.to_owned(), flag.clone());
+        if let Some((_, older)) = self.lock().insert(id.to_owned(), (claim, flag.clone())) {
+            // An older claim of the same job still runs here: it was paused or rescued.
+            older.raise(Interruption::Cancelled);
+        }
         flag
     }
 
-    fn remove(&self, id: &str) {
-        self.lock().remove(id);
+    fn remove(&self, id: &str, claim: u32) {
+        let mut jobs = self.lock();
+        if jobs.get(id).is_some_and(|(held, _)| *held == claim) {
+            jobs.remove(id);
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Interrupt>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Arc<Interrupt>)>> {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -214,6 +231,7 @@ impl RunningJob {
         Lease {
             id: &self.job.id,
             attempt: self.job.attempt,
+            claim: self.job.claims,
             owner: &self.lease_owner,
         }
     }
@@ -280,6 +298,8 @@ impl Execution {
 pub struct WorkerReport {
     /// Jobs claimed.
     pub claimed: usize,
+    /// Jobs claimed but paused because their cost estimate did not fit the budget.
+    pub paused: usize,
     /// Attempts completed.
     pub completed: usize,
     /// Attempts that failed and will be retried.
@@ -345,18 +365,23 @@ impl Worker {
     }
 
     fn claim_and_run(&self, handlers: &[String], report: &mut WorkerReport) -> Result<(), Error> {
-        let now = now_ms();
-        let jobs = store::claim(
-            &lock(&self.conn),
+        let now = self.config.clock.now_ms();
+        let claimed = store::claim(
+            &mut lock(&self.conn),
             &ClaimParams {
                 handlers,
                 owner: &self.config.owner,
                 lease_until: now + millis(self.config.lease),
                 limit: 1,
+                limits: &self.config.limits,
                 now,
             },
         )?;
-        for job in jobs {
+        report.paused += claimed.paused.len();
+        for id in &claimed.paused {
+            tracing::info!(job = %id, "paused: its cost estimate does not fit the budget");
+        }
+        for job in claimed.jobs {
             report.claimed += 1;
             self.run_job(job, report)?;
         }
@@ -367,7 +392,9 @@ impl Worker {
     pub fn run(self, wakeup: &Wakeup) {
         while !wakeup.is_stopping() {
             match self.run_once() {
-                Ok(report) if report.claimed == 0 => wakeup.wait(self.config.poll_interval),
+                Ok(report) if report.claimed == 0 && report.paused == 0 => {
+                    wakeup.wait(self.config.poll_interval);
+                }
                 Ok(_) => {}
                 Err(error) => {
                     tracing::error!(error = %crate::error_chain(&error), "worker failed");
@@ -383,7 +410,7 @@ impl Worker {
             .map_or(self.config.default_timeout, Duration::from_millis);
         let running = RunningJob {
             deadline_ms: now_ms() + millis(timeout),
-            interrupt: self.in_flight.insert(&job.id),
+            interrupt: self.in_flight.insert(&job.id, job.claims),
             lease_owner: self.config.owner.clone(),
             conn: self.conn.clone(),
             job,
@@ -419,7 +446,7 @@ impl Worker {
                 "",
             ),
         };
-        self.in_flight.remove(&running.job.id);
+        self.in_flight.remove(&running.job.id, running.job.claims);
         self.commit(&running, execution, report)
     }
 
@@ -430,7 +457,7 @@ impl Worker {
         report: &mut WorkerReport,
     ) -> Result<(), Error> {
         let job = &running.job;
-        let now = now_ms();
+        let now = self.config.clock.now_ms();
         let lease = running.lease();
         let mut logs = execution.logs;
         let mut log = |level, message: String| {
@@ -628,10 +655,6 @@ pub fn backoff(base: Duration, attempt: u32) -> Duration {
     let capped = exponential.min(Duration::from_secs(3600));
     let jitter = rand::random_range(0.75..1.25);
     capped.mul_f64(jitter)
-}
-
-fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -1,5 +1,5 @@
 UPDATE jobs
-SET status = 'running', attempt = attempt + 1, lease_owner = ?1, lease_expires_at = ?2,
+SET status = 'running', attempt = attempt + 1, claims = claims + 1, lease_owner = ?1, lease_expires_at = ?2,
     started_at = ?3, updated_at = ?3
 WHERE id IN (
     SELECT id FROM jobs
