@@ -5,4 +5,5 @@ mod cli;
 mod failures;
 mod fixtures;
 mod loading;
+mod pulse_store;
 mod text_plugin;

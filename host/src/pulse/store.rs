@@ -208,84 +208,85 @@ pub fn claim(conn: &mut Connection, claim: &ClaimParams<'_>) -> Result<Claimed> 
                 handlers,
                 claim.limit
             ],
-            from_row,
+            |row| Ok((row.get::<_, i64>("seq")?, from_row(row)?)),
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     // RETURNING gives no order; restore the claim order.
-    jobs.sort_by(|a, b| {
+    jobs.sort_by(|(a_seq, a), (b_seq, b)| {
         b.priority
             .cmp(&a.priority)
             .then(a.run_at.cmp(&b.run_at))
-            .then(a.id.cmp(&b.id))
+            .then(a_seq.cmp(b_seq))
     });
-    let mut budget: Option<Option<f64>> = None;
-    for job in jobs {
-        let lease = Lease {
-            id: &job.id,
-            attempt: job.attempt,
-            claim: job.claims,
-            owner: claim.owner,
-        };
-        // A batch may take more of a limited handler than it has room for: give those back.
+    // A batch may take more of a limited handler than it has room for: give those back.
+    let mut kept = Vec::with_capacity(jobs.len());
+    for (_, job) in jobs {
         if let Some(free) = room.get_mut(&job.handler) {
             if *free == 0 {
-                release(&tx, lease, claim.now)?;
+                release(&tx, claim_lease(&job, claim.owner), claim.now)?;
                 continue;
             }
             *free -= 1;
         }
-        if job.cost_estimate > 0.0 {
-            let headroom = match budget {
-                Some(headroom) => headroom,
-                None => {
-                    let limits = budget_limits(&tx)?;
-                    let headroom = if limits.is_empty() {
-                        None
-                    } else {
-                        // The claimed jobs reserve too; add theirs back and count them one by one.
-                        let spend = spend(&tx, claim.now)?;
-                        let claimed_here: f64 = claimed
-                            .jobs
-                            .iter()
-                            .chain(std::iter::once(&job))
-                            .map(reservation)
-                            .sum();
-                        limits.headroom(&spend).map(|h| h + claimed_here)
-                    };
-                    budget = Some(headroom);
-                    headroom
-                }
-            };
-            if let Some(headroom) = headroom {
-                let needed = reservation(&job);
-                if needed > headroom {
-                    pause_in(&tx, &job.id, PauseReason::BudgetExceeded, claim.now)?;
-                    append_logs(
-                        &tx,
-                        &job.id,
-                        &[LogLine {
-                            attempt: job.attempt,
-                            time: claim.now,
-                            level: LogLevel::Warn,
-                            stage: "pulse".into(),
-                            message: format!(
-                                "paused: cost estimate {} does not fit the budget (room {:.4}); \
-                                 it resumes when the spend window allows",
-                                job.cost_estimate,
-                                headroom.max(0.0)
-                            ),
-                        }],
-                    )?;
-                    claimed.paused.push(job.id);
-                    continue;
-                }
-                budget = Some(Some(headroom - needed));
+        kept.push(job);
+    }
+    let mut headroom = None;
+    if kept.iter().any(|job| job.cost_estimate > 0.0) {
+        let limits = budget_limits(&tx)?;
+        if !limits.is_empty() {
+            // This batch already reserves as running; count its jobs one by one instead.
+            let batch: f64 = kept.iter().map(reservation).sum();
+            headroom = limits
+                .headroom(&spend(&tx, claim.now)?)
+                .map(|room| room + batch);
+        }
+    }
+    for job in kept {
+        if let Some(room) = headroom.as_mut()
+            && job.cost_estimate > 0.0
+        {
+            let needed = reservation(&job);
+            if needed > *room {
+                budget_pause(&tx, &job, *room, claim.now)?;
+                claimed.paused.push(job.id);
+                continue;
             }
+            *room -= needed;
         }
         claimed.jobs.push(job);
     }
     tx.commit()?;
     Ok(claimed)
+}
+
+fn claim_lease<'a>(job: &'a Job, owner: &'a str) -> Lease<'a> {
+    Lease {
+        id: &job.id,
+        attempt: job.attempt,
+        claim: job.claims,
+        owner,
+    }
+}
+
+/// Pause a just-claimed job whose estimate does not fit, and say why in its log.
+fn budget_pause(conn: &Connection, job: &Job, room: f64, now: i64) -> Result<()> {
+    pause_in(conn, &job.id, PauseReason::BudgetExceeded, now)?;
+    append_logs(
+        conn,
+        &job.id,
+        &[LogLine {
+            attempt: job.attempt,
+            time: now,
+            level: LogLevel::Warn,
+            stage: "pulse".into(),
+            message: format!(
+                "paused: cost estimate {} does not fit the budget (room {:.4}); it resumes \
+                 when the spend window allows",
+                job.cost_estimate,
+                room.max(0.0)
+            ),
+        }],
+    )
 }
 
 /// What a running job holds against the budget.

@@ -1,6 +1,6 @@
 UPDATE jobs
-SET status = 'running', attempt = attempt + 1, claims = claims + 1, lease_owner = ?1, lease_expires_at = ?2,
-    started_at = ?3, updated_at = ?3
+SET status = 'running', attempt = attempt + 1, claims = claims + 1, lease_owner = ?1,
+    lease_expires_at = ?2, started_at = ?3, updated_at = ?3
 WHERE id IN (
     SELECT id FROM jobs
     WHERE status = 'queued' AND run_at <= ?3
@@ -8,4 +8,4 @@ WHERE id IN (
     ORDER BY priority DESC, run_at, rowid
     LIMIT ?5
 )
-RETURNING *
+RETURNING rowid AS seq, *
