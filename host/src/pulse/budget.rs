@@ -74,6 +74,7 @@ impl FromStr for Period {
 
 /// Spend limits; a period with `None` is unlimited.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BudgetLimits {
     /// Limit over the last 24 hours.
     pub daily: Option<f64>,

@@ -14,6 +14,7 @@ pub const RATE_WINDOW_MS: i64 = 60_000;
 
 /// Limits of one handler. Both count jobs on every node sharing the database.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HandlerLimit {
     /// At most this many job starts in any 60 s window (each job counted at its latest start).
     pub per_minute: Option<u32>,
