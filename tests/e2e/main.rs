@@ -5,5 +5,6 @@ mod cli;
 mod failures;
 mod fixtures;
 mod loading;
+mod pulse_node;
 mod pulse_store;
 mod text_plugin;

@@ -219,6 +219,8 @@ pub struct RunningJob {
     pub lease_owner: String,
     /// Wall-clock deadline, Unix milliseconds.
     pub deadline_ms: i64,
+    /// The attempt's time limit that set the deadline, for messages.
+    pub timeout: Duration,
     /// Raised when the job must stop.
     pub interrupt: Arc<Interrupt>,
     /// The worker's connection: for progress, logs and queries while the job runs.
@@ -410,6 +412,7 @@ impl Worker {
             .map_or(self.config.default_timeout, Duration::from_millis);
         let running = RunningJob {
             deadline_ms: now_ms() + millis(timeout),
+            timeout,
             interrupt: self.in_flight.insert(&job.id, job.claims),
             lease_owner: self.config.owner.clone(),
             conn: self.conn.clone(),

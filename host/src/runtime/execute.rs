@@ -43,7 +43,8 @@ impl pulse::JobHandler for PluginHandler {
     fn execute(&self, running: &RunningJob) -> Execution {
         let job = &running.job;
         let ctx = JobCtx::for_job(self.identity.clone(), self.limits.clone(), running);
-        let mut store = new_store(&self.runtime, ctx, running.deadline_ms);
+        let limit_ms = crate::clock::millis(running.timeout);
+        let mut store = new_store(&self.runtime, ctx, running.deadline_ms, limit_ms);
         let raw_handler = job
             .handler
             .split_once('/')
@@ -131,8 +132,8 @@ pub(crate) fn initialize(
         version: String::new(),
     };
     let ctx = JobCtx::for_initialize(identity, limits.clone(), conn);
-    let deadline = now_ms() + i64::try_from(limits.timeout.as_millis()).unwrap_or(i64::MAX);
-    let mut store = new_store(runtime, ctx, deadline);
+    let limit_ms = crate::clock::millis(limits.timeout);
+    let mut store = new_store(runtime, ctx, now_ms().saturating_add(limit_ms), limit_ms);
     let called = pre.instantiate(&mut store).and_then(|plugin| {
         let info = plugin.call_metadata(&mut store)?;
         store.data_mut().identity = Identity {
@@ -158,8 +159,7 @@ pub(crate) fn initialize(
 
 /// A store for one instance: memory limit, and an epoch callback that stops the guest at its
 /// deadline or when Pulse interrupts the job.
-fn new_store(runtime: &Runtime, ctx: JobCtx, deadline_ms: i64) -> Store<JobCtx> {
-    let limit_ms = deadline_ms - now_ms();
+fn new_store(runtime: &Runtime, ctx: JobCtx, deadline_ms: i64, limit_ms: i64) -> Store<JobCtx> {
     let mut store = Store::new(runtime.engine(), ctx);
     store.limiter(|ctx| &mut ctx.memory);
     store.set_epoch_deadline(1);
