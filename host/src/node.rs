@@ -156,7 +156,7 @@ impl Node {
         }
         let open = || db::open(&config.data_dir.join(db::FILE_NAME));
         let clock = config.worker.clock.clone();
-        let maintenance = Maintenance {
+        let mut maintenance = Maintenance {
             conn: open()?,
             owner: id.clone(),
             lease: config.worker.lease,
@@ -167,6 +167,11 @@ impl Node {
             pruner: Pruner::new(open()?, clock.clone(), config.pruner.clone()),
             clock,
         };
+        // One pass now, so that what is rescued or resumed at start is runnable before
+        // `wait_until_idle` first looks.
+        if let Err(error) = maintenance.tick(&mut LastRuns::default()) {
+            tracing::warn!(error = %error_chain(&error), "maintenance failed");
+        }
         threads.push(
             std::thread::Builder::new()
                 .name("qntx-maintenance".into())

@@ -5,6 +5,7 @@ mod cli;
 mod failures;
 mod fixtures;
 mod loading;
+mod pulse_cli;
 mod pulse_node;
 mod pulse_store;
 mod text_plugin;

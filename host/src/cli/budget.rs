@@ -25,13 +25,13 @@ pub(super) enum BudgetCommand {
     /// budget_exceeded and resumes by itself when the window allows.
     Set {
         /// Limit over the last 24 hours
-        #[arg(long, value_name = "AMOUNT", value_parser = parse_limit)]
+        #[arg(long, value_name = "AMOUNT", value_parser = parse_limit, allow_negative_numbers = true)]
         daily: Option<Limit>,
         /// Limit over the last 7 days
-        #[arg(long, value_name = "AMOUNT", value_parser = parse_limit)]
+        #[arg(long, value_name = "AMOUNT", value_parser = parse_limit, allow_negative_numbers = true)]
         weekly: Option<Limit>,
         /// Limit over the last 30 days
-        #[arg(long, value_name = "AMOUNT", value_parser = parse_limit)]
+        #[arg(long, value_name = "AMOUNT", value_parser = parse_limit, allow_negative_numbers = true)]
         monthly: Option<Limit>,
     },
 }
