@@ -7,5 +7,8 @@ mod failures;
 mod fixtures;
 mod grants;
 mod loading;
+mod pulse_cli;
+mod pulse_node;
+mod pulse_store;
 mod sandbox;
 mod text_plugin;

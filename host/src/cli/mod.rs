@@ -1,5 +1,8 @@
 //! The `qntx` command line: one module per command group.
 
+mod bench_pulse;
+mod budget;
+mod config;
 mod demo;
 mod job;
 mod output;
@@ -77,14 +80,27 @@ impl Global {
 enum Command {
     /// Start the node: load plugins, register their handlers, run jobs
     Run(run::RunArgs),
-    /// Enqueue, inspect and list jobs
+    /// Enqueue, inspect, follow, cancel, pause, resume and retry jobs
     #[command(subcommand)]
     Job(job::JobCommand),
+    /// Show and set the spend limits jobs run under
+    #[command(subcommand)]
+    Budget(budget::BudgetCommand),
+    /// Measure the node (not a test: prints a table and writes JSON)
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Build, inspect and list plugins
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
     /// Build the example plugins in this checkout and show them at work
     Demo(demo::DemoArgs),
+}
+
+/// `qntx bench`: one subcommand per area.
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Pulse throughput (enqueue, claim, fresh sandbox, complete) and claim latency
+    Pulse(bench_pulse::BenchPulseArgs),
 }
 
 /// A command's answer: success, or a negative answer that is not an error (exit 1).
@@ -101,6 +117,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&cli.global, args),
         Command::Job(command) => job::run(&cli.global, command),
+        Command::Budget(command) => budget::run(&cli.global, command),
+        Command::Bench(BenchCommand::Pulse(args)) => bench_pulse::run(&cli.global, args),
         Command::Plugin(command) => plugin::run(&cli.global, command),
         Command::Demo(args) => demo::run(&cli.global, args),
     };
@@ -118,6 +136,7 @@ pub fn main() -> ExitCode {
 fn init_tracing(cli: &Cli) {
     let default = match (cli.global.verbose, &cli.command) {
         (0, Command::Run(_) | Command::Demo(_)) => "qntx=info,warn",
+        (0, Command::Bench(_)) => "error",
         (0, _) => "warn",
         (1, _) => "qntx=info,warn",
         (2, _) => "qntx=debug,info",

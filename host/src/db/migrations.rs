@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "create_jobs",
         sql: include_str!("../../migrations/002_create_jobs.sql"),
     },
+    Migration {
+        version: 4,
+        name: "pulse_budgets_limits",
+        sql: include_str!("../../migrations/004_pulse_budgets_limits.sql"),
+    },
 ];
 
 /// Apply the migrations the database has not seen yet, each in its own transaction.

@@ -68,14 +68,9 @@ impl pulse::JobHandler for PluginHandler {
             }
         };
         // The plugin's timeout is a ceiling: a job's own timeout can only shorten it.
-        let plugin_ms = i64::try_from(self.limits.timeout.as_millis()).unwrap_or(i64::MAX);
-        let (deadline_ms, limit_ms) = match job.timeout_ms.and_then(|t| i64::try_from(t).ok()) {
-            Some(own) if own <= plugin_ms => (running.deadline_ms, own),
-            _ => (
-                running.deadline_ms.min(now_ms().saturating_add(plugin_ms)),
-                plugin_ms,
-            ),
-        };
+        let plugin_ms = crate::clock::millis(self.limits.timeout);
+        let limit_ms = crate::clock::millis(running.timeout).min(plugin_ms);
+        let deadline_ms = running.deadline_ms.min(now_ms().saturating_add(plugin_ms));
         let ctx = match JobCtx::for_job(
             self.identity.clone(),
             self.limits.clone(),
@@ -169,7 +164,7 @@ pub(crate) fn initialize(
         version: String::new(),
     };
     let ctx = JobCtx::for_initialize(identity, limits.clone(), grants, conn)?;
-    let limit_ms = i64::try_from(limits.timeout.as_millis()).unwrap_or(i64::MAX);
+    let limit_ms = crate::clock::millis(limits.timeout);
     let mut store = new_store(
         runtime,
         ctx,

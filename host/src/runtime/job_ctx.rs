@@ -114,7 +114,8 @@ impl JobCtx {
             attestations: Vec::new(),
             children: Vec::new(),
             progress: running.job.progress,
-            cost: 0.0,
+            // Cost adds up over attempts: what earlier attempts spent stays spent.
+            cost: running.job.cost_actual,
             queries: 0,
             attestation_bytes: 0,
             last_flush_ms: 0,
@@ -203,6 +204,7 @@ impl JobCtx {
         let lease = pulse::store::Lease {
             id: &scope.job.id,
             attempt: scope.job.attempt,
+            claim: scope.job.claims,
             owner: &scope.lease_owner,
         };
         let saved = pulse::store::update_progress(&conn, lease, scope.progress, scope.cost, now)

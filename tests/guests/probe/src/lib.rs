@@ -21,6 +21,10 @@ const HANDLERS: &[(&str, &str)] = &[
         "Fails retryably until attempt payload.succeed_on, then returns the attempt",
     ),
     ("spin", "Loops forever"),
+    (
+        "sleep",
+        "Busy-waits payload.ms milliseconds, reporting progress, then attests payload.subject",
+    ),
     ("alloc", "Allocates until memory runs out"),
     ("recurse", "Recurses without bound"),
     (
@@ -89,6 +93,21 @@ impl Plugin for Probe {
                 loop {
                     i = black_box(i.wrapping_add(1));
                 }
+            }
+            "sleep" => {
+                let ms = number("ms", 0);
+                let started = std::time::Instant::now();
+                loop {
+                    let elapsed = started.elapsed().as_millis() as u64;
+                    job::progress(elapsed.min(ms), ms);
+                    if elapsed >= ms {
+                        break;
+                    }
+                }
+                if !text("subject").is_empty() {
+                    store::attest(Draft::subject(text("subject")).predicate("slept"))?;
+                }
+                Ok(json!({ "slept_ms": ms, "attempt": job.attempt }))
             }
             "alloc" => {
                 let mut blocks = Vec::new();
