@@ -1,6 +1,7 @@
 //! The `qntx` command line: one module per command group.
 
 mod demo;
+mod handler;
 mod job;
 mod output;
 mod plugin;
@@ -83,6 +84,9 @@ enum Command {
     /// Build, inspect and list plugins
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Create user handlers from one source file, list, show, roll back and remove them
+    #[command(subcommand)]
+    Handler(handler::HandlerCommand),
     /// Build the example plugins in this checkout and show them at work
     Demo(demo::DemoArgs),
 }
@@ -102,6 +106,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(&cli.global, args),
         Command::Job(command) => job::run(&cli.global, command),
         Command::Plugin(command) => plugin::run(&cli.global, command),
+        Command::Handler(command) => handler::run(&cli.global, command),
         Command::Demo(args) => demo::run(&cli.global, args),
     };
     match result {
@@ -117,7 +122,8 @@ pub fn main() -> ExitCode {
 
 fn init_tracing(cli: &Cli) {
     let default = match (cli.global.verbose, &cli.command) {
-        (0, Command::Run(_) | Command::Demo(_)) => "qntx=info,warn",
+        // `handler create` says what it installs and builds.
+        (0, Command::Run(_) | Command::Demo(_) | Command::Handler(_)) => "qntx=info,warn",
         (0, _) => "warn",
         (1, _) => "qntx=info,warn",
         (2, _) => "qntx=debug,info",

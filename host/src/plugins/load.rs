@@ -27,7 +27,7 @@ pub struct LoadedPlugin {
     pub description: String,
     /// Announced handlers: own name and description.
     pub handlers: Vec<(String, String)>,
-    pre: Arc<PluginPre<JobCtx>>,
+    pub(crate) pre: Arc<PluginPre<JobCtx>>,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -149,6 +149,21 @@ pub fn load(
         path: path.to_owned(),
         source,
     })?;
+    load_bytes(runtime, path, &bytes, conn)
+}
+
+/// [`load`] for a component already in memory (a user handler's, from the database); `path`
+/// names it in errors.
+///
+/// # Errors
+///
+/// As [`load`].
+pub fn load_bytes(
+    runtime: &Arc<Runtime>,
+    path: &Path,
+    bytes: &[u8],
+    conn: &SharedConnection,
+) -> Result<LoadedPlugin, Error> {
     let path = path.to_owned();
     if bytes.is_empty() {
         return Err(Error::Empty { path });
@@ -159,8 +174,8 @@ pub fn load(
     if wasmparser::Parser::is_core_wasm(&bytes) {
         return Err(Error::CoreModule { path });
     }
-    let sha256 = hex::encode(Sha256::digest(&bytes));
-    let component = Component::new(runtime.engine(), &bytes).map_err(|error| Error::Invalid {
+    let sha256 = hex::encode(Sha256::digest(bytes));
+    let component = Component::new(runtime.engine(), bytes).map_err(|error| Error::Invalid {
         path: path.clone(),
         reason: format!("{error:#}"),
     })?;

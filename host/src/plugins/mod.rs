@@ -9,5 +9,5 @@ mod load;
 mod names;
 
 pub use error::Error;
-pub use load::{Catalog, LoadedPlugin, discover, load, load_all};
+pub use load::{Catalog, LoadedPlugin, discover, load, load_all, load_bytes};
 pub use names::{check_handler_name, check_plugin_name};
