@@ -4,7 +4,9 @@
 /// The name a one-function handler announces: `QNTX_HANDLER_NAME` at build time (set by
 /// `qntx handler create`), else the crate's name.
 pub fn name(from_env: Option<&'static str>, crate_name: &'static str) -> &'static str {
-    from_env.filter(|name| !name.is_empty()).unwrap_or(crate_name)
+    from_env
+        .filter(|name| !name.is_empty())
+        .unwrap_or(crate_name)
 }
 
 /// Export a single handler function as the component's `qntx:plugin` world.

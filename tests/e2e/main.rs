@@ -4,5 +4,6 @@
 mod cli;
 mod failures;
 mod fixtures;
+mod handlers;
 mod loading;
 mod text_plugin;

@@ -9,9 +9,9 @@ use clap::Subcommand;
 
 use super::{Global, Outcome, output};
 use crate::clock::now_ms;
+use crate::db;
 use crate::handlers::{self, Event, HandlerVersion, NewVersion};
 use crate::toolchain::{self, HandlerSource, Language};
-use crate::db;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum HandlerCommand {
@@ -69,7 +69,12 @@ pub(super) struct CreateArgs {
     name: String,
 
     /// The source file (or a .wasm component)
-    #[arg(long, value_name = "FILE", required_unless_present = "code", conflicts_with = "code")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "code",
+        conflicts_with = "code"
+    )]
     file: Option<PathBuf>,
 
     /// The source code itself (needs --lang)
@@ -411,11 +416,7 @@ fn event_line(event: &Event) -> String {
         ),
         Event::Removed {
             sha256, timestamp, ..
-        } => format!(
-            "{}  {}  removed",
-            output::time(*timestamp),
-            short(sha256)
-        ),
+        } => format!("{}  {}  removed", output::time(*timestamp), short(sha256)),
     }
 }
 
@@ -434,4 +435,3 @@ fn details(out: &mut impl Write, v: &HandlerVersion, events: usize) -> anyhow::R
     row("history", format!("{events} entries (--versions)"))?;
     Ok(())
 }
-

@@ -10,7 +10,7 @@ use rusqlite::Connection;
 
 use super::{Error, check_name, current, job_handler, newest_of_all, registered_name, store};
 use crate::error_chain;
-use crate::pulse::{Registry, SharedConnection, Wakeup};
+use crate::pulse::{Registered, Registry, SharedConnection, Wakeup};
 use crate::runtime::Runtime;
 
 /// How often a running node looks for new handler attestations. With the time to load a
@@ -24,6 +24,9 @@ pub struct Discovery {
     shared: SharedConnection,
     db: Connection,
     served: BTreeMap<String, String>,
+    /// The version each handler served before its current one, kept compiled so that a
+    /// rollback is served at once.
+    previous: BTreeMap<String, Registered>,
     last_seq: i64,
 }
 
@@ -59,6 +62,7 @@ impl Discovery {
             shared,
             db,
             served: BTreeMap::new(),
+            previous: BTreeMap::new(),
             last_seq,
         };
         for name in names {
@@ -120,6 +124,9 @@ impl Discovery {
         };
         let Some(version) = wanted else {
             if self.served.remove(name).is_some() {
+                if let Some(replaced) = self.registry.get(&handler) {
+                    self.previous.insert(name.to_owned(), replaced);
+                }
                 self.registry.unregister(&handler);
                 tracing::info!(handler, "handler removed");
             }
@@ -129,8 +136,19 @@ impl Discovery {
             return;
         }
         let started = Instant::now();
-        match job_handler(&self.runtime, &self.db, &self.shared, &version) {
+        let kept = self
+            .previous
+            .remove(name)
+            .filter(|previous| previous.version == version.sha256);
+        let loaded = match kept {
+            Some(registered) => Ok(registered),
+            None => job_handler(&self.runtime, &self.db, &self.shared, &version),
+        };
+        match loaded {
             Ok(registered) => {
+                if let Some(replaced) = self.registry.get(&handler) {
+                    self.previous.insert(name.to_owned(), replaced);
+                }
                 self.registry.register(registered);
                 self.served.insert(name.to_owned(), version.sha256.clone());
                 tracing::info!(handler, sha256 = %version.sha256, language = %version.language, load_ms = started.elapsed().as_millis() as u64, "handler registered");

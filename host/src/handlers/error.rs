@@ -13,7 +13,9 @@ pub enum Error {
     #[error("handler '{0}' was removed; 'qntx handler rollback {0}' brings back its last version")]
     Removed(String),
     /// No version of the handler matches the sha256 (prefix) given.
-    #[error("handler '{name}' has no version '{sha}'; 'qntx handler show {name} --versions' lists them")]
+    #[error(
+        "handler '{name}' has no version '{sha}'; 'qntx handler show {name} --versions' lists them"
+    )]
     UnknownVersion {
         /// The handler.
         name: String,
@@ -41,7 +43,9 @@ pub enum Error {
         source: crate::plugins::Error,
     },
     /// A handler component must announce exactly one handler.
-    #[error("handler '{name}' refused: a handler component announces exactly one handler; this one announces {count}")]
+    #[error(
+        "handler '{name}' refused: a handler component announces exactly one handler; this one announces {count}"
+    )]
     Announces {
         /// The handler.
         name: String,

@@ -63,11 +63,10 @@ pub fn job_handler(
     version: &HandlerVersion,
 ) -> Result<Registered, Error> {
     let name = &version.name;
-    let bytes =
-        store::component(db, &version.sha256)?.ok_or_else(|| Error::MissingComponent {
-            name: name.clone(),
-            sha256: version.sha256.clone(),
-        })?;
+    let bytes = store::component(db, &version.sha256)?.ok_or_else(|| Error::MissingComponent {
+        name: name.clone(),
+        sha256: version.sha256.clone(),
+    })?;
     let actual = store::sha256(&bytes);
     if actual != version.sha256 {
         return Err(Error::Corrupt {
@@ -113,4 +112,3 @@ impl JobHandler for Versioned {
         }
     }
 }
-

@@ -28,7 +28,10 @@ pub use discovery::Discovery;
 pub use error::Error;
 pub use load::{Checked, check, job_handler};
 pub use names::{check_name, registered_name};
-pub use version::{Event, HandlerVersion, NewVersion, current, history, newest_of_all, record_removal, record_version};
+pub use version::{
+    Event, HandlerVersion, NewVersion, current, history, newest_of_all, record_removal,
+    record_version,
+};
 
 /// Prefix of every user handler's registered name: `handler/NAME`.
 pub const PREFIX: &str = "handler/";

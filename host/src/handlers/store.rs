@@ -24,12 +24,8 @@ pub fn sha256(bytes: &[u8]) -> String {
 /// [`Error::Sqlite`] on database failure.
 pub fn put_component(conn: &Connection, bytes: &[u8], now: i64) -> Result<String, Error> {
     let sha = sha256(bytes);
-    conn.prepare_cached(sql!("component_insert"))?.execute(params![
-        sha,
-        bytes,
-        bytes.len() as i64,
-        now
-    ])?;
+    conn.prepare_cached(sql!("component_insert"))?
+        .execute(params![sha, bytes, bytes.len() as i64, now])?;
     Ok(sha)
 }
 

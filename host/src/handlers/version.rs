@@ -250,7 +250,13 @@ pub fn record_removal(
     sha256: &str,
     now: i64,
 ) -> Result<Attestation, Error> {
-    record(conn, name, CONTEXT_REMOVED, json!({ "sha256": sha256 }), now)
+    record(
+        conn,
+        name,
+        CONTEXT_REMOVED,
+        json!({ "sha256": sha256 }),
+        now,
+    )
 }
 
 fn record(

@@ -196,7 +196,10 @@ fn python(
     write_if_changed(&user, code)?;
     write_if_changed(&dir.join("app.py"), &python_app(source))?;
     let out = dir.join("handler.wasm");
-    tracing::info!(handler = source.name, "building a Python handler with componentize-py");
+    tracing::info!(
+        handler = source.name,
+        "building a Python handler with componentize-py"
+    );
     let output = run(Command::new(&tool)
         .arg("-d")
         .arg(&dirs.wit)
@@ -266,12 +269,22 @@ fn javascript(
     let file = dir.join("handler.js");
     write_if_changed(&file, &format!("{code}\n{}", javascript_glue(source)))?;
     let out = dir.join("handler.wasm");
-    tracing::info!(handler = source.name, "building a JavaScript handler with componentize-js");
+    tracing::info!(
+        handler = source.name,
+        "building a JavaScript handler with componentize-js"
+    );
     let output = run(Command::new(&tool)
         .arg(&file)
         .arg("--wit")
         .arg(&dirs.wit)
-        .args(["--world-name", "plugin", "--disable", "http", "fetch-event", "-o"])
+        .args([
+            "--world-name",
+            "plugin",
+            "--disable",
+            "http",
+            "fetch-event",
+            "-o",
+        ])
         .arg(&out)
         .current_dir(dir))?;
     if !output.status.success() || !out.is_file() {
@@ -333,9 +346,15 @@ mod tests {
             Language::from_path(Path::new("a/b.rs")),
             Some(Language::Rust)
         );
-        assert_eq!(Language::from_path(Path::new("x.py")), Some(Language::Python));
+        assert_eq!(
+            Language::from_path(Path::new("x.py")),
+            Some(Language::Python)
+        );
         assert_eq!(Language::from_path(Path::new("x.mjs")), Some(Language::Js));
-        assert_eq!(Language::from_path(Path::new("x.wasm")), Some(Language::Wasm));
+        assert_eq!(
+            Language::from_path(Path::new("x.wasm")),
+            Some(Language::Wasm)
+        );
         assert_eq!(Language::from_path(Path::new("x.txt")), None);
         assert_eq!(Language::from_path(Path::new("x")), None);
     }
@@ -364,8 +383,26 @@ mod tests {
         };
         let hash = build_hash(&base);
         assert_eq!(hash, build_hash(&base.clone()));
-        assert_ne!(hash, build_hash(&HandlerSource { name: "m", ..base.clone() }));
-        assert_ne!(hash, build_hash(&HandlerSource { code: b"", ..base.clone() }));
-        assert_ne!(hash, build_hash(&HandlerSource { description: "", ..base }));
+        assert_ne!(
+            hash,
+            build_hash(&HandlerSource {
+                name: "m",
+                ..base.clone()
+            })
+        );
+        assert_ne!(
+            hash,
+            build_hash(&HandlerSource {
+                code: b"",
+                ..base.clone()
+            })
+        );
+        assert_ne!(
+            hash,
+            build_hash(&HandlerSource {
+                description: "",
+                ..base
+            })
+        );
     }
 }

@@ -85,8 +85,12 @@ pub fn componentize_py(dir: &Path) -> Result<PathBuf, Error> {
             output: String::from_utf8_lossy(&created.stderr).trim().to_owned(),
         });
     }
-    let pip = run(Command::new(venv.join("bin").join("pip"))
-        .args(["install", "--disable-pip-version-check", "--quiet", COMPONENTIZE_PY]))?;
+    let pip = run(Command::new(venv.join("bin").join("pip")).args([
+        "install",
+        "--disable-pip-version-check",
+        "--quiet",
+        COMPONENTIZE_PY,
+    ]))?;
     if !pip.status.success() || !tool.is_file() {
         // A half-made venv would pass the check above next time.
         let _removed = std::fs::remove_dir_all(&venv);
@@ -132,7 +136,12 @@ pub fn componentize_js(dir: &Path) -> Result<PathBuf, Error> {
         .arg("install")
         .arg("--prefix")
         .arg(&prefix)
-        .args(["--no-audit", "--no-fund", "--loglevel=error", COMPONENTIZE_JS]))
+        .args([
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            COMPONENTIZE_JS,
+        ]))
     .map_err(|_| missing("npm"))?;
     if !npm.status.success() || !tool.is_file() {
         return Err(Error::Install {

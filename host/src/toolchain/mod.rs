@@ -14,7 +14,9 @@ pub mod sdk;
 
 pub use cargo::{BuildOptions, Built, build_crate, ensure_wasm_target};
 pub use handler::{HandlerSource, Language, build_handler};
-pub use install::{COMPONENTIZE_JS, COMPONENTIZE_PY, componentize_js, componentize_py, toolchains_dir};
+pub use install::{
+    COMPONENTIZE_JS, COMPONENTIZE_PY, componentize_js, componentize_py, toolchains_dir,
+};
 
 pub(crate) use cargo::run;
 

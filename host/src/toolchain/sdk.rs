@@ -16,14 +16,26 @@ const SDK_MANIFEST: &str = include_str!("../../../guest-sdk/Cargo.toml");
 
 /// The SDK's source files, by path under `guest-sdk/src`.
 pub(crate) const SDK_SOURCES: &[(&str, &str)] = &[
-    ("handler.rs", include_str!("../../../guest-sdk/src/handler.rs")),
+    (
+        "handler.rs",
+        include_str!("../../../guest-sdk/src/handler.rs"),
+    ),
     ("job.rs", include_str!("../../../guest-sdk/src/job.rs")),
-    ("job_error.rs", include_str!("../../../guest-sdk/src/job_error.rs")),
+    (
+        "job_error.rs",
+        include_str!("../../../guest-sdk/src/job_error.rs"),
+    ),
     ("lib.rs", include_str!("../../../guest-sdk/src/lib.rs")),
     ("log.rs", include_str!("../../../guest-sdk/src/log.rs")),
-    ("plugin.rs", include_str!("../../../guest-sdk/src/plugin.rs")),
+    (
+        "plugin.rs",
+        include_str!("../../../guest-sdk/src/plugin.rs"),
+    ),
     ("pulse.rs", include_str!("../../../guest-sdk/src/pulse.rs")),
-    ("registration.rs", include_str!("../../../guest-sdk/src/registration.rs")),
+    (
+        "registration.rs",
+        include_str!("../../../guest-sdk/src/registration.rs"),
+    ),
     ("store.rs", include_str!("../../../guest-sdk/src/store.rs")),
 ];
 
