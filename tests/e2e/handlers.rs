@@ -77,9 +77,8 @@ fn run_job(env: &Env, node: &Node, handler: &str, payload: Value) -> qntx::pulse
 /// says which version it is.
 fn gated(version: u32) -> String {
     format!(
-        r#"use qntx_guest::registration::Filter;
-use qntx_guest::store::Query;
-use qntx_guest::{{Job, JobError, Value, json}};
+        r#"use qntx_guest::store::Query;
+use qntx_guest::{{Filter, Job, JobError, Value, json}};
 
 fn handle(job: Job) -> Result<Value, JobError> {{
     if let Some(gate) = job.payload["wait_for"].as_str() {{
@@ -352,7 +351,15 @@ fn invalid_names_and_unknown_handlers_are_refused() {
     for name in ["Word", "a_b", "handler", "-x", &"a".repeat(65)] {
         let (code, stdout, stderr) = handler(
             &env,
-            &["create", name, "--lang", "rust", "--code", "fn handle() {}"],
+            &[
+                "create",
+                "--lang",
+                "rust",
+                "--code",
+                "fn handle() {}",
+                "--",
+                name,
+            ],
         );
         assert_eq!(code, 2, "{name}: {stdout}{stderr}");
         assert!(stderr.contains("handler name"), "{name}: {stderr}");
@@ -378,4 +385,156 @@ fn invalid_names_and_unknown_handlers_are_refused() {
     assert!(stderr.contains("--code needs --lang"), "{stderr}");
     let (code, stdout, _) = handler(&env, &["list"]);
     assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+/// Whether a component toolchain is installed (installing it on first use); prints why not.
+fn toolchain_ready(
+    install: fn(&Path) -> Result<PathBuf, qntx::toolchain::Error>,
+    language: &str,
+) -> bool {
+    match install(&toolchains()) {
+        Ok(_) => true,
+        Err(error) => {
+            eprintln!(
+                "SKIPPED: the {language} handler test: {}",
+                qntx::error_chain(&error)
+            );
+            false
+        }
+    }
+}
+
+/// Two builds of one example (the description makes them differ), served live one after the
+/// other, rolled back and removed; `check` runs a job against the current version.
+fn interpreted_lifecycle(env: &Env, name: &str, file: &str, check: impl Fn(&Node) -> Value) {
+    let file = example(file);
+    let file = file.to_str().unwrap();
+    let v1 = create(env, name, &["--file", file, "--description", "first"]);
+    let node = env.start();
+    wait_served(&node, name, Some(&v1));
+    let job = run_job(env, &node, &format!("handler/{name}"), check(&node));
+    assert_eq!(job.status, JobStatus::Completed, "{job:?}");
+    assert_eq!(job.plugin_version, v1);
+
+    let v2 = create(env, name, &["--file", file, "--description", "second"]);
+    assert_ne!(v1, v2);
+    wait_served(&node, name, Some(&v2));
+    let job = run_job(env, &node, &format!("handler/{name}"), check(&node));
+    assert_eq!(
+        (job.status, &job.plugin_version),
+        (JobStatus::Completed, &v2)
+    );
+
+    let (code, _, stderr) = handler(env, &["rollback", name]);
+    assert_eq!(code, 0, "{stderr}");
+    wait_served(&node, name, Some(&v1));
+    let job = run_job(env, &node, &format!("handler/{name}"), check(&node));
+    assert_eq!(
+        (job.status, &job.plugin_version),
+        (JobStatus::Completed, &v1)
+    );
+
+    let (code, _, stderr) = handler(env, &["remove", name]);
+    assert_eq!(code, 0, "{stderr}");
+    wait_served(&node, name, None);
+    let (code, _, stderr) = run(env
+        .qntx()
+        .args(["job", "enqueue", &format!("handler/{name}")]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("was removed"), "{stderr}");
+    node.shutdown(Duration::from_secs(5));
+}
+
+#[test]
+fn a_python_handler_reshapes_json_and_follows_versions() {
+    if !toolchain_ready(qntx::toolchain::componentize_py, "Python") {
+        return;
+    }
+    let env = Env::with_plugins(&[]);
+    let payload = json!({
+        "data": { "user": { "name": "Ada", "emails": ["ada@example.org"] },
+                  "items": [{ "id": 1 }, { "id": 2 }] },
+        "spec": { "who": "user.name", "mail": "user.emails.0", "ids": "items[].id",
+                  "age": "user.age" },
+        "defaults": { "age": null },
+    });
+    let seen = std::cell::Cell::new(0);
+    interpreted_lifecycle(&env, "reshape", "reshape.py", |node| {
+        if seen.replace(seen.get() + 1) == 0 {
+            let job = run_job(&env, node, "handler/reshape", json!({ "data": {} }));
+            assert_eq!(job.status, JobStatus::Failed);
+            assert_eq!(job.attempt, 1, "a Python exception is permanent");
+            assert!(
+                job.error.as_deref().unwrap().ends_with(
+                    "failed: ValueError: payload.spec must be an object of output key -> path"
+                ),
+                "{job:?}"
+            );
+            let job = run_job(&env, node, "handler/reshape", payload.clone());
+            assert_eq!(
+                job.result,
+                Some(
+                    json!({ "who": "Ada", "mail": "ada@example.org", "ids": [1, 2], "age": null })
+                )
+            );
+        }
+        payload.clone()
+    });
+}
+
+#[test]
+fn a_javascript_handler_summarises_attestations_and_follows_versions() {
+    if !toolchain_ready(qntx::toolchain::componentize_js, "JavaScript") {
+        return;
+    }
+    let env = Env::with_plugins(&[]);
+    let conn = env.conn();
+    for (subject, predicate, actor) in [
+        ("alice", "knows", "bob"),
+        ("alice", "likes", "bob"),
+        ("carol", "knows", "dave"),
+    ] {
+        let mut attestation = NewAttestation {
+            subjects: vec![subject.to_owned()],
+            predicates: vec![predicate.to_owned()],
+            actors: vec![actor.to_owned()],
+            source: "test".to_owned(),
+            ..NewAttestation::default()
+        }
+        .validate(&ats::Limits::default(), qntx::clock::now_ms())
+        .unwrap();
+        ats::store::insert(&conn, &mut attestation).unwrap();
+    }
+    let seen = std::cell::Cell::new(0);
+    interpreted_lifecycle(&env, "summarise", "summarise.js", |node| {
+        if seen.replace(seen.get() + 1) == 0 {
+            let job = run_job(
+                &env,
+                node,
+                "handler/summarise",
+                json!({ "predicates": ["knows", "likes"] }),
+            );
+            let result = job.result.clone().unwrap_or_else(|| panic!("{job:?}"));
+            assert_eq!(result["count"], 3);
+            assert_eq!(result["byPredicate"], json!({ "knows": 2, "likes": 1 }));
+            assert_eq!(result["bySubject"], json!({ "alice": 2, "carol": 1 }));
+            assert_eq!(result["byActor"], json!({ "bob": 2, "dave": 1 }));
+            assert_eq!(result["more"], false);
+            let job = run_job(
+                &env,
+                node,
+                "handler/summarise",
+                json!({ "subjects": "alice" }),
+            );
+            assert_eq!(job.status, JobStatus::Failed);
+            assert!(
+                job.error
+                    .as_deref()
+                    .unwrap()
+                    .contains("payload.subjects must be a list of strings"),
+                "{job:?}"
+            );
+        }
+        json!({ "actors": ["dave"] })
+    });
 }
