@@ -171,7 +171,7 @@ pub fn load_bytes(
     if !bytes.starts_with(b"\0asm") {
         return Err(Error::NotWasm { path });
     }
-    if wasmparser::Parser::is_core_wasm(&bytes) {
+    if wasmparser::Parser::is_core_wasm(bytes) {
         return Err(Error::CoreModule { path });
     }
     let sha256 = hex::encode(Sha256::digest(bytes));
