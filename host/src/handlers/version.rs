@@ -279,3 +279,85 @@ fn record(
     ats::store::insert(conn, &mut attestation)?;
     Ok(attestation)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version<'a>(name: &'a str, sha256: &'a str) -> NewVersion<'a> {
+        NewVersion {
+            name,
+            sha256,
+            size: 3,
+            language: "rust",
+            source: "fn handle() {}",
+            description: "d",
+            rolled_back_from: None,
+        }
+    }
+
+    #[test]
+    fn the_newest_attestation_is_the_state_and_forgeries_are_ignored() {
+        let conn = crate::db::open_in_memory().unwrap();
+        assert_eq!(current(&conn, "h").unwrap(), None);
+        record_version(&conn, &version("h", "aa"), 10).unwrap();
+        record_version(&conn, &version("h", "bb"), 20).unwrap();
+        assert_eq!(current(&conn, "h").unwrap().unwrap().sha256, "bb");
+
+        // Written by someone else (a plugin's source), or with another actor: not the handler's.
+        for (actor, source) in [("h", "h@123"), ("mallory", SOURCE)] {
+            let mut forged = NewAttestation {
+                subjects: vec!["h".into()],
+                predicates: vec![PREDICATE.into()],
+                contexts: vec![CONTEXT_VERSION.into()],
+                actors: vec![actor.into()],
+                timestamp: Some(30),
+                source: source.into(),
+                attributes: json!({ "sha256": "ee", "size": 1, "language": "wasm" }),
+            }
+            .validate(&ats::Limits::default(), 30)
+            .unwrap();
+            ats::store::insert(&conn, &mut forged).unwrap();
+        }
+        assert_eq!(current(&conn, "h").unwrap().unwrap().sha256, "bb");
+
+        record_removal(&conn, "h", "bb", 40).unwrap();
+        assert_eq!(current(&conn, "h").unwrap(), None);
+        let history = history(&conn, "h").unwrap();
+        let shas: Vec<&str> = history.iter().map(Event::sha256).collect();
+        assert_eq!(shas, ["bb", "bb", "aa"]);
+        assert!(matches!(history[0], Event::Removed { .. }));
+
+        record_version(
+            &conn,
+            &NewVersion {
+                rolled_back_from: Some("bb"),
+                ..version("h", "aa")
+            },
+            50,
+        )
+        .unwrap();
+        let now = current(&conn, "h").unwrap().unwrap();
+        assert_eq!(
+            (now.sha256.as_str(), now.rolled_back_from.as_deref()),
+            ("aa", Some("bb"))
+        );
+        record_version(&conn, &version("other", "cc"), 60).unwrap();
+        let all = newest_of_all(&conn).unwrap();
+        assert_eq!(all.keys().collect::<Vec<_>>(), ["h", "other"]);
+    }
+
+    #[test]
+    fn the_change_poll_reports_handler_subjects_after_a_position() {
+        let conn = crate::db::open_in_memory().unwrap();
+        let start = super::super::store::last_seq(&conn).unwrap();
+        record_version(&conn, &version("h", "aa"), 10).unwrap();
+        let (names, last) = super::super::store::changed_since(&conn, start).unwrap();
+        assert_eq!(names, ["h"]);
+        assert!(last > start);
+        assert_eq!(
+            super::super::store::changed_since(&conn, last).unwrap(),
+            (vec![], last)
+        );
+    }
+}
