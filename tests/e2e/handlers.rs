@@ -538,3 +538,28 @@ fn a_javascript_handler_summarises_attestations_and_follows_versions() {
         json!({ "actors": ["dave"] })
     });
 }
+
+#[test]
+fn a_missing_interpreter_is_named_with_what_to_install() {
+    let env = Env::with_plugins(&[]);
+    let empty = env.data_dir().join("empty-path");
+    std::fs::create_dir_all(&empty).unwrap();
+    for (file, tool, advice) in [
+        ("reshape.py", "python3 was not found", "python3-venv"),
+        (
+            "summarise.js",
+            "node was not found",
+            "Node.js 18 or newer with npm",
+        ),
+    ] {
+        let (code, stdout, stderr) = run(env
+            .qntx()
+            .args(["handler", "create", "x", "--file"])
+            .arg(example(file))
+            .env("QNTX_TOOLCHAINS", env.data_dir().join("toolchains"))
+            .env("PATH", &empty));
+        assert_eq!(code, 2, "{stdout}{stderr}");
+        assert!(stderr.contains(tool) && stderr.contains(advice), "{stderr}");
+    }
+    assert_eq!(components(&env), 0);
+}
