@@ -50,18 +50,15 @@ pub fn check(
     })
 }
 
-/// Load `version` from the database and build its registration as `handler/NAME`: identity
-/// `NAME`, attestations `source = NAME@<sha256 prefix>`, jobs recording the full sha256.
+/// The component bytes of `version`, checked against their sha256.
 ///
 /// # Errors
 ///
-/// [`Error::MissingComponent`], [`Error::Corrupt`], or the reasons of [`check`].
-pub fn job_handler(
-    runtime: &Arc<Runtime>,
+/// [`Error::MissingComponent`], [`Error::Corrupt`], [`Error::Sqlite`].
+pub fn component_bytes(
     db: &rusqlite::Connection,
-    conn: &SharedConnection,
     version: &HandlerVersion,
-) -> Result<Registered, Error> {
+) -> Result<Vec<u8>, Error> {
     let name = &version.name;
     let bytes = store::component(db, &version.sha256)?.ok_or_else(|| Error::MissingComponent {
         name: name.clone(),
@@ -75,7 +72,24 @@ pub fn job_handler(
             actual,
         });
     }
-    let checked = check(runtime, name, &bytes, conn)?;
+    Ok(bytes)
+}
+
+/// Build the registration of `version` (whose component is `bytes`) as `handler/NAME`:
+/// identity `NAME`, attestations `source = NAME@<sha256 prefix>`, jobs recording the full
+/// sha256.
+///
+/// # Errors
+///
+/// The reasons of [`check`].
+pub fn job_handler(
+    runtime: &Arc<Runtime>,
+    conn: &SharedConnection,
+    version: &HandlerVersion,
+    bytes: &[u8],
+) -> Result<Registered, Error> {
+    let name = &version.name;
+    let checked = check(runtime, name, bytes, conn)?;
     let identity = Identity {
         name: name.clone(),
         version: version.sha256[..SHORT_SHA].to_owned(),

@@ -26,7 +26,7 @@ mod version;
 
 pub use discovery::Discovery;
 pub use error::Error;
-pub use load::{Checked, check, job_handler};
+pub use load::{Checked, check, component_bytes, job_handler};
 pub use names::{check_name, registered_name};
 pub use version::{
     Event, HandlerVersion, NewVersion, current, history, newest_of_all, record_removal,
