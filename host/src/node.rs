@@ -93,7 +93,8 @@ impl std::fmt::Debug for Node {
 }
 
 impl Node {
-    /// Open the database, load and register plugins, and start workers.
+    /// Open the database, load and register plugins and user handlers (`handler/NAME`), and
+    /// start workers and the thread that follows handler changes.
     ///
     /// # Errors
     ///
