@@ -1,5 +1,5 @@
-//! A running node: database, runtime, plugins registered with Pulse, workers and the
-//! maintenance loop (lease renewal, rescue of jobs from dead nodes, cancellation).
+//! A running node: database, runtime, plugins and user handlers registered with Pulse, workers
+//! and the maintenance loop (lease renewal, rescue of jobs from dead nodes, cancellation).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,6 +34,9 @@ pub enum Error {
     /// The job store failed.
     #[error(transparent)]
     Pulse(#[from] pulse::Error),
+    /// The user handlers could not be read.
+    #[error(transparent)]
+    Handlers(#[from] crate::handlers::Error),
     /// A thread could not be started.
     #[error("starting a node thread")]
     Thread(#[source] std::io::Error),
@@ -109,7 +112,8 @@ impl std::fmt::Debug for Node {
 }
 
 impl Node {
-    /// Open the database, load and register plugins, and start workers.
+    /// Open the database, load and register plugins and user handlers (`handler/NAME`), and
+    /// start workers and the thread that follows handler changes.
     ///
     /// # Errors
     ///
@@ -142,6 +146,14 @@ impl Node {
                 )?;
             }
         }
+        // User handlers are registered after the plugins' rows above: `qntx job enqueue` checks
+        // `handler/NAME` against the handler attestations, which also know about removals.
+        let handlers = crate::handlers::Discovery::start(
+            runtime.clone(),
+            registry.clone(),
+            conn.clone(),
+            db::open(&config.data_dir.join(db::FILE_NAME))?,
+        )?;
         let in_flight = Arc::new(InFlight::default());
         let wakeup = Arc::new(Wakeup::default());
         let worker_config = WorkerConfig {
@@ -188,6 +200,7 @@ impl Node {
                 .spawn(move || maintenance.run())
                 .map_err(Error::Thread)?,
         );
+        threads.push(handlers.spawn(wakeup.clone()).map_err(Error::Thread)?);
         tracing::info!(node = %id, plugins = catalog.plugins.len(), handlers = registry.names().len(), workers = config.workers, "node started");
         let stats = runtime.compile_stats();
         tracing::info!(

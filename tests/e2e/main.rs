@@ -6,6 +6,7 @@ mod cli;
 mod failures;
 mod fixtures;
 mod grants;
+mod handlers;
 mod loading;
 mod pulse_cli;
 mod pulse_node;

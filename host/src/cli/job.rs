@@ -85,7 +85,7 @@ pub(super) enum JobCommand {
 
 #[derive(Debug, clap::Args)]
 pub(super) struct EnqueueArgs {
-    /// Full handler name: <plugin>/<handler>
+    /// Full handler name: <plugin>/<handler>, or handler/<name> for a user handler
     #[arg(value_name = "HANDLER")]
     handler: String,
 
@@ -365,6 +365,9 @@ fn check_registered(
     conn: &rusqlite::Connection,
     handler: &str,
 ) -> anyhow::Result<()> {
+    if super::handler::check_enqueue(conn, handler)? {
+        return Ok(());
+    }
     if store::registered_handler(conn, handler)?.is_some() {
         return Ok(());
     }

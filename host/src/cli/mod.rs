@@ -4,6 +4,7 @@ mod bench_pulse;
 mod budget;
 mod config;
 mod demo;
+mod handler;
 mod job;
 mod output;
 mod plugin;
@@ -92,6 +93,9 @@ enum Command {
     /// Build, inspect and list plugins
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Create user handlers from one source file, list, show, roll back and remove them
+    #[command(subcommand)]
+    Handler(handler::HandlerCommand),
     /// Build the example plugins in this checkout and show them at work
     Demo(demo::DemoArgs),
 }
@@ -120,6 +124,7 @@ pub fn main() -> ExitCode {
         Command::Budget(command) => budget::run(&cli.global, command),
         Command::Bench(BenchCommand::Pulse(args)) => bench_pulse::run(&cli.global, args),
         Command::Plugin(command) => plugin::run(&cli.global, command),
+        Command::Handler(command) => handler::run(&cli.global, command),
         Command::Demo(args) => demo::run(&cli.global, args),
     };
     match result {
@@ -135,7 +140,8 @@ pub fn main() -> ExitCode {
 
 fn init_tracing(cli: &Cli) {
     let default = match (cli.global.verbose, &cli.command) {
-        (0, Command::Run(_) | Command::Demo(_)) => "qntx=info,warn",
+        // `handler create` says what it installs and builds.
+        (0, Command::Run(_) | Command::Demo(_) | Command::Handler(_)) => "qntx=info,warn",
         (0, Command::Bench(_)) => "error",
         (0, _) => "warn",
         (1, _) => "qntx=info,warn",

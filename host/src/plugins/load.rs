@@ -8,7 +8,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
-use super::manifest::{self, Policy};
+use super::manifest::{self, Manifest, Policy};
 use super::{Error, check_handler_name, check_plugin_name};
 use crate::pulse::{Registered, Registry, SharedConnection};
 use crate::runtime::{self, Identity, JobCtx, PluginHandler, PluginPre, Runtime, types};
@@ -35,7 +35,7 @@ pub struct LoadedPlugin {
     pub policy: Policy,
     /// The component's imports, by name.
     pub imports: Vec<String>,
-    pre: Arc<PluginPre<JobCtx>>,
+    pub(crate) pre: Arc<PluginPre<JobCtx>>,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -158,6 +158,32 @@ pub fn load(
         path: path.to_owned(),
         source,
     })?;
+    let manifest = manifest::read_beside(path)?;
+    load_component(runtime, path, &bytes, manifest, conn)
+}
+
+/// [`load`] for a component already in memory (a user handler's, from the database), with no
+/// manifest: the default policy, no grants. `path` names it in errors.
+///
+/// # Errors
+///
+/// As [`load`].
+pub fn load_bytes(
+    runtime: &Arc<Runtime>,
+    path: &Path,
+    bytes: &[u8],
+    conn: &SharedConnection,
+) -> Result<LoadedPlugin, Error> {
+    load_component(runtime, path, bytes, None, conn)
+}
+
+fn load_component(
+    runtime: &Arc<Runtime>,
+    path: &Path,
+    bytes: &[u8],
+    found: Option<Manifest>,
+    conn: &SharedConnection,
+) -> Result<LoadedPlugin, Error> {
     let path = path.to_owned();
     if bytes.is_empty() {
         return Err(Error::Empty { path });
@@ -165,11 +191,10 @@ pub fn load(
     if !bytes.starts_with(b"\0asm") {
         return Err(Error::NotWasm { path });
     }
-    if wasmparser::Parser::is_core_wasm(&bytes) {
+    if wasmparser::Parser::is_core_wasm(bytes) {
         return Err(Error::CoreModule { path });
     }
-    let sha256 = hex::encode(Sha256::digest(&bytes));
-    let found = manifest::read_beside(&path)?;
+    let sha256 = hex::encode(Sha256::digest(bytes));
     let node_limits = &runtime.config().limits;
     let policy = match &found {
         Some(manifest) => {
@@ -186,7 +211,7 @@ pub fn load(
     // Compiled from the bytes just hashed: the sha256 is that of the code that runs, and
     // the cache entry is looked up by it.
     let component = runtime
-        .compile(&bytes, &sha256)
+        .compile(bytes, &sha256)
         .map_err(|error| Error::Invalid {
             path: path.clone(),
             reason: format!("{error:#}"),

@@ -14,6 +14,6 @@ mod names;
 
 pub use error::Error;
 pub use inspect::{Inspection, inspect};
-pub use load::{Catalog, LoadedPlugin, discover, load, load_all};
+pub use load::{Catalog, LoadedPlugin, discover, load, load_all, load_bytes};
 pub use manifest::{Manifest, Policy};
 pub use names::{check_handler_name, check_plugin_name};
