@@ -8,6 +8,14 @@ use super::{Attestation, Dimension, Error, Result};
 pub const DEFAULT_LIMIT: u32 = 100;
 /// The largest page a query may ask for.
 pub const MAX_LIMIT: u32 = 1000;
+/// Values one dimension of a query may list.
+pub const MAX_QUERY_VALUES: usize = 100;
+/// Attribute conditions one query may have.
+pub const MAX_ATTRIBUTE_CONDITIONS: usize = 16;
+/// Bytes of one value, source or attribute key in a query.
+const MAX_VALUE_BYTES: usize = 1024;
+/// Bytes of the JSON text of one attribute condition's value.
+const MAX_CONDITION_BYTES: usize = 64 * 1024;
 
 /// Which attestations to read: OR within a dimension, AND across dimensions, values compared
 /// case-insensitively; newest first.
@@ -75,6 +83,60 @@ pub struct Page {
 }
 
 impl Query {
+    /// Check that the query is one the store answers: bounded lists, attribute keys it can
+    /// address, a time range that is not reversed. The CLI and the guest host call this before
+    /// asking the store, so nobody can make the node build an absurd statement.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] naming the rule that was broken.
+    pub fn validate(&self) -> Result<()> {
+        for (dimension, values) in self.dimensions() {
+            let name = dimension.name();
+            if values.len() > MAX_QUERY_VALUES {
+                return Err(Error::Invalid(format!(
+                    "a query lists {} {name}s; the limit is {MAX_QUERY_VALUES}",
+                    values.len()
+                )));
+            }
+            for value in values {
+                bounded_text(name, value)?;
+            }
+        }
+        if let Some(source) = &self.source {
+            bounded_text("source", source)?;
+        }
+        if let (Some(since), Some(until)) = (self.since, self.until)
+            && since > until
+        {
+            return Err(Error::Invalid(format!(
+                "the time range is reversed: since {since} is after until {until}"
+            )));
+        }
+        if self.attributes.len() > MAX_ATTRIBUTE_CONDITIONS {
+            return Err(Error::Invalid(format!(
+                "a query has {} attribute conditions; the limit is {MAX_ATTRIBUTE_CONDITIONS}",
+                self.attributes.len()
+            )));
+        }
+        for (key, value) in &self.attributes {
+            bounded_text("attribute key", key)?;
+            if let Some(c) = key.chars().find(|c| matches!(c, '"' | '\\')) {
+                return Err(Error::Invalid(format!(
+                    "attribute key '{}' contains '{c}'; keys of attribute conditions cannot",
+                    key.escape_debug()
+                )));
+            }
+            let bytes = value.to_string().len();
+            if bytes > MAX_CONDITION_BYTES {
+                return Err(Error::Invalid(format!(
+                    "the value of attribute '{key}' is {bytes} bytes; the limit is {MAX_CONDITION_BYTES}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The page size this query will use.
     pub fn effective_limit(&self) -> u32 {
         match self.limit {
@@ -119,6 +181,26 @@ impl Query {
                 .iter()
                 .all(|(key, value)| attestation.attributes.get(key) == Some(value))
     }
+}
+
+fn bounded_text(what: &str, value: &str) -> Result<()> {
+    if value.is_empty() {
+        return Err(Error::Invalid(format!("an empty {what} in a query")));
+    }
+    if value.len() > MAX_VALUE_BYTES {
+        return Err(Error::Invalid(format!(
+            "{what} '{}…' in a query is {} bytes; the limit is {MAX_VALUE_BYTES}",
+            value.chars().take(32).collect::<String>(),
+            value.len()
+        )));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Error::Invalid(format!(
+            "{what} '{}' in a query contains a control character",
+            value.escape_debug()
+        )));
+    }
+    Ok(())
 }
 
 /// The case-folded form in which dimension values are indexed and compared.

@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "create_jobs",
         sql: include_str!("../../migrations/002_create_jobs.sql"),
     },
+    Migration {
+        version: 3,
+        name: "index_attestation_pairs",
+        sql: include_str!("../../migrations/003_index_attestation_pairs.sql"),
+    },
 ];
 
 /// Apply the migrations the database has not seen yet, each in its own transaction.
