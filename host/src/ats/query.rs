@@ -207,3 +207,125 @@ fn bounded_text(what: &str, value: &str) -> Result<()> {
 pub fn fold(value: &str) -> String {
     value.to_lowercase()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn invalid(query: Query) -> String {
+        match query.validate() {
+            Err(Error::Invalid(message)) => message,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_plain_query_is_valid() {
+        Query::default().validate().unwrap();
+        Query {
+            subjects: vec!["a".into(); MAX_QUERY_VALUES],
+            attributes: vec![("language".into(), json!("Rust")); MAX_ATTRIBUTE_CONDITIONS],
+            since: Some(5),
+            until: Some(5),
+            ..Query::default()
+        }
+        .validate()
+        .unwrap();
+    }
+
+    #[test]
+    fn every_query_rule_has_a_clear_error() {
+        let q = Query::default;
+        assert_eq!(
+            invalid(Query {
+                actors: vec!["a".into(); 101],
+                ..q()
+            }),
+            "a query lists 101 actors; the limit is 100"
+        );
+        assert_eq!(
+            invalid(Query {
+                contexts: vec![String::new()],
+                ..q()
+            }),
+            "an empty context in a query"
+        );
+        assert!(
+            invalid(Query {
+                predicates: vec!["p".repeat(1025)],
+                ..q()
+            })
+            .ends_with("in a query is 1025 bytes; the limit is 1024")
+        );
+        assert_eq!(
+            invalid(Query {
+                subjects: vec!["a\nb".into()],
+                ..q()
+            }),
+            "subject 'a\\nb' in a query contains a control character"
+        );
+        assert_eq!(
+            invalid(Query {
+                source: Some(String::new()),
+                ..q()
+            }),
+            "an empty source in a query"
+        );
+        assert_eq!(
+            invalid(Query {
+                since: Some(2),
+                until: Some(1),
+                ..q()
+            }),
+            "the time range is reversed: since 2 is after until 1"
+        );
+        assert_eq!(
+            invalid(Query {
+                attributes: vec![("k".into(), json!(1)); 17],
+                ..q()
+            }),
+            "a query has 17 attribute conditions; the limit is 16"
+        );
+        for key in ["say \"hi\"", "back\\slash"] {
+            assert!(
+                invalid(Query {
+                    attributes: vec![(key.into(), json!(1))],
+                    ..q()
+                })
+                .ends_with("; keys of attribute conditions cannot"),
+                "{key}"
+            );
+        }
+        assert_eq!(
+            invalid(Query {
+                attributes: vec![(String::new(), json!(1))],
+                ..q()
+            }),
+            "an empty attribute key in a query"
+        );
+        assert!(
+            invalid(Query {
+                attributes: vec![("k".into(), json!("x".repeat(70_000)))],
+                ..q()
+            })
+            .starts_with("the value of attribute 'k' is 70002 bytes")
+        );
+    }
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let cursor = Cursor {
+            timestamp: -5,
+            seq: 42,
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
+        for bad in ["", "12", "a.b", "1.2.3"] {
+            assert!(
+                matches!(Cursor::decode(bad), Err(Error::BadCursor(_))),
+                "{bad}"
+            );
+        }
+    }
+}
