@@ -1,5 +1,7 @@
 //! The `qntx` command line: one module per command group.
 
+mod ats;
+mod bench;
 mod demo;
 mod job;
 mod output;
@@ -85,6 +87,13 @@ enum Command {
     Plugin(plugin::PluginCommand),
     /// Build the example plugins in this checkout and show them at work
     Demo(demo::DemoArgs),
+    /// Record an attestation: qntx as ALICE is author of github by bob
+    As(ats::AsArgs),
+    /// Query attestations: qntx ax ALICE is author since "7 days ago"
+    Ax(ats::AxArgs),
+    /// Measure the node on this machine
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// A command's answer: success, or a negative answer that is not an error (exit 1).
@@ -103,6 +112,9 @@ pub fn main() -> ExitCode {
         Command::Job(command) => job::run(&cli.global, command),
         Command::Plugin(command) => plugin::run(&cli.global, command),
         Command::Demo(args) => demo::run(&cli.global, args),
+        Command::As(args) => ats::run_as(&cli.global, args),
+        Command::Ax(args) => ats::run_ax(&cli.global, args),
+        Command::Bench(command) => bench::run(command),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -118,7 +118,7 @@ fn from_wit(query: AttestationQuery) -> Result<ats::Query, HostError> {
         .map(|text| ats::Cursor::decode(&text))
         .transpose()
         .map_err(|error| HostError::InvalidArgument(error.to_string()))?;
-    Ok(ats::Query {
+    let query = ats::Query {
         subjects,
         predicates,
         contexts,
@@ -129,7 +129,13 @@ fn from_wit(query: AttestationQuery) -> Result<ats::Query, HostError> {
         attributes,
         limit: query.limit,
         cursor,
-    })
+    };
+    // Bounded lists and addressable keys: a guest cannot make the host build an absurd
+    // statement. Pages are bounded by the store (limit and bytes).
+    query
+        .validate()
+        .map_err(|error| HostError::InvalidArgument(error.to_string()))?;
+    Ok(query)
 }
 
 fn to_wit(attestation: ats::Attestation) -> store::Attestation {

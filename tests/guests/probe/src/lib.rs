@@ -25,6 +25,14 @@ const HANDLERS: &[(&str, &str)] = &[
     ("recurse", "Recurses without bound"),
     ("attest", "Attests payload.n claims about payload.subject"),
     ("attest-then-panic", "Attests, then panics"),
+    (
+        "attest-then-panic-first",
+        "Attests payload.n claims about payload.subject; panics on the first attempt",
+    ),
+    (
+        "query",
+        "Queries payload.subject with payload.limit (and payload.key = 1); returns the page size",
+    ),
     ("forge", "Attests with actors = payload.actors"),
     ("read-own-writes", "Attests, then queries for it"),
     ("huge-result", "Returns a string of payload.bytes bytes"),
@@ -98,6 +106,34 @@ impl Plugin for Probe {
             "attest-then-panic" => {
                 store::attest(Draft::subject(text("subject")).predicate("probed"))?;
                 panic!("after attesting");
+            }
+            "attest-then-panic-first" => {
+                for i in 0..number("n", 1) {
+                    store::attest(
+                        Draft::subject(text("subject"))
+                            .predicate("probed")
+                            .attributes(json!({ "i": i })),
+                    )?;
+                }
+                if job.attempt == 1 {
+                    panic!("after attesting on attempt 1");
+                }
+                Ok(json!({ "attempt": job.attempt }))
+            }
+            "query" => {
+                let mut query =
+                    store::Query::new(qntx_guest::Filter::new().subject(text("subject")))
+                        .limit(number("limit", 0) as u32);
+                if let Some(key) = p["key"].as_str() {
+                    query = query.attribute(key, json!(1));
+                }
+                match query.page(None) {
+                    Ok(page) => Ok(json!({
+                        "count": page.attestations.len(),
+                        "more": page.next_cursor.is_some(),
+                    })),
+                    Err(error) => Ok(json!({ "error": format!("{error:?}") })),
+                }
             }
             "forge" => {
                 let actors: Vec<String> = serde(&p["actors"])?;
