@@ -391,3 +391,77 @@ fn guest_queries_are_bounded_and_checked() {
         "{error}"
     );
 }
+
+fn visible(env: &Env, subject: &str) -> Vec<ats::Attestation> {
+    ats::store::query(
+        &env.conn(),
+        &ats::Query {
+            subjects: vec![subject.into()],
+            ..ats::Query::default()
+        },
+    )
+    .unwrap()
+    .attestations
+}
+
+fn discarded_one(env: &Env, id: &str) -> bool {
+    qntx::pulse::store::logs(&env.conn(), id, 0)
+        .unwrap()
+        .iter()
+        .any(|(_, l)| {
+            l.message == "discarded 1 attestation(s) and 0 child job(s) of the failed attempt"
+        })
+}
+
+#[test]
+fn a_timed_out_attempt_leaves_no_attestations() {
+    let env = Env::with_plugins(&[&guests().probe]);
+    let node = env.start();
+    let id = env.enqueue_job(&NewJob {
+        max_attempts: 1,
+        timeout_ms: Some(300),
+        ..NewJob::new("probe/attest-then-spin", json!({ "subject": "slow" }))
+    });
+    node.notify();
+    let job = env.wait_final(&id);
+    assert_eq!(job.status, JobStatus::Failed, "{job:?}");
+    assert!(visible(&env, "slow").is_empty());
+    assert!(discarded_one(&env, &id));
+}
+
+#[test]
+fn a_cancelled_attempt_leaves_no_attestations() {
+    let env = Env::with_plugins(&[&guests().probe]);
+    let node = env.start();
+    let id = env.enqueue("probe/attest-then-spin", json!({ "subject": "cancelled" }));
+    node.notify();
+    // The guest reports progress only after it attested.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while env.job(&id).progress.current != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the guest never attested"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    qntx::pulse::store::cancel(&env.conn(), &id, qntx::clock::now_ms()).unwrap();
+    let job = env.wait_final(&id);
+    assert_eq!(job.status, JobStatus::Cancelled, "{job:?}");
+    node.shutdown(Duration::from_secs(10));
+    assert!(visible(&env, "cancelled").is_empty());
+}
+
+#[test]
+fn a_job_reads_its_own_writes_before_they_are_visible_to_others() {
+    let env = Env::with_plugins(&[&guests().probe]);
+    let node = env.start();
+    let id = env.enqueue("probe/read-own-writes", json!({ "subject": "mine" }));
+    node.notify();
+    let job = env.wait_final(&id);
+    assert_eq!(job.status, JobStatus::Completed, "{job:?}");
+    let result = job.result.unwrap();
+    assert_eq!(result["found"], json!([result["written"]]));
+    let stored = visible(&env, "mine");
+    assert_eq!(stored.len(), 1, "stored once, with the id the guest saw");
+    assert_eq!(json!(stored[0].id), result["written"]);
+}

@@ -30,6 +30,10 @@ const HANDLERS: &[(&str, &str)] = &[
         "Attests payload.n claims about payload.subject; panics on the first attempt",
     ),
     (
+        "attest-then-spin",
+        "Attests, then reports progress 1/1 in a loop until stopped",
+    ),
+    (
         "query",
         "Queries payload.subject with payload.limit (and payload.key = 1); returns the page size",
     ),
@@ -119,6 +123,12 @@ impl Plugin for Probe {
                     panic!("after attesting on attempt 1");
                 }
                 Ok(json!({ "attempt": job.attempt }))
+            }
+            "attest-then-spin" => {
+                store::attest(Draft::subject(text("subject")).predicate("probed"))?;
+                loop {
+                    job::progress(1, 1);
+                }
             }
             "query" => {
                 let mut query =
