@@ -28,7 +28,8 @@ pub(super) enum BenchCommand {
     /// Writes COUNT attestations (the first --single one transaction each, the rest in
     /// transactions of --batch), then runs each query shape --queries times with random
     /// values and reports the median and 99th percentile latency. Subjects are COUNT/10
-    /// distinct values, predicates 50, contexts 200, actors 1,000, timestamps spread over a year.
+    /// distinct values, predicates 50, contexts 200, actors 1,000, sources 5, attributes a
+    /// language (one of 8) and a number; times span the past year.
     Ats(AtsArgs),
 }
 
@@ -50,6 +51,11 @@ pub(super) struct AtsArgs {
     /// removed afterwards]
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// Give claims random times within the past year instead of times that grow with
+    /// insertion (a store that grew over a year, each claim up to an hour late): the worst case
+    /// for the time-ordered indexes
+    #[arg(long)]
+    shuffled_times: bool,
     /// Print the results as one JSON object
     #[arg(long)]
     json: bool,
@@ -86,7 +92,7 @@ fn ats(args: AtsArgs) -> anyhow::Result<Outcome> {
     };
     let mut conn = db::open_in(&scratch.path)
         .with_context(|| format!("opening a scratch database in '{}'", scratch.path.display()))?;
-    let mut data = Data::new(args.count);
+    let mut data = Data::new(args.count, args.shuffled_times);
     let started = Instant::now();
 
     let single = args.single.min(args.count);
@@ -229,6 +235,7 @@ const CONTEXTS: u64 = 200;
 const ACTORS: u64 = 1_000;
 const LANGUAGES: [&str; 8] = ["Rust", "Go", "Python", "C", "Java", "OCaml", "Zig", "Lisp"];
 const YEAR_MS: i64 = 365 * 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
 
 type Shape = (&'static str, Box<dyn Fn(&mut SmallRng) -> Query>);
 
@@ -236,15 +243,19 @@ type Shape = (&'static str, Box<dyn Fn(&mut SmallRng) -> Query>);
 struct Data {
     rng: SmallRng,
     subjects: u64,
+    count: u64,
+    shuffled_times: bool,
     now: i64,
     written: u64,
 }
 
 impl Data {
-    fn new(count: u64) -> Self {
+    fn new(count: u64, shuffled_times: bool) -> Self {
         Self {
             rng: SmallRng::seed_from_u64(7),
             subjects: (count / 10).max(1),
+            count: count.max(1),
+            shuffled_times,
             now: now_ms(),
             written: 0,
         }
@@ -252,12 +263,19 @@ impl Data {
 
     fn write(&mut self, conn: &Connection) -> anyhow::Result<()> {
         let rng = &mut self.rng;
+        let timestamp = if self.shuffled_times {
+            self.now - rng.random_range(0..YEAR_MS)
+        } else {
+            let step = YEAR_MS / i64::try_from(self.count).unwrap_or(i64::MAX);
+            let grown = step.saturating_mul(i64::try_from(self.written).unwrap_or(i64::MAX));
+            self.now - YEAR_MS + grown - rng.random_range(0..HOUR_MS)
+        };
         let mut attestation = NewAttestation {
             subjects: vec![format!("S{}", rng.random_range(0..self.subjects))],
             predicates: vec![format!("p{}", rng.random_range(0..PREDICATES))],
             contexts: vec![format!("c{}", rng.random_range(0..CONTEXTS))],
             actors: vec![format!("actor{}", rng.random_range(0..ACTORS))],
-            timestamp: Some(self.now - rng.random_range(0..YEAR_MS)),
+            timestamp: Some(timestamp),
             source: format!("bench-{}", rng.random_range(0..5)),
             attributes: json!({
                 "language": LANGUAGES[rng.random_range(0..LANGUAGES.len())],
