@@ -465,3 +465,25 @@ fn a_job_reads_its_own_writes_before_they_are_visible_to_others() {
     assert_eq!(stored.len(), 1, "stored once, with the id the guest saw");
     assert_eq!(json!(stored[0].id), result["written"]);
 }
+
+#[test]
+fn a_job_cannot_make_the_host_hold_unbounded_attestations() {
+    let env = Env::with_plugins(&[&guests().probe]);
+    let node = env.start();
+    let id = env.enqueue_job(&NewJob {
+        max_attempts: 1,
+        ..NewJob::new(
+            "probe/attest",
+            json!({ "subject": "big", "n": 70, "pad": 1_000_000 }),
+        )
+    });
+    node.notify();
+    let job = env.wait_final(&id);
+    assert_eq!(job.status, JobStatus::Failed, "{job:?}");
+    let error = job.error.unwrap();
+    assert!(
+        error.contains("a job attempt may write at most 67108864 bytes of attestations"),
+        "{error}"
+    );
+    assert!(visible(&env, "big").is_empty());
+}

@@ -57,6 +57,23 @@ impl Dimension {
 }
 
 impl Attestation {
+    /// Bytes of its text: id, values, source and attributes as JSON. What holding it costs,
+    /// roughly; used to bound pages and buffers.
+    pub fn text_bytes(&self) -> usize {
+        let values: usize = [
+            &self.subjects,
+            &self.predicates,
+            &self.contexts,
+            &self.actors,
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::len)
+        .sum();
+        let attributes = serde_json::to_string(&self.attributes).map_or(0, |text| text.len());
+        self.id.len() + values + self.source.len() + attributes
+    }
+
     /// The values of one dimension.
     pub fn values(&self, dimension: Dimension) -> &[String] {
         match dimension {

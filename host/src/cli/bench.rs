@@ -73,9 +73,12 @@ struct Writes {
     count: u64,
     per_second: f64,
     micros_each: f64,
+    /// CPU time of the writing thread per attestation: wall time without waiting for a core.
+    cpu_micros_each: f64,
 }
 
-/// Latency of one query shape.
+/// Latency of one query shape, in wall-clock and in CPU time of the querying thread. On a
+/// shared machine the wall-clock figures include waiting for a core; the CPU figures do not.
 #[derive(Debug, Serialize)]
 struct Latency {
     shape: &'static str,
@@ -83,6 +86,8 @@ struct Latency {
     mean_rows: f64,
     median_us: f64,
     p99_us: f64,
+    cpu_median_us: f64,
+    cpu_p99_us: f64,
 }
 
 fn ats(args: AtsArgs) -> anyhow::Result<Outcome> {
@@ -95,17 +100,18 @@ fn ats(args: AtsArgs) -> anyhow::Result<Outcome> {
     let mut data = Data::new(args.count, args.shuffled_times);
     let started = Instant::now();
 
+    let load = load_average();
     let single = args.single.min(args.count);
-    let timer = Instant::now();
+    let timer = Timer::start();
     for _ in 0..single {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         data.write(&tx)?;
         tx.commit()?;
     }
-    let single = writes(single, timer.elapsed());
+    let single = writes(single, timer);
 
     let batched = args.count - single.count;
-    let timer = Instant::now();
+    let timer = Timer::start();
     let mut left = batched;
     while left > 0 {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -115,7 +121,7 @@ fn ats(args: AtsArgs) -> anyhow::Result<Outcome> {
         }
         tx.commit()?;
     }
-    let batched = writes(batched, timer.elapsed());
+    let batched = writes(batched, timer);
     conn.execute_batch("PRAGMA optimize")?;
 
     let shapes = data.shapes();
@@ -137,62 +143,123 @@ fn ats(args: AtsArgs) -> anyhow::Result<Outcome> {
             "db_bytes": db_bytes,
             "seconds": started.elapsed().as_secs_f64(),
             "sqlite": rusqlite::version(),
+            "load_average": load,
         });
         writeln!(out, "{report}")?;
     } else {
         writeln!(
             out,
-            "{} attestations, SQLite {}, database {:.0} MiB, {:.0} s in all",
+            "{} attestations, SQLite {}, database {:.0} MiB, {:.0} s in all, \
+             load average {} at the start",
             args.count,
             rusqlite::version(),
             db_bytes as f64 / f64::from(1 << 20),
-            started.elapsed().as_secs_f64()
+            started.elapsed().as_secs_f64(),
+            load.as_deref().unwrap_or("unknown"),
         )?;
-        writeln!(
-            out,
-            "\n{:<28} {:>9} {:>12} {:>9}",
-            "writes", "count", "per second", "µs each"
-        )?;
-        for (name, w) in [
-            ("single (1 per transaction)".to_owned(), &single),
-            (
-                format!("batched ({} per transaction)", args.batch),
-                &batched,
-            ),
-        ] {
-            writeln!(
-                out,
-                "{name:<28} {:>9} {:>12.0} {:>9.1}",
-                w.count, w.per_second, w.micros_each
-            )?;
-        }
-        writeln!(
-            out,
-            "\n{:<28} {:>6} {:>6} {:>10} {:>10}",
-            "query", "runs", "rows", "median µs", "p99 µs"
-        )?;
-        for l in &latencies {
-            writeln!(
-                out,
-                "{:<28} {:>6} {:>6.1} {:>10.1} {:>10.1}",
-                l.shape, l.runs, l.mean_rows, l.median_us, l.p99_us
-            )?;
-        }
+        let batch = format!("batched ({} per transaction)", args.batch);
+        table(&mut out, &single, &batch, &batched, &latencies)?;
     }
     Ok(Outcome::Ok)
 }
 
-fn writes(count: u64, elapsed: Duration) -> Writes {
-    let seconds = elapsed.as_secs_f64().max(1e-9);
+fn table(
+    out: &mut impl Write,
+    single: &Writes,
+    batch: &str,
+    batched: &Writes,
+    latencies: &[Latency],
+) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "\n{:<30} {:>9} {:>11} {:>9} {:>9}",
+        "writes", "count", "per second", "µs each", "cpu µs"
+    )?;
+    for (name, w) in [("single (1 per transaction)", single), (batch, batched)] {
+        writeln!(
+            out,
+            "{name:<30} {:>9} {:>11.0} {:>9.1} {:>9.1}",
+            w.count, w.per_second, w.micros_each, w.cpu_micros_each
+        )?;
+    }
+    writeln!(
+        out,
+        "\n{:<30} {:>6} {:>6} {:>10} {:>10} {:>10} {:>10}",
+        "query", "runs", "rows", "median µs", "p99 µs", "cpu median", "cpu p99"
+    )?;
+    for l in latencies {
+        writeln!(
+            out,
+            "{:<30} {:>6} {:>6.1} {:>10.1} {:>10.1} {:>10.1} {:>10.1}",
+            l.shape, l.runs, l.mean_rows, l.median_us, l.p99_us, l.cpu_median_us, l.cpu_p99_us
+        )?;
+    }
+    Ok(())
+}
+
+fn writes(count: u64, timer: Timer) -> Writes {
+    let (wall, cpu) = timer.stop();
+    let seconds = wall.as_secs_f64().max(1e-9);
+    let each = |d: Duration| {
+        if count == 0 {
+            0.0
+        } else {
+            d.as_secs_f64() * 1e6 / count as f64
+        }
+    };
     Writes {
         count,
         per_second: count as f64 / seconds,
-        micros_each: if count == 0 {
-            0.0
-        } else {
-            seconds * 1e6 / count as f64
-        },
+        micros_each: each(wall),
+        cpu_micros_each: each(cpu),
     }
+}
+
+/// Wall-clock and thread CPU time since it started.
+struct Timer {
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl Timer {
+    fn start() -> Self {
+        Self {
+            cpu: thread_cpu(),
+            wall: Instant::now(),
+        }
+    }
+
+    fn stop(self) -> (Duration, Duration) {
+        let wall = self.wall.elapsed();
+        (wall, thread_cpu().saturating_sub(self.cpu))
+    }
+}
+
+/// CPU time the calling thread has used.
+#[cfg(unix)]
+fn thread_cpu() -> Duration {
+    let time = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        u64::try_from(time.tv_sec).unwrap_or_default(),
+        u32::try_from(time.tv_nsec).unwrap_or_default(),
+    )
+}
+
+/// CPU time the calling thread has used (not measured on this platform).
+#[cfg(not(unix))]
+fn thread_cpu() -> Duration {
+    Duration::ZERO
+}
+
+/// The 1, 5 and 15 minute load averages, where the system tells them.
+fn load_average() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    Some(
+        text.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 fn measure(
@@ -205,29 +272,36 @@ fn measure(
     for _ in 0..runs.min(20) {
         store::query(conn, &make())?;
     }
-    let mut times = Vec::with_capacity(runs);
+    let mut walls = Vec::with_capacity(runs);
+    let mut cpus = Vec::with_capacity(runs);
     let mut rows = 0;
     for _ in 0..runs {
         let query = make();
-        let timer = Instant::now();
+        let timer = Timer::start();
         let page = store::query(conn, &query)?;
-        times.push(timer.elapsed().as_secs_f64() * 1e6);
+        let (wall, cpu) = timer.stop();
+        walls.push(wall.as_secs_f64() * 1e6);
+        cpus.push(cpu.as_secs_f64() * 1e6);
         rows += page.attestations.len();
     }
-    times.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        times
-            .get(((times.len() as f64 * q).ceil() as usize).saturating_sub(1))
-            .copied()
-            .unwrap_or_default()
-    };
     Ok(Latency {
         shape,
         runs,
         mean_rows: rows as f64 / runs.max(1) as f64,
-        median_us: at(0.5),
-        p99_us: at(0.99),
+        median_us: percentile(&mut walls, 0.5),
+        p99_us: percentile(&mut walls, 0.99),
+        cpu_median_us: percentile(&mut cpus, 0.5),
+        cpu_p99_us: percentile(&mut cpus, 0.99),
     })
+}
+
+/// The `q` quantile (nearest rank) of `values`.
+fn percentile(values: &mut [f64], q: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values
+        .get(((values.len() as f64 * q).ceil() as usize).saturating_sub(1))
+        .copied()
+        .unwrap_or_default()
 }
 
 const PREDICATES: u64 = 50;

@@ -53,6 +53,8 @@ pub(crate) struct JobScope {
     pub(crate) lease_owner: String,
     pub(crate) interrupt: Arc<Interrupt>,
     pub(crate) attestations: Vec<Attestation>,
+    /// Text bytes of `attestations`.
+    pub(crate) attestation_bytes: usize,
     pub(crate) children: Vec<NewJob>,
     pub(crate) progress: Progress,
     pub(crate) cost: f64,
@@ -90,6 +92,7 @@ impl JobCtx {
             lease_owner: running.lease_owner.clone(),
             interrupt: running.interrupt.clone(),
             attestations: Vec::new(),
+            attestation_bytes: 0,
             children: Vec::new(),
             progress: running.job.progress,
             cost: 0.0,

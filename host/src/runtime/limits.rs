@@ -15,6 +15,9 @@ pub struct Limits {
     pub log_bytes: usize,
     /// Attestations one attempt may write.
     pub attestations: usize,
+    /// Bytes of attestation text (values and attributes) one attempt may write: the host
+    /// holds them until the attempt ends.
+    pub attestation_bytes: usize,
     /// Child jobs one attempt may enqueue.
     pub child_jobs: usize,
     /// Store queries one attempt may make.
@@ -22,7 +25,8 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// 64 MiB memory, 30 s, 1 MiB result, 256 KiB log, 10,000 attestations, 1,000 child
+    /// 64 MiB memory, 30 s, 1 MiB result, 256 KiB log, 10,000 attestations of 64 MiB in all,
+    /// 1,000 child
     /// jobs, 10,000 queries.
     fn default() -> Self {
         Self {
@@ -31,6 +35,7 @@ impl Default for Limits {
             result_bytes: 1 << 20,
             log_bytes: 256 << 10,
             attestations: 10_000,
+            attestation_bytes: 64 << 20,
             child_jobs: 1_000,
             queries: 10_000,
         }

@@ -15,6 +15,7 @@ impl store::Host for JobCtx {
         let own = vec![self.identity.name.clone()];
         let source = self.identity.source();
         let limit = self.limits.attestations;
+        let byte_limit = self.limits.attestation_bytes;
         let Some(scope) = &mut self.scope else {
             return Ok(Err(HostError::Denied(
                 "attest is available only while running a job".into(),
@@ -43,6 +44,13 @@ impl store::Host for JobCtx {
             Ok(attestation) => attestation,
             Err(error) => return Ok(Err(HostError::InvalidArgument(error.to_string()))),
         };
+        let bytes = attestation.text_bytes();
+        if scope.attestation_bytes + bytes > byte_limit {
+            return Ok(Err(HostError::LimitExceeded(format!(
+                "a job attempt may write at most {byte_limit} bytes of attestations"
+            ))));
+        }
+        scope.attestation_bytes += bytes;
         scope.attestations.push(attestation.clone());
         if forged {
             self.log(

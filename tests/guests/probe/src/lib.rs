@@ -23,7 +23,10 @@ const HANDLERS: &[(&str, &str)] = &[
     ("spin", "Loops forever"),
     ("alloc", "Allocates until memory runs out"),
     ("recurse", "Recurses without bound"),
-    ("attest", "Attests payload.n claims about payload.subject"),
+    (
+        "attest",
+        "Attests payload.n claims about payload.subject, each padded by payload.pad bytes",
+    ),
     ("attest-then-panic", "Attests, then panics"),
     (
         "attest-then-panic-first",
@@ -95,12 +98,18 @@ impl Plugin for Probe {
             }
             "recurse" => Ok(json!(recurse(black_box(1)))),
             "attest" => {
+                let pad = "x".repeat(number("pad", 0) as usize);
                 let ids = (0..number("n", 1))
                     .map(|i| {
+                        let attributes = if pad.is_empty() {
+                            json!({ "i": i })
+                        } else {
+                            json!({ "i": i, "pad": pad })
+                        };
                         store::attest(
                             Draft::subject(text("subject"))
                                 .predicate("probed")
-                                .attributes(json!({ "i": i })),
+                                .attributes(attributes),
                         )
                         .map(|a| a.id)
                     })
