@@ -9,7 +9,8 @@
 //! The [`feed`] follows new attestations in commit order, whichever process wrote them; the
 //! [`grammar`] reads the command line's `ax`/`as` sentences.
 //!
-//! All SQL lives in [`store`]; the schema is `host/migrations/001_create_attestations.sql`.
+//! All SQL lives in [`store`]; the schema is `host/migrations/001_create_attestations.sql` and
+//! `003_index_attestation_pairs.sql`.
 
 mod error;
 pub mod feed;

@@ -39,7 +39,8 @@ pub(super) struct Plan {
     pub(super) args: Vec<SqlValue>,
 }
 
-/// The index `query` walks.
+/// The index `query` walks: its subjects, else its (predicate, context) pairs, else its first
+/// named dimension, else time.
 pub fn driver(query: &Query) -> Driver {
     if !query.subjects.is_empty() {
         Driver::Values(Dimension::Subject)
