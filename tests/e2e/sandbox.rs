@@ -154,7 +154,7 @@ fn huge_attestations_fail_with_the_size_limits() {
     let node = env.start();
     let one = env.run_then_good(
         &node,
-        NewJob::new("probe/attest", json!({ "subject": "s", "blob": 2 << 20 })),
+        NewJob::new("probe/attest", json!({ "subject": "s", "pad": 2 << 20 })),
     );
     let error = failed_with(&one);
     assert!(
@@ -167,7 +167,7 @@ fn huge_attestations_fail_with_the_size_limits() {
         &node,
         NewJob::new(
             "probe/attest",
-            json!({ "subject": "s", "n": 20, "blob": 1_000_000 }),
+            json!({ "subject": "s", "n": 20, "pad": 1_000_000 }),
         ),
     );
     assert_eq!(

@@ -28,6 +28,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/002_create_jobs.sql"),
     },
     Migration {
+        version: 3,
+        name: "index_attestation_pairs",
+        sql: include_str!("../../migrations/003_index_attestation_pairs.sql"),
+    },
+    Migration {
         version: 4,
         name: "pulse_budgets_limits",
         sql: include_str!("../../migrations/004_pulse_budgets_limits.sql"),

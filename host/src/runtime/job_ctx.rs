@@ -56,11 +56,12 @@ pub(crate) struct JobScope {
     pub(crate) lease_owner: String,
     pub(crate) interrupt: Arc<Interrupt>,
     pub(crate) attestations: Vec<Attestation>,
+    /// Text bytes of `attestations`.
+    pub(crate) attestation_bytes: usize,
     pub(crate) children: Vec<NewJob>,
     pub(crate) progress: Progress,
     pub(crate) cost: f64,
     pub(crate) queries: usize,
-    pub(crate) attestation_bytes: usize,
     last_flush_ms: i64,
 }
 
@@ -112,12 +113,12 @@ impl JobCtx {
             lease_owner: running.lease_owner.clone(),
             interrupt: running.interrupt.clone(),
             attestations: Vec::new(),
+            attestation_bytes: 0,
             children: Vec::new(),
             progress: running.job.progress,
             // Cost adds up over attempts: what earlier attempts spent stays spent.
             cost: running.job.cost_actual,
             queries: 0,
-            attestation_bytes: 0,
             last_flush_ms: 0,
         };
         Self::new(identity, limits, grants, running.conn.clone(), Some(scope))

@@ -29,9 +29,21 @@ const HANDLERS: &[(&str, &str)] = &[
     ("recurse", "Recurses without bound"),
     (
         "attest",
-        "Attests payload.n claims about payload.subject, each with payload.blob bytes of attributes",
+        "Attests payload.n claims about payload.subject, each padded by payload.pad bytes",
     ),
     ("attest-then-panic", "Attests, then panics"),
+    (
+        "attest-then-panic-first",
+        "Attests payload.n claims about payload.subject; panics on the first attempt",
+    ),
+    (
+        "attest-then-spin",
+        "Attests, then reports progress 1/1 in a loop until stopped",
+    ),
+    (
+        "query",
+        "Queries payload.subject with payload.limit (and payload.key = 1); returns the page size",
+    ),
     ("forge", "Attests with actors = payload.actors"),
     ("read-own-writes", "Attests, then queries for it"),
     ("huge-result", "Returns a string of payload.bytes bytes"),
@@ -117,14 +129,18 @@ impl Plugin for Probe {
             }
             "recurse" => Ok(json!(recurse(black_box(1)))),
             "attest" => {
+                let pad = "x".repeat(number("pad", 0) as usize);
                 let ids = (0..number("n", 1))
                     .map(|i| {
+                        let attributes = if pad.is_empty() {
+                            json!({ "i": i })
+                        } else {
+                            json!({ "i": i, "pad": pad })
+                        };
                         store::attest(
                             Draft::subject(text("subject"))
                                 .predicate("probed")
-                                .attributes(
-                                    json!({ "i": i, "blob": "x".repeat(number("blob", 0) as usize) }),
-                                ),
+                                .attributes(attributes),
                         )
                         .map(|a| a.id)
                     })
@@ -134,6 +150,40 @@ impl Plugin for Probe {
             "attest-then-panic" => {
                 store::attest(Draft::subject(text("subject")).predicate("probed"))?;
                 panic!("after attesting");
+            }
+            "attest-then-panic-first" => {
+                for i in 0..number("n", 1) {
+                    store::attest(
+                        Draft::subject(text("subject"))
+                            .predicate("probed")
+                            .attributes(json!({ "i": i })),
+                    )?;
+                }
+                if job.attempt == 1 {
+                    panic!("after attesting on attempt 1");
+                }
+                Ok(json!({ "attempt": job.attempt }))
+            }
+            "attest-then-spin" => {
+                store::attest(Draft::subject(text("subject")).predicate("probed"))?;
+                loop {
+                    job::progress(1, 1);
+                }
+            }
+            "query" => {
+                let mut query =
+                    store::Query::new(qntx_guest::Filter::new().subject(text("subject")))
+                        .limit(number("limit", 0) as u32);
+                if let Some(key) = p["key"].as_str() {
+                    query = query.attribute(key, json!(1));
+                }
+                match query.page(None) {
+                    Ok(page) => Ok(json!({
+                        "count": page.attestations.len(),
+                        "more": page.next_cursor.is_some(),
+                    })),
+                    Err(error) => Ok(json!({ "error": format!("{error:?}") })),
+                }
             }
             "forge" => {
                 let actors: Vec<String> = serde(&p["actors"])?;
