@@ -36,7 +36,21 @@
 //!
 //! qntx_guest::export_plugin!(Greeter);
 //! ```
+//!
+//! A user handler (`qntx handler create NAME --file handle.rs`) is one function; name it in
+//! [`export_handler!`], which supplies `metadata` and `initialize`:
+//!
+//! ```
+//! use qntx_guest::{Job, JobError, Value, json};
+//!
+//! fn handle(job: Job) -> Result<Value, JobError> {
+//!     Ok(json!({ "echo": job.payload }))
+//! }
+//!
+//! qntx_guest::export_handler!(handle);
+//! ```
 
+mod handler;
 mod job_error;
 mod plugin;
 mod registration;
@@ -69,6 +83,7 @@ pub mod bindings {
 /// Glue used by [`export_plugin!`]; not part of the API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::handler::name as handler_name;
     pub use crate::plugin::{execute, info, initialize};
 }
 

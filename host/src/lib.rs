@@ -7,7 +7,8 @@
 //! - [`pulse`]: durable jobs, routed to the handlers plugins announce (ADR-004);
 //! - [`runtime`]: the wasmtime engine, the sandbox, and the host side of the WIT contract;
 //! - [`plugins`]: finding, checking, initializing and registering plugin components;
-//! - [`toolchain`]: building plugin crates into checked components;
+//! - [`handlers`]: user handlers, stored in the database and served as `handler/NAME`;
+//! - [`toolchain`]: building plugin crates and handler files into components;
 //! - [`node`]: a running node that wires them together;
 //! - [`cli`]: the `qntx` command.
 //!
@@ -17,6 +18,7 @@ pub mod ats;
 pub mod cli;
 pub mod clock;
 pub mod db;
+pub mod handlers;
 pub mod node;
 pub mod plugins;
 pub mod pulse;

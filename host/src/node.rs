@@ -1,5 +1,5 @@
-//! A running node: database, runtime, plugins registered with Pulse, workers and the
-//! maintenance loop (lease renewal, rescue of jobs from dead nodes, cancellation).
+//! A running node: database, runtime, plugins and user handlers registered with Pulse, workers
+//! and the maintenance loop (lease renewal, rescue of jobs from dead nodes, cancellation).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,16 +9,15 @@ use std::time::{Duration, Instant};
 use crate::clock::now_ms;
 use crate::plugins::{self, LoadedPlugin};
 use crate::pulse::{
-    self, InFlight, Interruption, Registry, SharedConnection, Wakeup, Worker, WorkerConfig, store,
+    self, BudgetResumer, InFlight, Interruption, Pruner, PrunerConfig, Registry, Rescuer,
+    RescuerConfig, ResumerConfig, SharedConnection, Wakeup, Worker, WorkerConfig, store,
 };
-use crate::runtime::{Runtime, RuntimeConfig};
+use crate::runtime::{CompileStats, Runtime, RuntimeConfig};
 use crate::{db, error_chain};
 
-/// How often the maintenance loop looks for cancelled jobs: the bound on cancel latency, plus
-/// one epoch tick.
+/// How often the maintenance loop looks for cancelled and paused jobs: the bound on cancel
+/// latency, plus one epoch tick.
 const INTERRUPT_CHECK: Duration = Duration::from_millis(50);
-/// How often the maintenance loop rescues jobs whose node died.
-const RESCUE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Errors starting a node.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +34,9 @@ pub enum Error {
     /// The job store failed.
     #[error(transparent)]
     Pulse(#[from] pulse::Error),
+    /// The user handlers could not be read.
+    #[error(transparent)]
+    Handlers(#[from] crate::handlers::Error),
     /// A thread could not be started.
     #[error("starting a node thread")]
     Thread(#[source] std::io::Error),
@@ -51,26 +53,46 @@ pub struct NodeConfig {
     pub workers: usize,
     /// Engine and sandbox settings.
     pub runtime: RuntimeConfig,
-    /// Lease length, retry base, idle poll; the owner is filled in with the node's id.
+    /// Lease length, retry base, idle poll, handler limits, clock; the owner is filled in with
+    /// the node's id.
     pub worker: WorkerConfig,
+    /// When jobs of dead nodes are rescued.
+    pub rescuer: RescuerConfig,
+    /// When budget-paused jobs are resumed.
+    pub resumer: ResumerConfig,
+    /// When finished jobs are deleted.
+    pub pruner: PrunerConfig,
 }
 
 impl NodeConfig {
-    /// Defaults: 2 workers, default runtime and worker settings.
+    /// Defaults: 2 workers, default runtime, worker and service settings, compiled components
+    /// cached in `<data_dir>/cache/components`.
     pub fn new(data_dir: PathBuf, plugin_dirs: Vec<PathBuf>) -> Self {
         Self {
+            runtime: RuntimeConfig {
+                cache_dir: Some(cache_dir(&data_dir)),
+                ..RuntimeConfig::default()
+            },
             data_dir,
             plugin_dirs,
             workers: 2,
-            runtime: RuntimeConfig::default(),
             worker: WorkerConfig::new(String::new()),
+            rescuer: RescuerConfig::default(),
+            resumer: ResumerConfig::default(),
+            pruner: PrunerConfig::default(),
         }
     }
+}
+
+/// Where a node on `data_dir` caches compiled components.
+pub fn cache_dir(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("cache").join("components")
 }
 
 /// A started node. Dropping it without [`Node::shutdown`] stops it with no grace period.
 pub struct Node {
     id: String,
+    runtime: Arc<Runtime>,
     plugins: Vec<LoadedPlugin>,
     refused: Vec<plugins::Error>,
     registry: Arc<Registry>,
@@ -90,7 +112,8 @@ impl std::fmt::Debug for Node {
 }
 
 impl Node {
-    /// Open the database, load and register plugins, and start workers.
+    /// Open the database, load and register plugins and user handlers (`handler/NAME`), and
+    /// start workers and the thread that follows handler changes.
     ///
     /// # Errors
     ///
@@ -123,6 +146,14 @@ impl Node {
                 )?;
             }
         }
+        // User handlers are registered after the plugins' rows above: `qntx job enqueue` checks
+        // `handler/NAME` against the handler attestations, which also know about removals.
+        let handlers = crate::handlers::Discovery::start(
+            runtime.clone(),
+            registry.clone(),
+            conn.clone(),
+            db::open(&config.data_dir.join(db::FILE_NAME))?,
+        )?;
         let in_flight = Arc::new(InFlight::default());
         let wakeup = Arc::new(Wakeup::default());
         let worker_config = WorkerConfig {
@@ -145,22 +176,42 @@ impl Node {
                     .map_err(Error::Thread)?,
             );
         }
-        let maintenance = Maintenance {
-            conn: db::open(&config.data_dir.join(db::FILE_NAME))?,
+        let open = || db::open(&config.data_dir.join(db::FILE_NAME));
+        let clock = config.worker.clock.clone();
+        let mut maintenance = Maintenance {
+            conn: open()?,
             owner: id.clone(),
             lease: config.worker.lease,
             in_flight: in_flight.clone(),
             wakeup: wakeup.clone(),
+            rescuer: Rescuer::new(open()?, clock.clone(), config.rescuer.clone()),
+            resumer: BudgetResumer::new(open()?, clock.clone(), config.resumer.clone()),
+            pruner: Pruner::new(open()?, clock.clone(), config.pruner.clone()),
+            clock,
         };
+        // One pass now, so that what is rescued or resumed at start is runnable before
+        // `wait_until_idle` first looks.
+        if let Err(error) = maintenance.tick(&mut LastRuns::default()) {
+            tracing::warn!(error = %error_chain(&error), "maintenance failed");
+        }
         threads.push(
             std::thread::Builder::new()
                 .name("qntx-maintenance".into())
                 .spawn(move || maintenance.run())
                 .map_err(Error::Thread)?,
         );
+        threads.push(handlers.spawn(wakeup.clone()).map_err(Error::Thread)?);
         tracing::info!(node = %id, plugins = catalog.plugins.len(), handlers = registry.names().len(), workers = config.workers, "node started");
+        let stats = runtime.compile_stats();
+        tracing::info!(
+            compiled = stats.compiled,
+            from_cache = stats.cached,
+            rebuilt = stats.rejected,
+            "plugins compiled"
+        );
         Ok(Self {
             id,
+            runtime,
             plugins: catalog.plugins,
             refused: catalog.refused,
             registry,
@@ -174,6 +225,11 @@ impl Node {
     /// This node's id, the owner of its leases.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// How the plugins' components were compiled or loaded from the cache.
+    pub fn compile_stats(&self) -> CompileStats {
+        self.runtime.compile_stats()
     }
 
     /// The plugins that loaded.
@@ -196,8 +252,9 @@ impl Node {
         self.wakeup.notify();
     }
 
-    /// Block until no job for this node's handlers is runnable and no worker is busy.
-    /// Returns what remains scheduled for later.
+    /// Block until no job for this node's handlers is runnable or running (here or on another
+    /// node: a dead node's jobs are waited for until the rescuer requeues and this node runs
+    /// them) and no worker is busy. Returns what remains scheduled for later.
     ///
     /// # Errors
     ///
@@ -208,7 +265,11 @@ impl Node {
             let before = self.in_flight.quiet_marker();
             let activity = store::activity(&pulse::lock(&self.conn), &handlers, now_ms())?;
             let after = self.in_flight.quiet_marker();
-            if activity.runnable == 0 && before.is_some() && before == after {
+            if activity.runnable == 0
+                && activity.running == 0
+                && before.is_some()
+                && before == after
+            {
                 return Ok(activity);
             }
             self.wakeup.notify();
@@ -250,52 +311,88 @@ impl Drop for Node {
     }
 }
 
-/// The node's housekeeping thread.
+/// The node's housekeeping thread: interrupts, lease renewal, and the Pulse services.
 struct Maintenance {
     conn: rusqlite::Connection,
     owner: String,
     lease: Duration,
     in_flight: Arc<InFlight>,
     wakeup: Arc<Wakeup>,
+    rescuer: Rescuer,
+    resumer: BudgetResumer,
+    pruner: Pruner,
+    clock: Arc<dyn crate::clock::Clock>,
+}
+
+/// When each periodic service last ran.
+#[derive(Default)]
+struct LastRuns {
+    renewal: Option<Instant>,
+    rescue: Option<Instant>,
+    resume: Option<Instant>,
+    prune: Option<Instant>,
+}
+
+/// Whether `interval` has passed since `last`; if so, mark now.
+fn due(last: &mut Option<Instant>, interval: Duration) -> bool {
+    if last.is_none_or(|at| at.elapsed() >= interval) {
+        *last = Some(Instant::now());
+        true
+    } else {
+        false
+    }
 }
 
 impl Maintenance {
     fn run(mut self) {
-        let mut last_renewal = Instant::now();
-        let mut last_rescue: Option<Instant> = None;
+        let mut last = LastRuns::default();
         // Keep renewing leases until every job has finished, even after workers stop claiming.
         while !(self.wakeup.is_stopping() && self.in_flight.is_empty()) {
-            if let Err(error) = self.tick(&mut last_renewal, &mut last_rescue) {
+            if let Err(error) = self.tick(&mut last) {
                 tracing::warn!(error = %error_chain(&error), "maintenance failed");
             }
             std::thread::sleep(INTERRUPT_CHECK);
         }
     }
 
-    fn tick(
-        &mut self,
-        last_renewal: &mut Instant,
-        last_rescue: &mut Option<Instant>,
-    ) -> Result<(), pulse::Error> {
-        let running = self.in_flight.ids();
-        if !running.is_empty() {
-            for id in store::interrupted(&self.conn, &running, &self.owner)? {
-                tracing::info!(job = %id, "interrupting: the job was cancelled or lost its lease");
+    fn tick(&mut self, last: &mut LastRuns) -> Result<(), pulse::Error> {
+        let held = self.in_flight.held();
+        if !held.is_empty() {
+            for id in store::interrupted(&self.conn, &held, &self.owner)? {
+                tracing::info!(job = %id, "interrupting: the job was cancelled, paused or lost its lease");
                 self.in_flight.interrupt(&id, Interruption::Cancelled);
             }
         }
-        if last_renewal.elapsed() >= self.lease / 3 {
-            let until = now_ms() + i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX);
+        if due(&mut last.renewal, self.lease / 3) {
+            let until = self.clock.now_ms() + crate::clock::millis(self.lease);
             store::renew_leases(&self.conn, &self.owner, until)?;
-            *last_renewal = Instant::now();
         }
-        if last_rescue.is_none_or(|at| at.elapsed() >= RESCUE_INTERVAL) {
-            let rescued = store::rescue_expired(&mut self.conn, now_ms())?;
+        if self.wakeup.is_stopping() {
+            return Ok(());
+        }
+        if due(&mut last.rescue, self.rescuer.config().interval) {
+            let rescued = self.rescuer.run_once()?;
             if !rescued.requeued.is_empty() || !rescued.failed.is_empty() {
                 tracing::warn!(requeued = ?rescued.requeued, failed = ?rescued.failed, "rescued jobs whose node stopped");
                 self.wakeup.notify();
             }
-            *last_rescue = Some(Instant::now());
+        }
+        if due(&mut last.resume, self.resumer.config().interval) {
+            let report = self.resumer.run_once()?;
+            if !report.resumed.is_empty() {
+                tracing::info!(
+                    resumed = report.resumed.len(),
+                    waiting = report.waiting,
+                    "resumed budget-paused jobs"
+                );
+                self.wakeup.notify();
+            }
+        }
+        if due(&mut last.prune, self.pruner.config().interval) {
+            let report = self.pruner.run_once()?;
+            if !report.deleted.is_empty() {
+                tracing::info!(deleted = report.deleted.len(), "pruned finished jobs");
+            }
         }
         Ok(())
     }

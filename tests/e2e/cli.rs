@@ -115,3 +115,64 @@ fn plugin_build_compiles_checks_and_installs_a_crate() {
         "{stderr}"
     );
 }
+
+#[test]
+fn plugin_inspect_tells_what_a_component_is_and_whether_this_node_would_load_it() {
+    let env = Env::with_plugins(&[&guests().probe]);
+    let probe = env.plugin_dir().join("qntx_guest_probe.wasm");
+    std::fs::write(
+        env.plugin_dir().join("qntx_guest_probe.toml"),
+        "name = \"probe\"\n[grants]\nenv = [\"PATH\"]\n[limits]\nmemory = \"1 GiB\"\n",
+    )
+    .unwrap();
+    let (code, shown, stderr) = run(env.qntx().args(["plugin", "inspect", "--json"]).arg(&probe));
+    assert_eq!(code, 0, "{stderr}");
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["name"], "probe");
+    assert_eq!(shown["version"], "0.1.0");
+    assert_eq!(shown["world"], "qntx:plugin/plugin@0.1.0");
+    assert_eq!(shown["loads"], true);
+    let bytes = std::fs::read(&probe).unwrap();
+    assert_eq!(shown["size"], bytes.len());
+    use sha2::Digest;
+    assert_eq!(shown["sha256"], hex::encode(sha2::Sha256::digest(&bytes)));
+    let imports = shown["imports"].as_array().unwrap();
+    let status = |prefix: &str| {
+        imports
+            .iter()
+            .find(|i| i["name"].as_str().unwrap().starts_with(prefix))
+            .map(|i| i["status"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(status("qntx:plugin/store@0.1.0").as_deref(), Some("linked"));
+    assert_eq!(
+        status("wasi:sockets/tcp@").as_deref(),
+        Some("linked, inert without a grant")
+    );
+    assert!(
+        shown["exports"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("execute-job"))
+    );
+    assert_eq!(shown["requested"]["grants"]["env"], json!(["PATH"]));
+    assert_eq!(
+        shown["notes"],
+        json!(["plugin 'probe' asks for 1024 MiB memory; this node allows 64 MiB: using 64 MiB"])
+    );
+
+    let other = guests().otherworld.clone();
+    let (code, shown, stderr) = run(env.qntx().args(["plugin", "inspect"]).arg(&other));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        shown.contains("acme:other/greeter@1.0.0                 refused: it imports 'acme:other/greeter@1.0.0', which this node does not offer"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("world        not qntx:plugin/plugin@0.1.0: it does not export metadata, initialize and execute-job"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("verdict      this node would refuse it: plugin '"),
+        "{shown}"
+    );
+}

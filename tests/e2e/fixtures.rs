@@ -17,6 +17,8 @@ pub struct Guests {
     pub text: PathBuf,
     /// `tests/guests/probe`.
     pub probe: PathBuf,
+    /// `tests/guests/otherworld`: a component of another WIT world.
+    pub otherworld: PathBuf,
 }
 
 /// Build every guest once per test process (cargo makes later processes' builds no-ops).
@@ -36,6 +38,7 @@ pub fn guests() -> &'static Guests {
         Guests {
             text: build("plugins/text"),
             probe: build("tests/guests/probe"),
+            otherworld: build("tests/guests/otherworld"),
         }
     })
 }
@@ -102,6 +105,31 @@ impl Env {
         Node::start(self.config()).expect("node starts")
     }
 
+    /// Write the manifest of the plugin file `<stem>.wasm`.
+    pub fn manifest(&self, stem: &str, toml: &str) {
+        std::fs::write(self.plugin_dir().join(format!("{stem}.toml")), toml).expect("manifest");
+    }
+
+    /// Run a job with one attempt to its final state, then check that the node still runs a
+    /// good job; return the first job.
+    pub fn run_then_good(&self, node: &Node, job: NewJob) -> Job {
+        let id = self.enqueue_job(&NewJob {
+            max_attempts: 1,
+            ..job
+        });
+        node.notify();
+        let job = self.wait_final(&id);
+        let next = self.enqueue("probe/ok", serde_json::json!({ "after": job.handler }));
+        node.notify();
+        let next = self.wait_final(&next);
+        assert_eq!(
+            next.status,
+            qntx::pulse::JobStatus::Completed,
+            "the node still runs jobs after {job:?}: {next:?}"
+        );
+        job
+    }
+
     pub fn conn(&self) -> rusqlite::Connection {
         qntx::db::open_in(self.data_dir()).expect("database opens")
     }
@@ -147,6 +175,12 @@ pub fn run(command: &mut Command) -> (i32, String, String) {
 }
 
 impl Env {
+    /// The log of a job; for a finished job, complete (the worker writes an attempt's log in the
+    /// transaction that records its outcome).
+    pub fn final_logs(&self, id: &str) -> Vec<(i64, qntx::pulse::LogLine)> {
+        store::logs(&self.conn(), id, 0).expect("logs")
+    }
+
     /// Wait until the job reaches a final status (at most 60 s) and return it.
     pub fn wait_final(&self, id: &str) -> Job {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);

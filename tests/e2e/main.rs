@@ -1,8 +1,16 @@
 //! End-to-end tests: real components built from this repository's sources, a real node, a real
 //! database file. Guests are built once per test run (see `fixtures`).
 
+mod ats;
+mod cache;
 mod cli;
 mod failures;
 mod fixtures;
+mod grants;
+mod handlers;
 mod loading;
+mod pulse_cli;
+mod pulse_node;
+mod pulse_store;
+mod sandbox;
 mod text_plugin;

@@ -6,14 +6,23 @@
 //! ask a [`Query`]: OR within a dimension, AND across dimensions, case-insensitive, newest first,
 //! one bounded [`Page`] at a time.
 //!
-//! All SQL lives in [`store`]; the schema is `host/migrations/001_create_attestations.sql`.
+//! The [`feed`] follows new attestations in commit order, whichever process wrote them; the
+//! [`grammar`] reads the command line's `ax`/`as` sentences.
+//!
+//! All SQL lives in [`store`]; the schema is `host/migrations/001_create_attestations.sql` and
+//! `003_index_attestation_pairs.sql`.
 
 mod error;
+pub mod feed;
+pub mod grammar;
 pub mod id;
 mod model;
 mod query;
 pub mod store;
+pub mod when;
 
 pub use error::{Error, Result};
 pub use model::{Attestation, Dimension, Limits, NewAttestation, UNSPECIFIED};
-pub use query::{Cursor, DEFAULT_LIMIT, MAX_LIMIT, Page, Query};
+pub use query::{
+    Cursor, DEFAULT_LIMIT, MAX_ATTRIBUTE_CONDITIONS, MAX_LIMIT, MAX_QUERY_VALUES, Page, Query,
+};

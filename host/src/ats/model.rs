@@ -44,7 +44,36 @@ pub enum Dimension {
     Actor = 3,
 }
 
+impl Dimension {
+    /// Singular lowercase name: `subject`, `predicate`, `context`, `actor`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Subject => "subject",
+            Self::Predicate => "predicate",
+            Self::Context => "context",
+            Self::Actor => "actor",
+        }
+    }
+}
+
 impl Attestation {
+    /// Bytes of its text: id, values, source and attributes as JSON. What holding it costs,
+    /// roughly; used to bound pages and buffers.
+    pub fn text_bytes(&self) -> usize {
+        let values: usize = [
+            &self.subjects,
+            &self.predicates,
+            &self.contexts,
+            &self.actors,
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::len)
+        .sum();
+        let attributes = serde_json::to_string(&self.attributes).map_or(0, |text| text.len());
+        self.id.len() + values + self.source.len() + attributes
+    }
+
     /// The values of one dimension.
     pub fn values(&self, dimension: Dimension) -> &[String] {
         match dimension {
@@ -65,15 +94,19 @@ pub struct Limits {
     pub value_bytes: usize,
     /// Bytes of the attributes' JSON text.
     pub attribute_bytes: usize,
+    /// Predicates times contexts: each combination is one row of the pair index.
+    pub combinations: usize,
 }
 
 impl Default for Limits {
-    /// 100 values per dimension, 1 KiB per value, 1 MiB of attributes.
+    /// 100 values per dimension, 1 KiB per value, 1 MiB of attributes, 1,000 predicate and
+    /// context combinations.
     fn default() -> Self {
         Self {
             values_per_dimension: 100,
             value_bytes: 1024,
             attribute_bytes: 1024 * 1024,
+            combinations: 1000,
         }
     }
 }
@@ -118,6 +151,15 @@ impl NewAttestation {
         }
         let predicates = or_unspecified(values("predicate", self.predicates, limits)?);
         let contexts = or_unspecified(values("context", self.contexts, limits)?);
+        if predicates.len() * contexts.len() > limits.combinations {
+            return Err(Error::Invalid(format!(
+                "{} predicates times {} contexts make {} combinations; the limit is {}",
+                predicates.len(),
+                contexts.len(),
+                predicates.len() * contexts.len(),
+                limits.combinations
+            )));
+        }
         if self.source.is_empty() || self.source.len() > limits.value_bytes {
             return Err(Error::Invalid(format!(
                 "source must be 1 to {} bytes",
@@ -292,5 +334,26 @@ mod tests {
             ..claim()
         };
         assert_eq!(invalid(no_source), "source must be 1 to 1024 bytes");
+        let combinations = NewAttestation {
+            predicates: (0..50).map(|i| format!("p{i}")).collect(),
+            contexts: (0..21).map(|i| format!("c{i}")).collect(),
+            ..claim()
+        };
+        assert_eq!(
+            invalid(combinations),
+            "50 predicates times 21 contexts make 1050 combinations; the limit is 1000"
+        );
+        let too_many_actors = NewAttestation {
+            actors: vec!["a".into(); 101],
+            ..claim()
+        };
+        assert_eq!(invalid(too_many_actors), "101 actors; the limit is 100");
+        for kind in [json!("text"), json!(1), json!(true)] {
+            let not_object = NewAttestation {
+                attributes: kind,
+                ..claim()
+            };
+            assert!(invalid(not_object).starts_with("attributes must be a JSON object, not "));
+        }
     }
 }

@@ -2,19 +2,26 @@
 //!
 //! Functions take a [`Connection`] (a [`rusqlite::Transaction`] derefs to one), so a caller can
 //! make several writes, attestations and jobs alike, atomic.
+//!
+//! Queries are built per shape (`store/plan.rs`): each walks one index newest first, so a
+//! page costs about the same on a small store as on a large one.
 
-use rusqlite::types::Value as SqlValue;
+mod plan;
+
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use serde_json::Value;
+
+pub use plan::{Driver, MAX_BRANCHES, driver};
 
 use super::query::fold;
 use super::{Attestation, Cursor, Dimension, Error, Page, Query, Result};
 
 const INSERT: &str = include_str!("sql/attestation_insert.sql");
 const INSERT_VALUE: &str = include_str!("sql/attestation_value_insert.sql");
+const INSERT_PAIR: &str = include_str!("sql/attestation_pair_insert.sql");
 const GET: &str = include_str!("sql/attestation_get.sql");
-
-const COLUMNS: &str = "a.seq, a.id, a.subjects, a.predicates, a.contexts, a.actors, a.timestamp, \
-                       a.source, a.attributes, a.created_at";
+const AFTER: &str = include_str!("sql/attestation_after.sql");
+const HEAD: &str = include_str!("sql/attestation_head.sql");
 
 /// Attempts at a fresh id when a generated one is taken.
 const ID_ATTEMPTS: usize = 10;
@@ -72,6 +79,17 @@ pub fn insert(conn: &Connection, attestation: &mut Attestation) -> Result<i64> {
             ])?;
         }
     }
+    let mut insert_pair = conn.prepare_cached(INSERT_PAIR)?;
+    for predicate in &attestation.predicates {
+        for context in &attestation.contexts {
+            insert_pair.execute(params![
+                fold(predicate),
+                fold(context),
+                attestation.timestamp,
+                seq
+            ])?;
+        }
+    }
     Ok(seq)
 }
 
@@ -87,121 +105,122 @@ pub fn get(conn: &Connection, id: &str) -> Result<Attestation> {
         .ok_or_else(|| Error::NotFound(id.to_owned()))
 }
 
-/// One page of the attestations that match `query`, newest first.
-///
-/// The plan: when a dimension is constrained, walk the `attestation_values` index of the first
-/// constrained dimension (newest first, stopping at the limit) and check the other dimensions
-/// by primary-key lookups; otherwise walk the time index. The statement is built here because
-/// its shape depends on which conditions the query has.
+/// Bytes of attestation text (values and attributes) after which a page ends early, whatever
+/// its limit: a page of 1,000 attestations with 1 MiB of attributes each would be 1 GiB.
+pub const MAX_PAGE_BYTES: usize = 4 << 20;
+
+/// One page of the attestations that match `query`, newest first: at most its limit, and
+/// fewer when the page reaches [`MAX_PAGE_BYTES`] (at least one, though). The statement
+/// walks the index [`driver`] picks, newest first, and stops at the limit.
 ///
 /// # Errors
 ///
 /// [`Error::Sqlite`] on database failure.
 pub fn query(conn: &Connection, query: &Query) -> Result<Page> {
-    let limit = query.effective_limit();
-    let mut sql = String::new();
-    let mut args: Vec<SqlValue> = Vec::new();
-    let mut conditions: Vec<String> = Vec::new();
-    let push_arg = |args: &mut Vec<SqlValue>, value: SqlValue| {
-        args.push(value);
-        format!("?{}", args.len())
-    };
-    let in_list = |args: &mut Vec<SqlValue>, values: &[String]| {
-        let mut placeholders = Vec::with_capacity(values.len());
-        for value in values {
-            args.push(SqlValue::Text(fold(value)));
-            placeholders.push(format!("?{}", args.len()));
+    let limit = query.effective_limit() as usize;
+    let plan = plan::plan(query, query.effective_limit() + 1);
+    let mut statement = conn.prepare_cached(&plan.sql)?;
+    let rows = statement.query_map(params_from_iter(plan.args), |row| {
+        let bytes: usize = (1..=8)
+            .filter_map(|i| row.get_ref(i).ok()?.as_str().ok().map(str::len))
+            .sum();
+        from_row(row).map(|(seq, attestation)| (seq, attestation, bytes))
+    })?;
+    let mut page = Page::default();
+    let mut page_bytes = 0;
+    let mut last = None;
+    for row in rows {
+        let (seq, attestation, bytes) = row?;
+        if page.attestations.len() == limit || page_bytes >= MAX_PAGE_BYTES {
+            page.next_cursor = last;
+            break;
         }
-        placeholders.join(", ")
-    };
+        page_bytes += bytes;
+        last = Some(Cursor {
+            timestamp: attestation.timestamp,
+            seq,
+        });
+        page.attestations.push(attestation);
+    }
+    Ok(page)
+}
 
-    let mut dimensions = query
-        .dimensions()
-        .into_iter()
-        .filter(|(_, values)| !values.is_empty());
-    let (time, seq) = match dimensions.next() {
-        Some((driver, values)) => {
-            let list = in_list(&mut args, values);
-            sql.push_str(&format!(
-                "SELECT DISTINCT {COLUMNS} FROM attestation_values v \
-                 JOIN attestations a ON a.seq = v.seq"
-            ));
-            conditions.push(format!("v.dimension = {}", driver as i64));
-            conditions.push(format!("v.value IN ({list})"));
-            for (dimension, values) in dimensions {
-                let list = in_list(&mut args, values);
-                conditions.push(format!(
-                    "EXISTS (SELECT 1 FROM attestation_values x WHERE x.dimension = {} \
-                     AND x.value IN ({list}) AND x.timestamp = a.timestamp AND x.seq = a.seq)",
-                    dimension as i64
-                ));
+/// Every page of `query`'s results, one statement per page, starting at its cursor. For
+/// results too large for one page: the CLI prints them as they come.
+pub fn pages<'c>(conn: &'c Connection, query: &Query) -> Pages<'c> {
+    Pages {
+        conn,
+        query: Some(query.clone()),
+    }
+}
+
+/// The iterator of [`pages`].
+pub struct Pages<'c> {
+    conn: &'c Connection,
+    query: Option<Query>,
+}
+
+impl Iterator for Pages<'_> {
+    type Item = Result<Page>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let query = self.query.as_mut()?;
+        match self::query(self.conn, query) {
+            Ok(page) => {
+                match page.next_cursor {
+                    Some(cursor) => query.cursor = Some(cursor),
+                    None => self.query = None,
+                }
+                Some(Ok(page))
             }
-            ("v.timestamp", "v.seq")
+            Err(error) => {
+                self.query = None;
+                Some(Err(error))
+            }
         }
-        None => {
-            sql.push_str(&format!("SELECT {COLUMNS} FROM attestations a"));
-            ("a.timestamp", "a.seq")
-        }
-    };
-    if let Some(since) = query.since {
-        let p = push_arg(&mut args, SqlValue::Integer(since));
-        conditions.push(format!("{time} >= {p}"));
     }
-    if let Some(until) = query.until {
-        let p = push_arg(&mut args, SqlValue::Integer(until));
-        conditions.push(format!("{time} <= {p}"));
-    }
-    if let Some(source) = &query.source {
-        let p = push_arg(&mut args, SqlValue::Text(source.clone()));
-        conditions.push(format!("a.source = {p}"));
-    }
-    for (key, value) in &query.attributes {
-        let k = push_arg(&mut args, SqlValue::Text(key.clone()));
-        let v = push_arg(&mut args, SqlValue::Text(value.to_string()));
-        conditions.push(format!(
-            "json_type(a.attributes, '$.\"' || {k} || '\"') IS json_type({v}) \
-             AND (a.attributes ->> ('$.\"' || {k} || '\"')) IS ({v} ->> '$')"
-        ));
-    }
-    if let Some(cursor) = query.cursor {
-        let t = push_arg(&mut args, SqlValue::Integer(cursor.timestamp));
-        let s = push_arg(&mut args, SqlValue::Integer(cursor.seq));
-        conditions.push(format!("({time}, {seq}) < ({t}, {s})"));
-    }
-    if !conditions.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&conditions.join(" AND "));
-    }
-    let p = push_arg(&mut args, SqlValue::Integer(i64::from(limit) + 1));
-    sql.push_str(&format!(" ORDER BY {time} DESC, {seq} DESC LIMIT {p}"));
+}
 
-    let mut statement = conn.prepare_cached(&sql)?;
-    let mut rows = statement
-        .query_map(params_from_iter(args), from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let next_cursor = if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
-        rows.last().map(|(seq, a)| Cursor {
-            timestamp: a.timestamp,
-            seq: *seq,
-        })
-    } else {
-        None
-    };
-    Ok(Page {
-        attestations: rows.into_iter().map(|(_, a)| a).collect(),
-        next_cursor,
-    })
+/// Attestations stored after insertion sequence `seq`, oldest first, at most `limit`: the
+/// change feed. Sequence order is commit order (SQLite has one writer at a time), so a reader
+/// that remembers the last sequence it saw misses nothing, whichever process wrote.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn after(conn: &Connection, seq: i64, limit: u32) -> Result<Vec<(i64, Attestation)>> {
+    Ok(conn
+        .prepare_cached(AFTER)?
+        .query_map(params![seq, limit], from_row)?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// The insertion sequence of the newest attestation, 0 when there is none.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn head(conn: &Connection) -> Result<i64> {
+    Ok(conn.prepare_cached(HEAD)?.query_row([], |row| row.get(0))?)
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<(i64, Attestation)> {
     let list = |index: usize| -> rusqlite::Result<Vec<String>> {
-        let text: String = row.get(index)?;
-        serde_json::from_str(&text).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into())
-        })
+        match json(row, index)? {
+            Value::Array(values) => values
+                .into_iter()
+                .map(|value| match value {
+                    Value::String(text) => Ok(text),
+                    other => Err(malformed(index, format!("{other} is not a string"))),
+                })
+                .collect(),
+            other => Err(malformed(index, format!("{other} is not an array"))),
+        }
     };
-    let attributes: String = row.get(8)?;
+    let attributes = match json(row, 8)? {
+        Value::Object(map) => map,
+        other => return Err(malformed(8, format!("{other} is not an object"))),
+    };
     Ok((
         row.get(0)?,
         Attestation {
@@ -212,10 +231,24 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<(i64, Attestation)> {
             actors: list(5)?,
             timestamp: row.get(6)?,
             source: row.get(7)?,
-            attributes: serde_json::from_str(&attributes).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, e.into())
-            })?,
+            attributes,
             created_at: row.get(9)?,
         },
     ))
 }
+
+/// A JSON column. Parsed through `Value`'s `FromStr`, which serde_json compiles itself: a
+/// generic `from_str::<T>` would be compiled in this crate, unoptimised in the dev profile that
+/// the tests, the demo and `qntx bench` run in, and decoding rows dominated query time there.
+fn json(row: &Row<'_>, index: usize) -> rusqlite::Result<Value> {
+    let text = row.get_ref(index)?.as_str()?;
+    text.parse::<Value>()
+        .map_err(|e| malformed(index, e.to_string()))
+}
+
+fn malformed(index: usize, message: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, message.into())
+}
+
+#[cfg(test)]
+mod tests;

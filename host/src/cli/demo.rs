@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use super::{Global, Outcome, output, plugin};
+use super::{Global, Outcome, ats as ats_cli, output, plugin};
 use crate::clock::now_ms;
 use crate::node::{Node, NodeConfig};
 use crate::pulse::{self, NewJob, store};
@@ -95,7 +95,10 @@ pub(super) fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
         output::job_details(&mut out, &job)?;
     }
 
-    writeln!(out, "\n# the attestation text/stats wrote about README.md")?;
+    step(
+        &mut out,
+        &format!("qntx {flag} ax README.md is text_stats --limit 1"),
+    )?;
     let page = ats::store::query(
         &conn,
         &ats::Query {
@@ -105,9 +108,7 @@ pub(super) fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
             ..ats::Query::default()
         },
     )?;
-    for attestation in &page.attestations {
-        output::json_line(&mut out, attestation)?;
-    }
+    ats_cli::Printer::new(false).print(&mut out, &page.attestations)?;
     if !all_completed {
         bail!("a demo job did not complete; see the job details above");
     }

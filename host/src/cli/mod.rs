@@ -1,6 +1,12 @@
 //! The `qntx` command line: one module per command group.
 
+mod ats;
+mod bench_ats;
+mod bench_pulse;
+mod budget;
+mod config;
 mod demo;
+mod handler;
 mod job;
 mod output;
 mod plugin;
@@ -77,14 +83,44 @@ impl Global {
 enum Command {
     /// Start the node: load plugins, register their handlers, run jobs
     Run(run::RunArgs),
-    /// Enqueue, inspect and list jobs
+    /// Enqueue, inspect, follow, cancel, pause, resume and retry jobs
     #[command(subcommand)]
     Job(job::JobCommand),
+    /// Show and set the spend limits jobs run under
+    #[command(subcommand)]
+    Budget(budget::BudgetCommand),
+    /// Measure the node (not a test: prints a table and writes JSON)
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Build, inspect and list plugins
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Create user handlers from one source file, list, show, roll back and remove them
+    #[command(subcommand)]
+    Handler(handler::HandlerCommand),
     /// Build the example plugins in this checkout and show them at work
     Demo(demo::DemoArgs),
+    /// Record an attestation: qntx as ALICE is author of github by bob
+    As(ats::AsArgs),
+    /// Query attestations: qntx ax ALICE is author since "7 days ago"
+    Ax(ats::AxArgs),
+}
+
+/// `qntx bench`: one subcommand per area. Subcommands rather than `cargo bench` targets: they
+/// run in the binary the tests already build (the dev profile, every dependency optimised), so
+/// measuring costs no release build of wasmtime, and smoke tests run them with tiny sizes.
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Pulse throughput (enqueue, claim, fresh sandbox, complete) and claim latency
+    Pulse(bench_pulse::BenchPulseArgs),
+    /// Load attestations into a scratch database; time writes and queries
+    ///
+    /// Writes COUNT attestations (the first --single one transaction each, the rest in
+    /// transactions of --batch), then runs each query shape --queries times with random
+    /// values and reports the median and 99th percentile latency. Subjects are COUNT/10
+    /// distinct values, predicates 50, contexts 200, actors 1,000, sources 5, attributes a
+    /// language (one of 8) and a number; times span the past year.
+    Ats(bench_ats::AtsArgs),
 }
 
 /// A command's answer: success, or a negative answer that is not an error (exit 1).
@@ -101,8 +137,14 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&cli.global, args),
         Command::Job(command) => job::run(&cli.global, command),
+        Command::Budget(command) => budget::run(&cli.global, command),
+        Command::Bench(BenchCommand::Pulse(args)) => bench_pulse::run(&cli.global, args),
+        Command::Bench(BenchCommand::Ats(args)) => bench_ats::run(args),
         Command::Plugin(command) => plugin::run(&cli.global, command),
+        Command::Handler(command) => handler::run(&cli.global, command),
         Command::Demo(args) => demo::run(&cli.global, args),
+        Command::As(args) => ats::run_as(&cli.global, args),
+        Command::Ax(args) => ats::run_ax(&cli.global, args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
@@ -117,7 +159,9 @@ pub fn main() -> ExitCode {
 
 fn init_tracing(cli: &Cli) {
     let default = match (cli.global.verbose, &cli.command) {
-        (0, Command::Run(_) | Command::Demo(_)) => "qntx=info,warn",
+        // `handler create` says what it installs and builds.
+        (0, Command::Run(_) | Command::Demo(_) | Command::Handler(_)) => "qntx=info,warn",
+        (0, Command::Bench(_)) => "error",
         (0, _) => "warn",
         (1, _) => "qntx=info,warn",
         (2, _) => "qntx=debug,info",

@@ -1,4 +1,4 @@
-//! `qntx plugin`: build and list plugins.
+//! `qntx plugin`: build, list and inspect plugins.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,9 +8,9 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use super::{Global, Outcome, output};
-use crate::plugins::{self, LoadedPlugin};
-use crate::runtime::{Runtime, RuntimeConfig};
-use crate::{db, toolchain};
+use crate::plugins::{self, Inspection, LoadedPlugin};
+use crate::runtime::{Runtime, RuntimeConfig, mib};
+use crate::{db, node, toolchain};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum PluginCommand {
@@ -33,6 +33,19 @@ pub(super) enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show what a component is, what it asks for, and whether this node would load it
+    ///
+    /// Prints name, version, WIT world, imports (and whether this node links them), exports,
+    /// size, sha256, the grants and limits its manifest (FILE with .toml) asks for, and the
+    /// reason this node would refuse it, if it would. Exits 1 when it would be refused.
+    Inspect {
+        /// The component file
+        #[arg(value_name = "FILE.wasm")]
+        file: PathBuf,
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub(super) fn run(global: &Global, command: PluginCommand) -> anyhow::Result<Outcome> {
@@ -52,7 +65,8 @@ pub(super) fn run(global: &Global, command: PluginCommand) -> anyhow::Result<Out
         }
         PluginCommand::List { json } => {
             let files = plugins::discover(&global.plugin_dirs()?)?;
-            let catalog = plugins::load_all(&checking_runtime()?, &files, &scratch_store()?);
+            let runtime = checking_runtime(Some(global))?;
+            let catalog = plugins::load_all(&runtime, &files, &scratch_store()?);
             for plugin in &catalog.plugins {
                 if json {
                     output::json_line(&mut out, &describe(plugin))?;
@@ -76,6 +90,95 @@ pub(super) fn run(global: &Global, command: PluginCommand) -> anyhow::Result<Out
                 Outcome::Ok
             })
         }
+        PluginCommand::Inspect { file, json } => {
+            let runtime = checking_runtime(Some(global))?;
+            let inspection = plugins::inspect(&runtime, &file, &scratch_store()?)
+                .with_context(|| format!("reading '{}'", file.display()))?;
+            if json {
+                output::json_line(&mut out, &inspection)?;
+            } else {
+                print_inspection(&mut out, &inspection)?;
+            }
+            Ok(if inspection.loads {
+                Outcome::Ok
+            } else {
+                Outcome::No
+            })
+        }
+    }
+}
+
+fn print_inspection(out: &mut impl Write, inspection: &Inspection) -> std::io::Result<()> {
+    let unknown = || "?".to_owned();
+    writeln!(out, "file         {}", inspection.path.display())?;
+    writeln!(
+        out,
+        "plugin       {} {}",
+        inspection.name.clone().unwrap_or_else(unknown),
+        inspection.version.clone().unwrap_or_else(unknown)
+    )?;
+    if let Some(description) = &inspection.description {
+        writeln!(out, "description  {description}")?;
+    }
+    writeln!(out, "world        {}", inspection.world)?;
+    writeln!(out, "size         {} bytes", inspection.size)?;
+    writeln!(out, "sha256       {}", inspection.sha256)?;
+    writeln!(out, "imports")?;
+    for import in &inspection.imports {
+        writeln!(out, "  {:<40} {}", import.name, import.status)?;
+    }
+    writeln!(out, "exports      {}", inspection.exports.join(", "))?;
+    if !inspection.handlers.is_empty() {
+        writeln!(out, "handlers     {}", inspection.handlers.join(", "))?;
+    }
+    match (&inspection.manifest, &inspection.requested) {
+        (None, _) => writeln!(out, "manifest     none: no grants, the node's limits")?,
+        (Some(path), None) => writeln!(out, "manifest     {} (not valid)", path.display())?,
+        (Some(path), Some(manifest)) => {
+            writeln!(out, "manifest     {}", path.display())?;
+            for dir in &manifest.grants.dirs {
+                let mode = match dir.mode {
+                    plugins::manifest::DirMode::ReadOnly => "read-only",
+                    plugins::manifest::DirMode::ReadWrite => "read-write",
+                };
+                writeln!(
+                    out,
+                    "  directory  {} as {} ({mode})",
+                    dir.host.display(),
+                    dir.guest
+                )?;
+            }
+            for name in &manifest.grants.env {
+                writeln!(out, "  env        {name}")?;
+            }
+            for key in manifest.config.keys() {
+                writeln!(out, "  config     {key}")?;
+            }
+            let limits = &manifest.limits;
+            if let Some(memory) = limits
+                .memory
+                .as_ref()
+                .and_then(plugins::manifest::Size::bytes)
+            {
+                writeln!(out, "  memory     {}", mib(memory))?;
+            }
+            if let Some(timeout) = &limits.timeout {
+                writeln!(out, "  timeout    {timeout}")?;
+            }
+            if let Some(fuel) = limits.fuel {
+                writeln!(out, "  fuel       {fuel}")?;
+            }
+            if let Some(concurrency) = limits.concurrency {
+                writeln!(out, "  concurrency {concurrency}")?;
+            }
+        }
+    }
+    for note in &inspection.notes {
+        writeln!(out, "note         {note}")?;
+    }
+    match &inspection.refusal {
+        None => writeln!(out, "verdict      this node would load it"),
+        Some(reason) => writeln!(out, "verdict      this node would refuse it: {reason}"),
     }
 }
 
@@ -88,7 +191,7 @@ pub(super) fn build_and_install(
 ) -> anyhow::Result<PathBuf> {
     let built = toolchain::build_crate(path, options)
         .with_context(|| format!("building plugin '{}'", path.display()))?;
-    let plugin = plugins::load(&checking_runtime()?, &built.wasm, &scratch_store()?)
+    let plugin = plugins::load(&checking_runtime(None)?, &built.wasm, &scratch_store()?)
         .with_context(|| format!("checking the component built from '{}'", path.display()))?;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating plugin directory '{}'", dir.display()))?;
@@ -99,10 +202,16 @@ pub(super) fn build_and_install(
     Ok(installed)
 }
 
-/// A runtime for checking components, without the pooling allocator's reservations.
-pub(super) fn checking_runtime() -> anyhow::Result<Arc<Runtime>> {
+/// A runtime for checking components, without the pooling allocator's reservations. Given
+/// the command's settings, it shares the node's compile cache (entries are keyed by engine
+/// settings, so a difference from the node's engine only means separate entries).
+pub(super) fn checking_runtime(global: Option<&Global>) -> anyhow::Result<Arc<Runtime>> {
+    let cache_dir = global
+        .map(|global| global.data_dir().map(|dir| node::cache_dir(&dir)))
+        .transpose()?;
     Ok(Arc::new(Runtime::new(RuntimeConfig {
         pooling: false,
+        cache_dir,
         ..RuntimeConfig::default()
     })?))
 }

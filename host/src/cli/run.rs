@@ -4,14 +4,20 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::{Global, Outcome, output};
+use super::{Global, Outcome, config, output};
+use crate::clock::now_ms;
 use crate::node::{Node, NodeConfig};
-use crate::pulse::store::Activity;
+use crate::pulse::limits::HandlerSetting;
+use crate::pulse::store::{self, Activity};
+use crate::pulse::{Period, WorkerConfig};
 
 /// Start the node: load plugins, register their handlers with Pulse, run jobs
 ///
 /// Runs until SIGINT or SIGTERM, then stops claiming and lets running jobs finish within the
 /// grace period; jobs still running after it go back to the queue without losing an attempt.
+///
+/// Settings come from <data-dir>/qntx.toml ([pulse] lease, retention, budget, handlers); these
+/// flags override it. Its [pulse.budget] is written to the database at start.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// Worker threads; each runs one job at a time in a fresh sandbox
@@ -29,6 +35,23 @@ pub struct RunArgs {
     /// Wall-clock limit of a job attempt that names none
     #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = output::parse_duration)]
     default_timeout: Duration,
+
+    /// How long a claim holds a job without renewal: a crashed node's jobs are rescued after
+    /// it [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = output::parse_duration, help_heading = "Pulse")]
+    lease: Option<Duration>,
+
+    /// Delete finished jobs after this long [default: 7d]
+    #[arg(long, value_name = "DURATION", value_parser = output::parse_duration, help_heading = "Pulse")]
+    retention: Option<Duration>,
+
+    /// Limit a handler to N job starts per minute, over all nodes; repeatable
+    #[arg(long, value_name = "HANDLER=N", help_heading = "Pulse")]
+    rate: Vec<HandlerSetting>,
+
+    /// Limit a handler to N jobs running at once, over all nodes; repeatable
+    #[arg(long, value_name = "HANDLER=N", help_heading = "Pulse")]
+    concurrency: Vec<HandlerSetting>,
 }
 
 pub(super) fn run(global: &Global, args: RunArgs) -> anyhow::Result<Outcome> {
@@ -50,9 +73,48 @@ pub(super) fn run(global: &Global, args: RunArgs) -> anyhow::Result<Outcome> {
 /// Start a node as `qntx run` would, and say what it loaded.
 pub(super) fn start(global: &Global, args: &RunArgs) -> anyhow::Result<Node> {
     let data_dir = global.data_dir()?;
+    let file = config::load(&data_dir)?;
     let mut config = NodeConfig::new(data_dir.clone(), global.plugin_dirs()?);
     config.workers = args.workers.max(1);
     config.worker.default_timeout = args.default_timeout;
+    // The sandbox's wall-clock limit is a ceiling on every attempt: keep it at least as long
+    // as the default asked for here.
+    let ceiling = &mut config.runtime.limits.timeout;
+    *ceiling = (*ceiling).max(args.default_timeout);
+    config.worker.lease = args
+        .lease
+        .or(file.pulse.lease)
+        .unwrap_or(WorkerConfig::DEFAULT_LEASE);
+    if config.worker.lease < Duration::from_millis(300) {
+        anyhow::bail!(
+            "lease {:?} is too short: a node renews it every third of it; use at least 300ms",
+            config.worker.lease
+        );
+    }
+    if let Some(retention) = args.retention.or(file.pulse.retention) {
+        config.pruner.retention = retention;
+    }
+    config.worker.limits = file.pulse.limits();
+    for setting in &args.rate {
+        config
+            .worker
+            .limits
+            .set_per_minute(&setting.handler, setting.value);
+    }
+    for setting in &args.concurrency {
+        config
+            .worker
+            .limits
+            .set_concurrency(&setting.handler, setting.value);
+    }
+    if let Some(budget) = file.pulse.budget {
+        let conn = crate::db::open_in(&data_dir)
+            .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
+        for period in Period::ALL {
+            store::set_budget(&conn, period, budget.get(period), now_ms())
+                .with_context(|| format!("applying the {period} budget of qntx.toml"))?;
+        }
+    }
     let node = Node::start(config)
         .with_context(|| format!("starting node on '{}'", data_dir.display()))?;
     for refused in node.refused() {

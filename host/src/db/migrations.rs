@@ -7,7 +7,7 @@ use super::Error;
 /// One schema change: `host/migrations/NNN_name.sql`.
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
-    /// Its number; migrations apply in order and the numbers are contiguous from 1.
+    /// Its number; migrations apply in increasing order, starting at 1.
     pub version: u32,
     /// What it does.
     pub name: &'static str,
@@ -26,6 +26,21 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "create_jobs",
         sql: include_str!("../../migrations/002_create_jobs.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "index_attestation_pairs",
+        sql: include_str!("../../migrations/003_index_attestation_pairs.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "pulse_budgets_limits",
+        sql: include_str!("../../migrations/004_pulse_budgets_limits.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "create_components",
+        sql: include_str!("../../migrations/005_create_components.sql"),
     },
 ];
 

@@ -121,5 +121,12 @@ pub fn open(path: &Path) -> Result<Connection, Error> {
     // attestation_values references attestations.
     conn.pragma_update(None, "foreign_keys", "on")
         .map_err(wrap)?;
+    // Read the file through a memory map (up to 1 GiB) and keep up to 64 MiB of pages per
+    // connection: with the default 2 MiB cache, index walks on a large store spend most of
+    // their time copying pages out of the OS cache with read().
+    conn.pragma_update(None, "mmap_size", 1_i64 << 30)
+        .map_err(wrap)?;
+    conn.pragma_update(None, "cache_size", -65_536)
+        .map_err(wrap)?;
     Ok(conn)
 }

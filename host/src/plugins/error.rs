@@ -35,6 +35,14 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// The plugin's manifest is not valid.
+    #[error("plugin manifest '{path}' is not valid:{}", problems.iter().map(|p| format!("\n  - {p}")).collect::<String>())]
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// Every problem, one line each.
+        problems: Vec<String>,
+    },
     /// The component does not parse or validate (for example, a truncated file).
     #[error("plugin '{path}' is not a valid component: {reason}")]
     Invalid {

@@ -1,4 +1,5 @@
-//! Loading plugin files: read → check → compile → link → initialize → register.
+//! Loading plugin files: read → check → manifest → compile (or load from the compile cache) →
+//! check imports → link → initialize → register.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -7,6 +8,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
+use super::manifest::{self, Manifest, Policy};
 use super::{Error, check_handler_name, check_plugin_name};
 use crate::pulse::{Registered, Registry, SharedConnection};
 use crate::runtime::{self, Identity, JobCtx, PluginHandler, PluginPre, Runtime, types};
@@ -27,7 +29,13 @@ pub struct LoadedPlugin {
     pub description: String,
     /// Announced handlers: own name and description.
     pub handlers: Vec<(String, String)>,
-    pre: Arc<PluginPre<JobCtx>>,
+    /// The manifest file, when there is one.
+    pub manifest: Option<PathBuf>,
+    /// Its grants and effective limits.
+    pub policy: Policy,
+    /// The component's imports, by name.
+    pub imports: Vec<String>,
+    pub(crate) pre: Arc<PluginPre<JobCtx>>,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -57,7 +65,8 @@ impl LoadedPlugin {
                 name: self.name.clone(),
                 version: self.version.clone(),
             },
-            runtime.config().limits.clone(),
+            self.policy.limits.clone(),
+            self.policy.grants.clone(),
         ));
         for (name, description) in &self.handlers {
             registry.register(Registered {
@@ -149,6 +158,32 @@ pub fn load(
         path: path.to_owned(),
         source,
     })?;
+    let manifest = manifest::read_beside(path)?;
+    load_component(runtime, path, &bytes, manifest, conn)
+}
+
+/// [`load`] for a component already in memory (a user handler's, from the database), with no
+/// manifest: the default policy, no grants. `path` names it in errors.
+///
+/// # Errors
+///
+/// As [`load`].
+pub fn load_bytes(
+    runtime: &Arc<Runtime>,
+    path: &Path,
+    bytes: &[u8],
+    conn: &SharedConnection,
+) -> Result<LoadedPlugin, Error> {
+    load_component(runtime, path, bytes, None, conn)
+}
+
+fn load_component(
+    runtime: &Arc<Runtime>,
+    path: &Path,
+    bytes: &[u8],
+    found: Option<Manifest>,
+    conn: &SharedConnection,
+) -> Result<LoadedPlugin, Error> {
     let path = path.to_owned();
     if bytes.is_empty() {
         return Err(Error::Empty { path });
@@ -156,14 +191,32 @@ pub fn load(
     if !bytes.starts_with(b"\0asm") {
         return Err(Error::NotWasm { path });
     }
-    if wasmparser::Parser::is_core_wasm(&bytes) {
+    if wasmparser::Parser::is_core_wasm(bytes) {
         return Err(Error::CoreModule { path });
     }
-    let sha256 = hex::encode(Sha256::digest(&bytes));
-    let component = Component::new(runtime.engine(), &bytes).map_err(|error| Error::Invalid {
-        path: path.clone(),
-        reason: format!("{error:#}"),
-    })?;
+    let sha256 = hex::encode(Sha256::digest(bytes));
+    let node_limits = &runtime.config().limits;
+    let policy = match &found {
+        Some(manifest) => {
+            let base = path.parent().unwrap_or(Path::new("."));
+            manifest
+                .resolve(base, node_limits, runtime.config().fuel)
+                .map_err(|problems| Error::Manifest {
+                    path: manifest::manifest_path(&path),
+                    problems,
+                })?
+        }
+        None => Policy::default_for(node_limits),
+    };
+    // Compiled from the bytes just hashed: the sha256 is that of the code that runs, and
+    // the cache entry is looked up by it.
+    let component = runtime
+        .compile(bytes, &sha256)
+        .map_err(|error| Error::Invalid {
+            path: path.clone(),
+            reason: format!("{error:#}"),
+        })?;
+    let imports = import_names(runtime, &component);
     check_world(runtime, &component).map_err(|reason| Error::WrongWorld {
         path: path.clone(),
         reason,
@@ -186,8 +239,9 @@ pub fn load(
         runtime,
         &pre,
         &hint,
-        &runtime.config().limits,
-        &[],
+        &policy.limits,
+        &policy.grants,
+        &policy.config,
         conn.clone(),
     )
     .map_err(|reason| Error::Initialize {
@@ -207,6 +261,35 @@ pub fn load(
     if version.trim().is_empty() {
         return Err(bad(format!("plugin '{name}' has an empty version")));
     }
+    if let Some(manifest) = &found {
+        let mut problems = Vec::new();
+        if manifest.name != name {
+            problems.push(format!(
+                "name '{}' does not match the component, which is plugin '{name}': fix the name \
+                 or move the manifest beside the right component",
+                manifest.name
+            ));
+        }
+        if let Some(wanted) = manifest
+            .version
+            .as_ref()
+            .filter(|wanted| **wanted != version)
+        {
+            problems.push(format!(
+                "version '{wanted}' does not match the component's '{version}': update the \
+                 manifest or install the version it names"
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(Error::Manifest {
+                path: manifest::manifest_path(&path),
+                problems,
+            });
+        }
+    }
+    for note in &policy.notes {
+        tracing::warn!(plugin = %name, "{note}");
+    }
     let mut handlers = Vec::new();
     for spec in announcement.registration.handlers {
         check_handler_name(&spec.name).map_err(bad)?;
@@ -219,6 +302,7 @@ pub fn load(
         handlers.push((spec.name, spec.description));
     }
     Ok(LoadedPlugin {
+        manifest: found.map(|_| manifest::manifest_path(&path)),
         path,
         sha256,
         size: bytes.len() as u64,
@@ -226,30 +310,32 @@ pub fn load(
         version,
         description,
         handlers,
+        policy,
+        imports,
         pre: Arc::new(pre),
     })
 }
 
-/// Check imports and exports by name, so a mismatch is reported in terms of the WIT contract.
-fn check_world(runtime: &Runtime, component: &Component) -> Result<(), String> {
+/// The names of a component's imports.
+pub(crate) fn import_names(runtime: &Runtime, component: &Component) -> Vec<String> {
+    component
+        .component_type()
+        .imports(runtime.engine())
+        .map(|(name, _)| name.to_owned())
+        .collect()
+}
+
+/// Check imports and exports by name, so a mismatch is reported in terms of the WIT contract
+/// and names the import or export that does not fit.
+pub(crate) fn check_world(runtime: &Runtime, component: &Component) -> Result<(), String> {
     let ty = component.component_type();
     let engine = runtime.engine();
-    for (name, _) in ty.imports(engine) {
-        let (package, version) = name.split_once('@').unwrap_or((name, ""));
-        let ours = package.starts_with(&format!("{}/", runtime::PACKAGE));
-        if ours && version != runtime::VERSION {
-            return Err(format!(
-                "it imports '{name}', built for {}@{version}; this node implements {}",
-                runtime::PACKAGE,
-                runtime::WORLD
-            ));
-        }
-        if !ours && !package.starts_with("wasi:") {
-            return Err(format!(
-                "it imports '{name}', which this node does not offer (only wasi:* and {}/*)",
-                runtime::PACKAGE
-            ));
-        }
+    let refused: Vec<String> = ty
+        .imports(engine)
+        .filter_map(|(name, _)| runtime::refuse_import(name))
+        .collect();
+    if !refused.is_empty() {
+        return Err(refused.join("; "));
     }
     for export in ["metadata", "initialize", "execute-job"] {
         if ty.get_export(engine, export).is_none() {

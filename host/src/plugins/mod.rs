@@ -3,11 +3,17 @@
 //!
 //! A plugin is registered as `<name>/<handler>` for each handler it announces. Each file is
 //! loaded on its own: a broken file is reported with a specific reason and the others still load.
+//! A manifest beside the component ([`manifest`]) grants it capabilities and sets its limits;
+//! [`inspect`] tells what a file is and whether this node would load it.
 
 mod error;
+mod inspect;
 mod load;
+pub mod manifest;
 mod names;
 
 pub use error::Error;
-pub use load::{Catalog, LoadedPlugin, discover, load, load_all};
+pub use inspect::{Inspection, inspect};
+pub use load::{Catalog, LoadedPlugin, discover, load, load_all, load_bytes};
+pub use manifest::{Manifest, Policy};
 pub use names::{check_handler_name, check_plugin_name};

@@ -15,20 +15,25 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
-    /// Waiting for `run_at` and a worker. A worker's claim moves it to `Running`; cancel and
-    /// pause move it too.
+    /// Waiting for `run_at` and a worker. Moved out by a [`super::Worker`]'s claim (to
+    /// `Running`, or to `Paused` with `budget_exceeded` when its estimate does not fit), by
+    /// `qntx job pause` and by `qntx job cancel` (directly or through its parent).
     Queued,
-    /// Held by a worker under a lease. The worker completes, fails or retries it; the rescuer
-    /// requeues it when the lease expires; cancel and pause interrupt it.
+    /// Held by a worker under a lease. Moved out by that [`super::Worker`] (completed, failed,
+    /// or back to `Queued` for a retry or at shutdown), by the [`super::Rescuer`] when the lease
+    /// expires (its node died), and by pause and cancel, which the holding node notices within
+    /// a maintenance tick and interrupts the guest.
     Running,
-    /// Held back, with a [`PauseReason`]. Resume (by a user, or the budget when the window
-    /// allows) moves it back to `Queued`.
+    /// Held back, with a [`PauseReason`]. Moved out by `qntx job resume` (any reason), by the
+    /// [`super::BudgetResumer`] for `budget_exceeded` when the window allows, and by cancel.
     Paused,
-    /// Done, with a result. Final.
+    /// Done, with a result. Final; the [`super::Pruner`] deletes it after the retention.
     Completed,
-    /// Out of attempts, or failed permanently. Final; `qntx job retry` requeues it.
+    /// Out of attempts, or failed permanently. `qntx job retry` moves it back to `Queued`;
+    /// otherwise the [`super::Pruner`] deletes it after the retention.
     Failed,
-    /// Cancelled by a user or with its parent. Final.
+    /// Cancelled by a user or with its parent. Final; the [`super::Pruner`] deletes it after
+    /// the retention.
     Cancelled,
 }
 
@@ -145,6 +150,9 @@ pub struct Job {
     pub priority: i32,
     /// Attempts started so far (the running one included).
     pub attempt: u32,
+    /// Claims so far, including those given back uncounted (shutdown, pause); guards every
+    /// running-job write so that an old claim's outcome never lands on a newer claim.
+    pub claims: u32,
     /// Attempts before it fails for good.
     pub max_attempts: u32,
     /// Not claimed before this time, Unix milliseconds.

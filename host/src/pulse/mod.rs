@@ -15,23 +15,38 @@
 //!                                               success ────────────┘ │ ──► completed
 //!                     permanent error, or attempts used up ───────────┘ ──► failed
 //!   queued | running | paused ── cancel ──────────────────────────────────► cancelled
+//!   failed ── qntx job retry ──► queued          queued ── claim, estimate over budget ──► paused
 //! ```
+//!
+//! Who moves jobs: [`Worker`] (claim, complete, fail, retry, release at shutdown), [`Rescuer`]
+//! (expired leases), [`BudgetResumer`] (budget pauses), [`Pruner`] (deletes finished jobs after
+//! the retention), and users through the CLI (cancel, pause, resume, retry). A pause of a
+//! running job interrupts it like a cancel and does not count the attempt. Rate and concurrency
+//! limits per handler ([`limits`]) keep jobs queued rather than pausing them.
 //!
 //! Every transition is one guarded `UPDATE` in [`store`]: a late completion can never overwrite
 //! `cancelled`, and a job rescued from a dead node cannot be completed twice. Semantics are
 //! at-least-once; the attempt number reaches the guest.
 
+pub mod budget;
 mod error;
 mod job;
+pub mod limits;
+mod pruner;
 mod registry;
+mod rescuer;
 pub mod store;
 mod worker;
 
+pub use budget::{BudgetLimits, BudgetResumer, Period, ResumeReport, ResumerConfig, Spend};
 pub use error::{Error, Result};
 pub use job::{
     DEFAULT_MAX_ATTEMPTS, Job, JobStatus, LogLevel, LogLine, NewJob, PauseReason, Progress,
 };
+pub use limits::{HandlerLimit, HandlerLimits};
+pub use pruner::{PruneReport, Pruner, PrunerConfig};
 pub use registry::{JobHandler, Registered, Registry};
+pub use rescuer::{Rescuer, RescuerConfig};
 pub use worker::{
     Execution, Failure, FailureKind, InFlight, Interrupt, Interruption, RunningJob,
     SharedConnection, Wakeup, Worker, WorkerConfig, WorkerReport, backoff, lock,

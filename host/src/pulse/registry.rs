@@ -55,6 +55,11 @@ impl Registry {
         self.write().insert(registered.handler.clone(), registered);
     }
 
+    /// Remove one handler; a job already running keeps its own reference to it.
+    pub fn unregister(&self, handler: &str) {
+        self.write().remove(handler);
+    }
+
     /// Remove every handler of `plugin`.
     pub fn unregister_plugin(&self, plugin: &str) {
         self.write().retain(|_, r| r.plugin != plugin);

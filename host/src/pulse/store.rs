@@ -5,9 +5,11 @@
 //! for a running job, the attempt and lease owner) it expects, and zero rows changed is a typed
 //! error, never a silent no-op.
 
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use serde_json::Value;
 
+use super::budget::{BudgetLimits, Period, ResumeReport, Spend};
+use super::limits::{HandlerLimits, RATE_WINDOW_MS};
 use super::{Error, Job, JobStatus, LogLevel, LogLine, NewJob, PauseReason, Progress, Result};
 use crate::ats;
 
@@ -62,6 +64,21 @@ pub fn enqueue(conn: &Connection, job: &NewJob, now: i64) -> Result<Enqueued> {
         id,
         existing: false,
     })
+}
+
+/// Insert many queued jobs in one transaction: all or none.
+///
+/// # Errors
+///
+/// As [`enqueue`]; then nothing is stored.
+pub fn enqueue_batch(conn: &mut Connection, jobs: &[NewJob], now: i64) -> Result<Vec<Enqueued>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let enqueued = jobs
+        .iter()
+        .map(|job| enqueue(&tx, job, now))
+        .collect::<Result<Vec<_>>>()?;
+    tx.commit()?;
+    Ok(enqueued)
 }
 
 /// The job with this id.
@@ -134,19 +151,54 @@ pub struct ClaimParams<'a> {
     pub lease_until: i64,
     /// At most this many jobs (the worker's free slots).
     pub limit: u32,
+    /// Rate and concurrency limits of handlers.
+    pub limits: &'a HandlerLimits,
     /// Now, Unix milliseconds.
     pub now: i64,
+}
+
+/// What a claim did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Claimed {
+    /// Jobs now running under the lease, most urgent first.
+    pub jobs: Vec<Job>,
+    /// Jobs paused with `budget_exceeded` because their estimate did not fit.
+    pub paused: Vec<String>,
 }
 
 /// Atomically move up to `limit` runnable jobs to `running` under a lease, most urgent first
 /// (priority, then `run_at`, then enqueue order). Two processes never claim the same job.
 ///
+/// In the same transaction: handlers at their rate or concurrency limit are not claimed (see
+/// [`super::limits`]), and a claimed job whose cost estimate does not fit the budget is paused
+/// with `budget_exceeded`, its attempt not counted (see [`super::budget`]).
+///
 /// # Errors
 ///
 /// [`Error::Sqlite`] on database failure.
-pub fn claim(conn: &Connection, claim: &ClaimParams<'_>) -> Result<Vec<Job>> {
-    let handlers = serde_json::to_string(claim.handlers).expect("strings serialize");
-    let mut jobs = conn
+pub fn claim(conn: &mut Connection, claim: &ClaimParams<'_>) -> Result<Claimed> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut room = std::collections::BTreeMap::new();
+    for (handler, limit) in claim.limits.iter() {
+        if !claim.handlers.iter().any(|h| h == handler) {
+            continue;
+        }
+        let (running, starts) = handler_load(&tx, handler, claim.now - RATE_WINDOW_MS)?;
+        if let Some(free) = limit.room(running, starts) {
+            room.insert(handler.to_owned(), free);
+        }
+    }
+    let eligible: Vec<&String> = claim
+        .handlers
+        .iter()
+        .filter(|h| room.get(h.as_str()) != Some(&0))
+        .collect();
+    let mut claimed = Claimed::default();
+    if eligible.is_empty() || claim.limit == 0 {
+        return Ok(claimed);
+    }
+    let handlers = serde_json::to_string(&eligible).expect("strings serialize");
+    let mut jobs = tx
         .prepare_cached(sql!("job_claim"))?
         .query_map(
             params![
@@ -156,17 +208,90 @@ pub fn claim(conn: &Connection, claim: &ClaimParams<'_>) -> Result<Vec<Job>> {
                 handlers,
                 claim.limit
             ],
-            from_row,
+            |row| Ok((row.get::<_, i64>("seq")?, from_row(row)?)),
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     // RETURNING gives no order; restore the claim order.
-    jobs.sort_by(|a, b| {
+    jobs.sort_by(|(a_seq, a), (b_seq, b)| {
         b.priority
             .cmp(&a.priority)
             .then(a.run_at.cmp(&b.run_at))
-            .then(a.id.cmp(&b.id))
+            .then(a_seq.cmp(b_seq))
     });
-    Ok(jobs)
+    // A batch may take more of a limited handler than it has room for: give those back.
+    let mut kept = Vec::with_capacity(jobs.len());
+    for (_, job) in jobs {
+        if let Some(free) = room.get_mut(&job.handler) {
+            if *free == 0 {
+                release_claim(&tx, claim_lease(&job, claim.owner), claim.now)?;
+                continue;
+            }
+            *free -= 1;
+        }
+        kept.push(job);
+    }
+    let mut headroom = None;
+    if kept.iter().any(|job| job.cost_estimate > 0.0) {
+        let limits = budget_limits(&tx)?;
+        if !limits.is_empty() {
+            // This batch already reserves as running; count its jobs one by one instead.
+            let batch: f64 = kept.iter().map(reservation).sum();
+            headroom = limits
+                .headroom(&spend(&tx, claim.now)?)
+                .map(|room| room + batch);
+        }
+    }
+    for job in kept {
+        if let Some(room) = headroom.as_mut()
+            && job.cost_estimate > 0.0
+        {
+            let needed = reservation(&job);
+            if needed > *room {
+                budget_pause(&tx, &job, *room, claim.now)?;
+                claimed.paused.push(job.id);
+                continue;
+            }
+            *room -= needed;
+        }
+        claimed.jobs.push(job);
+    }
+    tx.commit()?;
+    Ok(claimed)
+}
+
+fn claim_lease<'a>(job: &'a Job, owner: &'a str) -> Lease<'a> {
+    Lease {
+        id: &job.id,
+        attempt: job.attempt,
+        claim: job.claims,
+        owner,
+    }
+}
+
+/// Pause a just-claimed job whose estimate does not fit, and say why in its log.
+fn budget_pause(conn: &Connection, job: &Job, room: f64, now: i64) -> Result<()> {
+    pause_in(conn, &job.id, PauseReason::BudgetExceeded, now)?;
+    append_logs(
+        conn,
+        &job.id,
+        &[LogLine {
+            attempt: job.attempt,
+            time: now,
+            level: LogLevel::Warn,
+            stage: "pulse".into(),
+            message: format!(
+                "paused: cost estimate {} does not fit the budget (room {:.4}); it resumes \
+                 when the spend window allows",
+                job.cost_estimate,
+                room.max(0.0)
+            ),
+        }],
+    )
+}
+
+/// What a running job holds against the budget.
+fn reservation(job: &Job) -> f64 {
+    job.cost_estimate.max(job.cost_actual)
 }
 
 /// Which attempt of which job, under which lease: the guard of every running-job transition.
@@ -176,6 +301,8 @@ pub struct Lease<'a> {
     pub id: &'a str,
     /// Its running attempt.
     pub attempt: u32,
+    /// Its claim number ([`Job::claims`]): unique to this claim, unlike the attempt.
+    pub claim: u32,
     /// The node that holds it.
     pub owner: &'a str,
 }
@@ -191,6 +318,19 @@ pub struct Report<'a> {
     pub plugin_version: &'a str,
 }
 
+/// What a successful attempt leaves behind, committed together by [`complete`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion<'a> {
+    /// The result.
+    pub result: &'a Value,
+    /// Attestations the attempt wrote.
+    pub attestations: Vec<ats::Attestation>,
+    /// Child jobs the attempt enqueued.
+    pub children: &'a [NewJob],
+    /// The attempt's log lines not yet written.
+    pub logs: &'a [LogLine],
+}
+
 /// Complete a running attempt, storing its attestations and enqueuing its child jobs in the
 /// same transaction. Returns the stored attestations (with their final ids).
 ///
@@ -201,12 +341,16 @@ pub struct Report<'a> {
 pub fn complete(
     conn: &mut Connection,
     lease: Lease<'_>,
-    result: &Value,
     report: &Report<'_>,
-    attestations: Vec<ats::Attestation>,
-    children: &[NewJob],
+    completion: Completion<'_>,
     now: i64,
 ) -> Result<Vec<ats::Attestation>> {
+    let Completion {
+        result,
+        attestations,
+        children,
+        logs,
+    } = completion;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let changed = tx.prepare_cached(sql!("job_complete"))?.execute(params![
         lease.id,
@@ -218,6 +362,7 @@ pub fn complete(
         report.cost_actual,
         report.plugin_version,
         now,
+        lease.claim,
     ])?;
     if changed == 0 {
         return Err(lease_lost(lease));
@@ -230,6 +375,7 @@ pub fn complete(
     for child in children {
         enqueue(&tx, child, now)?;
     }
+    append_logs(&tx, lease.id, logs)?;
     tx.commit()?;
     Ok(stored)
 }
@@ -245,25 +391,28 @@ pub struct AttemptError<'a> {
     pub retry_at: Option<i64>,
 }
 
-/// Fail a running attempt: back to `queued` at `retry_at` when it is retryable and attempts
-/// are left, otherwise `failed`. Returns the job's new status.
+/// Fail a running attempt: back to `queued` at `error.retry_at` when set and attempts are
+/// left, otherwise `failed`, with the attempt's log lines in the same transaction. Returns the
+/// job's new status.
 ///
 /// # Errors
 ///
-/// [`Error::LeaseLost`] when the job is no longer running under this lease.
+/// [`Error::LeaseLost`] when the job is no longer running under this lease: nothing is written.
 pub fn fail(
     conn: &Connection,
     lease: Lease<'_>,
     max_attempts: u32,
     error: &AttemptError<'_>,
     report: &Report<'_>,
+    logs: &[LogLine],
     now: i64,
 ) -> Result<JobStatus> {
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     let details = serde_json::to_string(error.details).expect("strings serialize");
     let (status, changed) = match error.retry_at {
         Some(retry_at) if lease.attempt < max_attempts => (
             JobStatus::Queued,
-            conn.prepare_cached(sql!("job_retry"))?.execute(params![
+            tx.prepare_cached(sql!("job_retry"))?.execute(params![
                 lease.id,
                 lease.attempt,
                 lease.owner,
@@ -275,11 +424,12 @@ pub fn fail(
                 report.cost_actual,
                 report.plugin_version,
                 now,
+                lease.claim,
             ])?,
         ),
         _ => (
             JobStatus::Failed,
-            conn.prepare_cached(sql!("job_fail"))?.execute(params![
+            tx.prepare_cached(sql!("job_fail"))?.execute(params![
                 lease.id,
                 lease.attempt,
                 lease.owner,
@@ -290,26 +440,40 @@ pub fn fail(
                 report.cost_actual,
                 report.plugin_version,
                 now,
+                lease.claim,
             ])?,
         ),
     };
     if changed == 0 {
         return Err(lease_lost(lease));
     }
+    append_logs(&tx, lease.id, logs)?;
+    tx.commit()?;
     Ok(status)
 }
 
-/// Give a running attempt back to the queue without counting it (the node is shutting down).
+/// Give a running attempt back to the queue without counting it (the node is shutting down),
+/// with its log lines in the same transaction.
 ///
 /// # Errors
 ///
 /// [`Error::LeaseLost`] when the job is no longer running under this lease.
-pub fn release(conn: &Connection, lease: Lease<'_>, now: i64) -> Result<()> {
+pub fn release(conn: &Connection, lease: Lease<'_>, logs: &[LogLine], now: i64) -> Result<()> {
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    release_claim(&tx, lease, now)?;
+    append_logs(&tx, lease.id, logs)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The guarded statement of [`release`], for use inside a caller's transaction.
+fn release_claim(conn: &Connection, lease: Lease<'_>, now: i64) -> Result<()> {
     let changed = conn.prepare_cached(sql!("job_release"))?.execute(params![
         lease.id,
         lease.attempt,
         lease.owner,
-        now
+        now,
+        lease.claim
     ])?;
     if changed == 0 {
         return Err(lease_lost(lease));
@@ -338,7 +502,8 @@ pub fn update_progress(
             progress.current as i64,
             progress.total as i64,
             cost_actual,
-            now
+            now,
+            lease.claim
         ])?;
     if changed == 0 {
         return Err(lease_lost(lease));
@@ -412,13 +577,14 @@ pub fn rescue_expired(conn: &mut Connection, now: i64) -> Result<Rescued> {
     Ok(rescued)
 }
 
-/// Of `ids`, those no longer running under `owner`'s lease (cancelled, paused or rescued).
+/// Of the claims `held` (job id, claim number), the jobs no longer running under that claim
+/// and `owner`'s lease (cancelled, paused or rescued).
 ///
 /// # Errors
 ///
 /// [`Error::Sqlite`] on database failure.
-pub fn interrupted(conn: &Connection, ids: &[String], owner: &str) -> Result<Vec<String>> {
-    let ids = serde_json::to_string(ids).expect("strings serialize");
+pub fn interrupted(conn: &Connection, held: &[(String, u32)], owner: &str) -> Result<Vec<String>> {
+    let ids = serde_json::to_string(held).expect("strings serialize");
     Ok(conn
         .prepare_cached(sql!("job_ids_interrupted"))?
         .query_map(params![ids, owner], |row| row.get::<_, String>(0))?
@@ -534,6 +700,210 @@ pub fn registered_handler_names(conn: &Connection) -> Result<Vec<String>> {
         .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// Pause a queued or running job. A running attempt loses its lease (the node interrupts
+/// it within a maintenance tick and discards its outcome) and is not counted.
+///
+/// # Errors
+///
+/// [`Error::NotFound`], or [`Error::WrongState`] when the job is paused or finished.
+pub fn pause(conn: &Connection, id: &str, reason: PauseReason, now: i64) -> Result<()> {
+    if pause_in(conn, id, reason, now)? {
+        return Ok(());
+    }
+    Err(Error::WrongState {
+        id: id.to_owned(),
+        status: get(conn, id)?.status,
+        action: "paused",
+    })
+}
+
+fn pause_in(conn: &Connection, id: &str, reason: PauseReason, now: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(sql!("job_pause"))?
+        .query_row(params![id, reason.as_str(), now], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Put a paused job back in the queue, in its old place.
+///
+/// # Errors
+///
+/// [`Error::NotFound`], or [`Error::WrongState`] when the job is not paused.
+pub fn resume(conn: &Connection, id: &str, now: i64) -> Result<()> {
+    let resumed = conn
+        .prepare_cached(sql!("job_resume"))?
+        .query_row(params![id, now], |_| Ok(()))
+        .optional()?;
+    match resumed {
+        Some(()) => Ok(()),
+        None => Err(Error::WrongState {
+            id: id.to_owned(),
+            status: get(conn, id)?.status,
+            action: "resumed",
+        }),
+    }
+}
+
+/// Put a failed job back in the queue with `attempts` more attempts, to run now.
+///
+/// # Errors
+///
+/// [`Error::NotFound`], [`Error::WrongState`] when the job has not failed, [`Error::Invalid`]
+/// for zero attempts.
+pub fn retry_failed(conn: &Connection, id: &str, attempts: u32, now: i64) -> Result<()> {
+    if attempts == 0 {
+        return Err(Error::Invalid("a retry needs at least 1 attempt".into()));
+    }
+    let requeued = conn
+        .prepare_cached(sql!("job_requeue_failed"))?
+        .query_row(params![id, attempts, now], |_| Ok(()))
+        .optional()?;
+    match requeued {
+        Some(()) => Ok(()),
+        None => Err(Error::WrongState {
+            id: id.to_owned(),
+            status: get(conn, id)?.status,
+            action: "retried",
+        }),
+    }
+}
+
+/// The spend limits in force.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn budget_limits(conn: &Connection) -> Result<BudgetLimits> {
+    let mut limits = BudgetLimits::default();
+    let rows = conn
+        .prepare_cached(sql!("budget_list"))?
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, f64>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (period, limit) in rows {
+        if let Ok(period) = period.parse::<Period>() {
+            limits.set(period, Some(limit));
+        }
+    }
+    Ok(limits)
+}
+
+/// Set (or with `None`, remove) the limit of one period.
+///
+/// # Errors
+///
+/// [`Error::Invalid`] for a negative or non-finite limit; [`Error::Sqlite`] on database failure.
+pub fn set_budget(conn: &Connection, period: Period, limit: Option<f64>, now: i64) -> Result<()> {
+    match limit {
+        Some(limit) if !limit.is_finite() || limit < 0.0 => Err(Error::Invalid(format!(
+            "{period} budget must be a non-negative number, got {limit}"
+        ))),
+        Some(limit) => {
+            conn.prepare_cached(sql!("budget_set"))?.execute(params![
+                period.as_str(),
+                limit,
+                now
+            ])?;
+            Ok(())
+        }
+        None => {
+            conn.prepare_cached(sql!("budget_clear"))?
+                .execute([period.as_str()])?;
+            Ok(())
+        }
+    }
+}
+
+/// Settled spend in each window ending `now`, and what running jobs reserve.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn spend(conn: &Connection, now: i64) -> Result<Spend> {
+    Ok(conn.prepare_cached(sql!("budget_spend"))?.query_row(
+        params![
+            now - Period::Daily.window_ms(),
+            now - Period::Weekly.window_ms(),
+            now - Period::Monthly.window_ms()
+        ],
+        |row| {
+            Ok(Spend {
+                daily: row.get(0)?,
+                weekly: row.get(1)?,
+                monthly: row.get(2)?,
+                reserved: row.get(3)?,
+            })
+        },
+    )?)
+}
+
+/// Resume jobs paused with `budget_exceeded` whose estimates fit now, most urgent first, looking
+/// at `batch` of them at most. Everything resumes when no budget is set.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn resume_within_budget(conn: &mut Connection, batch: u32, now: i64) -> Result<ResumeReport> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let paused = tx
+        .prepare_cached(sql!("job_ids_budget_paused"))?
+        .query_map([batch], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, f64>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut report = ResumeReport::default();
+    if paused.is_empty() {
+        return Ok(report);
+    }
+    let mut headroom = budget_limits(&tx)?.headroom(&spend(&tx, now)?);
+    for (id, estimate) in paused {
+        match headroom {
+            Some(room) if estimate > room => report.waiting += 1,
+            _ => {
+                resume(&tx, &id, now)?;
+                headroom = headroom.map(|room| room - estimate);
+                report.resumed.push(id);
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(report)
+}
+
+/// Running jobs of `handler`, and its job starts after `since`.
+fn handler_load(conn: &Connection, handler: &str, since: i64) -> Result<(u64, u64)> {
+    Ok(conn
+        .prepare_cached(sql!("handler_load"))?
+        .query_row(params![handler, since], |row| {
+            Ok((row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)? as u64))
+        })?)
+}
+
+/// Delete up to `batch` jobs (with their logs) that finished before `before`, keeping jobs with
+/// a cost until they leave the longest spend window. Returns the ids deleted.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn prune(conn: &mut Connection, before: i64, batch: u32, now: i64) -> Result<Vec<String>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let ids = tx
+        .prepare_cached(sql!("job_prune"))?
+        .query_map(
+            params![before, now - Period::Monthly.window_ms(), batch],
+            |row| row.get::<_, String>(0),
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if !ids.is_empty() {
+        let json = serde_json::to_string(&ids).expect("strings serialize");
+        tx.prepare_cached(sql!("job_logs_prune"))?.execute([json])?;
+    }
+    tx.commit()?;
+    Ok(ids)
+}
+
 fn lease_lost(lease: Lease<'_>) -> Error {
     Error::LeaseLost {
         id: lease.id.to_owned(),
@@ -575,6 +945,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
             })?,
         priority: row.get("priority")?,
         attempt: row.get("attempt")?,
+        claims: row.get("claims")?,
         max_attempts: row.get("max_attempts")?,
         run_at: row.get("run_at")?,
         timeout_ms: row.get::<_, Option<i64>>("timeout_ms")?.map(|t| t as u64),

@@ -9,10 +9,10 @@ use std::time::Duration;
 use rusqlite::Connection;
 use serde_json::Value;
 
-use super::store::{self, AttemptError, ClaimParams, Lease, Report};
-use super::{Error, Job, JobStatus, LogLevel, LogLine, NewJob, Progress, Registry};
+use super::store::{self, AttemptError, ClaimParams, Completion, Lease, Report};
+use super::{Error, HandlerLimits, Job, JobStatus, LogLevel, LogLine, NewJob, Progress, Registry};
 use crate::ats;
-use crate::clock::now_ms;
+use crate::clock::{self, Clock, millis, now_ms};
 
 /// A connection shared by a worker and the job it runs (for progress, logs and queries).
 pub type SharedConnection = Arc<Mutex<Connection>>;
@@ -35,6 +35,10 @@ pub struct WorkerConfig {
     pub retry_base: Duration,
     /// How long an idle worker waits before looking for jobs again, unless woken.
     pub poll_interval: Duration,
+    /// Rate and concurrency limits per handler.
+    pub limits: HandlerLimits,
+    /// Where stored times come from (sandbox deadlines use the wall clock).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl WorkerConfig {
@@ -47,7 +51,8 @@ impl WorkerConfig {
     /// Default idle poll: 50 ms (other processes' enqueues are seen this fast).
     pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(50);
 
-    /// Defaults for a node with this id.
+    /// Defaults for a node with this id: the constants above, no handler limits, the wall
+    /// clock.
     pub fn new(owner: impl Into<String>) -> Self {
         Self {
             owner: owner.into(),
@@ -55,6 +60,8 @@ impl WorkerConfig {
             default_timeout: Self::DEFAULT_TIMEOUT,
             retry_base: Self::DEFAULT_RETRY_BASE,
             poll_interval: Self::DEFAULT_POLL_INTERVAL,
+            limits: HandlerLimits::new(),
+            clock: clock::system(),
         }
     }
 }
@@ -96,7 +103,8 @@ impl Interrupt {
 /// The jobs running on this node, so the node can interrupt them and tell when it is idle.
 #[derive(Debug, Default)]
 pub struct InFlight {
-    jobs: Mutex<HashMap<String, Arc<Interrupt>>>,
+    /// By job id: the claim number and its interrupt flag.
+    jobs: Mutex<HashMap<String, (u32, Arc<Interrupt>)>>,
     /// Workers between the start of a claim and the commit of its outcome.
     busy: AtomicUsize,
     /// Claims finished so far: a change between two looks means work happened in between.
@@ -110,9 +118,12 @@ impl InFlight {
         (self.busy.load(Ordering::SeqCst) == 0).then(|| self.finished.load(Ordering::SeqCst))
     }
 
-    /// Ids of the running jobs.
-    pub fn ids(&self) -> Vec<String> {
-        self.lock().keys().cloned().collect()
+    /// The running claims: job id and claim number.
+    pub fn held(&self) -> Vec<(String, u32)> {
+        self.lock()
+            .iter()
+            .map(|(id, (claim, _))| (id.clone(), *claim))
+            .collect()
     }
 
     /// How many jobs are running.
@@ -127,29 +138,35 @@ impl InFlight {
 
     /// Interrupt one job, if it runs here.
     pub fn interrupt(&self, id: &str, why: Interruption) {
-        if let Some(flag) = self.lock().get(id) {
+        if let Some((_, flag)) = self.lock().get(id) {
             flag.raise(why);
         }
     }
 
     /// Interrupt every running job.
     pub fn interrupt_all(&self, why: Interruption) {
-        for flag in self.lock().values() {
+        for (_, flag) in self.lock().values() {
             flag.raise(why);
         }
     }
 
-    fn insert(&self, id: &str) -> Arc<Interrupt> {
+    fn insert(&self, id: &str, claim: u32) -> Arc<Interrupt> {
         let flag = Arc::new(Interrupt::default());
-        self.lock().insert(id.to_owned(), flag.clone());
+        if let Some((_, older)) = self.lock().insert(id.to_owned(), (claim, flag.clone())) {
+            // An older claim of the same job still runs here: it was paused or rescued.
+            older.raise(Interruption::Cancelled);
+        }
         flag
     }
 
-    fn remove(&self, id: &str) {
-        self.lock().remove(id);
+    fn remove(&self, id: &str, claim: u32) {
+        let mut jobs = self.lock();
+        if jobs.get(id).is_some_and(|(held, _)| *held == claim) {
+            jobs.remove(id);
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Interrupt>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Arc<Interrupt>)>> {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -202,6 +219,8 @@ pub struct RunningJob {
     pub lease_owner: String,
     /// Wall-clock deadline, Unix milliseconds.
     pub deadline_ms: i64,
+    /// The attempt's time limit that set the deadline, for messages.
+    pub timeout: Duration,
     /// Raised when the job must stop.
     pub interrupt: Arc<Interrupt>,
     /// The worker's connection: for progress, logs and queries while the job runs.
@@ -214,6 +233,7 @@ impl RunningJob {
         Lease {
             id: &self.job.id,
             attempt: self.job.attempt,
+            claim: self.job.claims,
             owner: &self.lease_owner,
         }
     }
@@ -280,6 +300,8 @@ impl Execution {
 pub struct WorkerReport {
     /// Jobs claimed.
     pub claimed: usize,
+    /// Jobs claimed but paused because their cost estimate did not fit the budget.
+    pub paused: usize,
     /// Attempts completed.
     pub completed: usize,
     /// Attempts that failed and will be retried.
@@ -345,18 +367,23 @@ impl Worker {
     }
 
     fn claim_and_run(&self, handlers: &[String], report: &mut WorkerReport) -> Result<(), Error> {
-        let now = now_ms();
-        let jobs = store::claim(
-            &lock(&self.conn),
+        let now = self.config.clock.now_ms();
+        let claimed = store::claim(
+            &mut lock(&self.conn),
             &ClaimParams {
                 handlers,
                 owner: &self.config.owner,
                 lease_until: now + millis(self.config.lease),
                 limit: 1,
+                limits: &self.config.limits,
                 now,
             },
         )?;
-        for job in jobs {
+        report.paused += claimed.paused.len();
+        for id in &claimed.paused {
+            tracing::info!(job = %id, "paused: its cost estimate does not fit the budget");
+        }
+        for job in claimed.jobs {
             report.claimed += 1;
             self.run_job(job, report)?;
         }
@@ -367,7 +394,9 @@ impl Worker {
     pub fn run(self, wakeup: &Wakeup) {
         while !wakeup.is_stopping() {
             match self.run_once() {
-                Ok(report) if report.claimed == 0 => wakeup.wait(self.config.poll_interval),
+                Ok(report) if report.claimed == 0 && report.paused == 0 => {
+                    wakeup.wait(self.config.poll_interval);
+                }
                 Ok(_) => {}
                 Err(error) => {
                     tracing::error!(error = %crate::error_chain(&error), "worker failed");
@@ -383,7 +412,8 @@ impl Worker {
             .map_or(self.config.default_timeout, Duration::from_millis);
         let running = RunningJob {
             deadline_ms: now_ms() + millis(timeout),
-            interrupt: self.in_flight.insert(&job.id),
+            timeout,
+            interrupt: self.in_flight.insert(&job.id, job.claims),
             lease_owner: self.config.owner.clone(),
             conn: self.conn.clone(),
             job,
@@ -419,10 +449,12 @@ impl Worker {
                 "",
             ),
         };
-        self.in_flight.remove(&running.job.id);
+        self.in_flight.remove(&running.job.id, running.job.claims);
         self.commit(&running, execution, report)
     }
 
+    /// Commit the attempt's outcome. Its log lines are written in the same transaction, so a
+    /// reader who sees the final status also sees the whole log.
     fn commit(
         &self,
         running: &RunningJob,
@@ -430,17 +462,13 @@ impl Worker {
         report: &mut WorkerReport,
     ) -> Result<(), Error> {
         let job = &running.job;
-        let now = now_ms();
-        let lease = running.lease();
-        let mut logs = execution.logs;
-        let mut log = |level, message: String| {
-            logs.push(LogLine {
-                attempt: job.attempt,
-                time: now,
-                level,
-                stage: "pulse".into(),
-                message,
-            });
+        let now = self.config.clock.now_ms();
+        let line = |level, message: String| LogLine {
+            attempt: job.attempt,
+            time: now,
+            level,
+            stage: "pulse".into(),
+            message,
         };
         let attempt_report = Report {
             progress: execution.progress,
@@ -448,43 +476,45 @@ impl Worker {
             plugin_version: &execution.plugin_version,
         };
         let writes = (execution.attestations.len(), execution.children.len());
+        let mut logs = execution.logs;
         let mut conn = lock(&self.conn);
         let outcome = match execution.outcome {
-            Ok(result) => store::complete(
-                &mut conn,
-                lease,
-                &result,
-                &attempt_report,
-                execution.attestations,
-                &execution.children,
-                now,
-            )
-            .map(|stored| {
-                report.completed += 1;
-                tracing::info!(
-                    attestations = stored.len(),
-                    children = writes.1,
-                    "completed"
-                );
-                log(
+            Ok(result) => {
+                let mut lines = logs.clone();
+                lines.push(line(
                     LogLevel::Info,
                     format!(
                         "attempt {} completed: {} attestation(s) stored, {} child job(s) enqueued",
-                        job.attempt,
-                        stored.len(),
-                        writes.1
+                        job.attempt, writes.0, writes.1
                     ),
+                ));
+                let completed = store::complete(
+                    &mut conn,
+                    running.lease(),
+                    &attempt_report,
+                    Completion {
+                        result: &result,
+                        attestations: execution.attestations,
+                        children: &execution.children,
+                        logs: &lines,
+                    },
+                    now,
                 );
-            }),
+                if completed.is_ok() {
+                    report.completed += 1;
+                    tracing::info!(attestations = writes.0, children = writes.1, "completed");
+                }
+                completed.map(drop)
+            }
             Err(failure) => {
                 if writes != (0, 0) {
-                    log(
+                    logs.push(line(
                         LogLevel::Info,
                         format!(
                             "discarded {} attestation(s) and {} child job(s) of the failed attempt",
                             writes.0, writes.1
                         ),
-                    );
+                    ));
                 }
                 self.fail(
                     &conn,
@@ -493,17 +523,17 @@ impl Worker {
                     &attempt_report,
                     now,
                     report,
-                    &mut log,
+                    &logs,
                 )
             }
         };
         match outcome {
-            Ok(()) => {}
+            Ok(()) => Ok(()),
             Err(Error::LeaseLost { .. }) => {
                 report.discarded += 1;
                 let status = store::get(&conn, &job.id).map(|j| j.status);
                 tracing::info!(?status, "outcome discarded: the job changed meanwhile");
-                log(
+                logs.push(line(
                     LogLevel::Warn,
                     format!(
                         "attempt {} outcome discarded ({} attestation(s), {} child job(s)): the job is {} now",
@@ -512,7 +542,8 @@ impl Worker {
                         writes.1,
                         status.map_or_else(|_| "gone".into(), |s| s.to_string())
                     ),
-                );
+                ));
+                store::append_logs(&conn, &job.id, &logs)
             }
             Err(error @ (Error::Ats(_) | Error::Invalid(_))) => {
                 // The attempt's writes cannot be stored: that is the attempt's failure.
@@ -524,28 +555,28 @@ impl Worker {
                         .collect(),
                     kind: FailureKind::Permanent,
                 };
-                self.fail(
+                match self.fail(
                     &conn,
                     running,
                     &failure,
                     &attempt_report,
                     now,
                     report,
-                    &mut log,
-                )
-                .or_else(|e| match e {
-                    Error::LeaseLost { .. } => Ok(()),
-                    other => Err(other),
-                })?;
+                    &logs,
+                ) {
+                    Err(Error::LeaseLost { .. }) => store::append_logs(&conn, &job.id, &logs),
+                    other => other,
+                }
             }
-            Err(other) => return Err(other),
+            Err(other) => Err(other),
         }
-        store::append_logs(&conn, &job.id, &logs)
     }
 
+    /// Record a failed attempt with its log: back to the queue uncounted (shutdown), queued
+    /// for a retry, or failed for good.
     #[expect(
         clippy::too_many_arguments,
-        reason = "one call site; a struct would only rename them"
+        reason = "one call site per outcome; a struct would only rename them"
     )]
     fn fail(
         &self,
@@ -555,23 +586,60 @@ impl Worker {
         attempt_report: &Report<'_>,
         now: i64,
         report: &mut WorkerReport,
-        log: &mut impl FnMut(LogLevel, String),
+        logs: &[LogLine],
     ) -> Result<(), Error> {
         let job = &running.job;
+        let with_line = |level, message: String| {
+            let mut lines = logs.to_vec();
+            lines.push(LogLine {
+                attempt: job.attempt,
+                time: now,
+                level,
+                stage: "pulse".into(),
+                message,
+            });
+            lines
+        };
         if failure.kind == FailureKind::Interrupted(Interruption::Shutdown) {
-            store::release(conn, running.lease(), now)?;
-            report.released += 1;
-            log(
+            let lines = with_line(
                 LogLevel::Info,
                 format!(
                     "attempt {} returned to the queue: {}",
                     job.attempt, failure.message
                 ),
             );
+            store::release(conn, running.lease(), &lines, now)?;
+            report.released += 1;
             return Ok(());
         }
-        let retry_at = (failure.kind == FailureKind::Retryable)
+        let retry_at = (failure.kind == FailureKind::Retryable && job.attempt < job.max_attempts)
             .then(|| now + millis(backoff(self.config.retry_base, job.attempt)));
+        let lines = match retry_at {
+            Some(at) => with_line(
+                LogLevel::Warn,
+                format!(
+                    "attempt {}/{} failed, retrying in {} ms: {}",
+                    job.attempt,
+                    job.max_attempts,
+                    at - now,
+                    failure.message
+                ),
+            ),
+            None => with_line(
+                LogLevel::Error,
+                format!(
+                    "attempt {}/{} failed{}: {}",
+                    job.attempt,
+                    job.max_attempts,
+                    if failure.kind == FailureKind::Retryable {
+                        ", no attempts left"
+                    } else {
+                        " permanently"
+                    },
+                    failure.message
+                ),
+            ),
+        };
         let status = store::fail(
             conn,
             running.lease(),
@@ -582,40 +650,13 @@ impl Worker {
                 retry_at,
             },
             attempt_report,
+            &lines,
             now,
         )?;
         tracing::warn!(error = %failure.message, %status, "attempt failed");
         match status {
-            JobStatus::Queued => {
-                report.retried += 1;
-                log(
-                    LogLevel::Warn,
-                    format!(
-                        "attempt {}/{} failed, retrying in {} ms: {}",
-                        job.attempt,
-                        job.max_attempts,
-                        retry_at.unwrap_or(now) - now,
-                        failure.message
-                    ),
-                );
-            }
-            _ => {
-                report.failed += 1;
-                log(
-                    LogLevel::Error,
-                    format!(
-                        "attempt {}/{} failed{}: {}",
-                        job.attempt,
-                        job.max_attempts,
-                        if failure.kind == FailureKind::Permanent {
-                            " permanently"
-                        } else {
-                            ", no attempts left"
-                        },
-                        failure.message
-                    ),
-                );
-            }
+            JobStatus::Queued => report.retried += 1,
+            _ => report.failed += 1,
         }
         Ok(())
     }
@@ -628,10 +669,6 @@ pub fn backoff(base: Duration, attempt: u32) -> Duration {
     let capped = exponential.min(Duration::from_secs(3600));
     let jitter = rand::random_range(0.75..1.25);
     capped.mul_f64(jitter)
-}
-
-fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -1,13 +1,20 @@
 //! The node's one wasmtime `Engine` and the thread that drives epoch interruption.
 
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use wasmtime::component::Component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use super::cache::{ComponentCache, Lookup};
 use super::{Error, Limits, Result};
+
+/// The wasm stack of a guest call: deep recursion traps as a stack overflow at this depth,
+/// well before the host's own stack is at risk.
+pub const MAX_WASM_STACK: usize = 1 << 20;
 
 /// How the engine is set up.
 #[derive(Debug, Clone)]
@@ -20,24 +27,47 @@ pub struct RuntimeConfig {
     pub max_instances: u32,
     /// How often the epoch advances: the precision of timeouts and cancellation.
     pub epoch_tick: Duration,
+    /// Meter fuel, so that [`Limits::fuel`] is enforced. It slows every guest (up to about 3x
+    /// on call-heavy code), so it is off by default: the wall-clock timeout bounds every job.
+    pub fuel: bool,
+    /// Where compiled components are cached; `None` compiles every component at every load.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Default for RuntimeConfig {
-    /// Default limits, pooling on with 128 instances, a 10 ms epoch tick.
+    /// Default limits, pooling on with 128 instances, a 10 ms epoch tick, no fuel metering,
+    /// no compile cache.
     fn default() -> Self {
         Self {
             limits: Limits::default(),
             pooling: true,
             max_instances: 128,
             epoch_tick: Duration::from_millis(10),
+            fuel: false,
+            cache_dir: None,
         }
     }
+}
+
+/// How components were turned into code since the runtime started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CompileStats {
+    /// Components compiled from wasm.
+    pub compiled: usize,
+    /// Components loaded from the compile cache.
+    pub cached: usize,
+    /// Cache entries refused (corrupt, tampered, or for another engine) and rebuilt.
+    pub rejected: usize,
 }
 
 /// The engine and its epoch ticker; cheap to share behind an `Arc`.
 pub struct Runtime {
     engine: Engine,
     config: RuntimeConfig,
+    cache: Option<ComponentCache>,
+    compiled: AtomicUsize,
+    cached: AtomicUsize,
+    rejected: AtomicUsize,
     stop_ticker: Arc<AtomicBool>,
     ticker: Option<JoinHandle<()>>,
 }
@@ -56,13 +86,14 @@ impl Runtime {
     /// # Errors
     ///
     /// [`Error::Engine`] when wasmtime rejects the configuration (for example, the pooling
-    /// allocator cannot reserve its address space).
+    /// allocator cannot reserve its address space); [`Error::Cache`] when the cache directory
+    /// cannot be created.
     pub fn new(config: RuntimeConfig) -> Result<Self> {
         let mut wasm = Config::new();
         wasm.wasm_component_model(true)
             .epoch_interruption(true)
-            // A guest's deep recursion traps as a stack overflow well before the host's stack.
-            .max_wasm_stack(1 << 20)
+            .consume_fuel(config.fuel)
+            .max_wasm_stack(MAX_WASM_STACK)
             .parallel_compilation(true);
         if config.pooling {
             let mut pool = PoolingAllocationConfig::default();
@@ -78,6 +109,16 @@ impl Runtime {
             wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         let engine = Engine::new(&wasm).map_err(Error::Engine)?;
+        let cache = config
+            .cache_dir
+            .as_ref()
+            .map(|dir| {
+                ComponentCache::open(dir, &engine).map_err(|source| Error::Cache {
+                    dir: dir.clone(),
+                    source,
+                })
+            })
+            .transpose()?;
         let stop_ticker = Arc::new(AtomicBool::new(false));
         let ticker = {
             let engine = engine.weak();
@@ -99,6 +140,10 @@ impl Runtime {
         Ok(Self {
             engine,
             config,
+            cache,
+            compiled: AtomicUsize::new(0),
+            cached: AtomicUsize::new(0),
+            rejected: AtomicUsize::new(0),
             stop_ticker,
             ticker: Some(ticker),
         })
@@ -112,6 +157,47 @@ impl Runtime {
     /// The configuration it was built with.
     pub fn config(&self) -> &RuntimeConfig {
         &self.config
+    }
+
+    /// How many components were compiled, loaded from the cache, and rebuilt.
+    pub fn compile_stats(&self) -> CompileStats {
+        CompileStats {
+            compiled: self.compiled.load(Ordering::Relaxed),
+            cached: self.cached.load(Ordering::Relaxed),
+            rejected: self.rejected.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The component for `bytes`, whose sha256 (hex) is `sha256`: from the compile cache when
+    /// it holds a verified entry, else compiled (and cached).
+    ///
+    /// # Errors
+    ///
+    /// What wasmtime says when `bytes` is not a valid component.
+    pub fn compile(&self, bytes: &[u8], sha256: &str) -> wasmtime::Result<Component> {
+        let Some(cache) = &self.cache else {
+            self.compiled.fetch_add(1, Ordering::Relaxed);
+            return Component::new(&self.engine, bytes);
+        };
+        match cache.load(&self.engine, sha256) {
+            Lookup::Hit(component) => {
+                self.cached.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(%sha256, "component loaded from the compile cache");
+                return Ok(component);
+            }
+            Lookup::Miss => {}
+            Lookup::Rejected(reason) => {
+                self.rejected.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%sha256, path = %cache.path(sha256).display(), %reason, "compile cache entry refused; compiling again");
+            }
+        }
+        let component = Component::new(&self.engine, bytes)?;
+        self.compiled.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(%sha256, "component compiled");
+        if let Err(error) = cache.store(sha256, &component) {
+            tracing::warn!(%sha256, error = %format!("{error:#}"), "could not write the compile cache");
+        }
+        Ok(component)
     }
 }
 

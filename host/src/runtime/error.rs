@@ -6,6 +6,15 @@ pub enum Error {
     /// The engine could not be configured.
     #[error("configuring the WebAssembly engine")]
     Engine(#[source] wasmtime::Error),
+    /// The compile cache directory could not be created.
+    #[error("creating the compile cache '{dir}'")]
+    Cache {
+        /// The directory.
+        dir: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Result of runtime operations.

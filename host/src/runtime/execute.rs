@@ -6,35 +6,43 @@ use std::sync::Arc;
 use wasmtime::{Store, UpdateDeadline};
 
 use super::bindings::{PluginPre, types};
+use super::engine::MAX_WASM_STACK;
 use super::job_ctx::Stop;
 use super::limits::mib;
-use super::{Identity, JobCtx, Limits, Runtime};
+use super::slots::Slots;
+use super::{Grants, Identity, JobCtx, Limits, Runtime};
 use crate::clock::now_ms;
 use crate::pulse::{
     self, Execution, Failure, FailureKind, Interruption, RunningJob, SharedConnection,
 };
 
-/// Runs one announced handler of one plugin: registered with Pulse as its [`pulse::JobHandler`].
+/// Runs the announced handlers of one plugin: registered with Pulse as their
+/// [`pulse::JobHandler`]. At most `limits.concurrency` of its jobs run at once; more wait.
 pub struct PluginHandler {
     runtime: Arc<Runtime>,
     pre: Arc<PluginPre<JobCtx>>,
     identity: Identity,
     limits: Limits,
+    grants: Grants,
+    slots: Slots,
 }
 
 impl PluginHandler {
-    /// A handler that instantiates `pre` for each job.
+    /// A handler that instantiates `pre` for each job, with the plugin's limits and grants.
     pub(crate) fn new(
         runtime: Arc<Runtime>,
         pre: Arc<PluginPre<JobCtx>>,
         identity: Identity,
         limits: Limits,
+        grants: Grants,
     ) -> Self {
         Self {
             runtime,
             pre,
             identity,
+            slots: Slots::new(limits.concurrency),
             limits,
+            grants,
         }
     }
 }
@@ -42,19 +50,46 @@ impl PluginHandler {
 impl pulse::JobHandler for PluginHandler {
     fn execute(&self, running: &RunningJob) -> Execution {
         let job = &running.job;
-        let ctx = JobCtx::for_job(self.identity.clone(), self.limits.clone(), running);
-        let mut store = new_store(&self.runtime, ctx, running.deadline_ms);
         let raw_handler = job
             .handler
             .split_once('/')
             .map_or(job.handler.as_str(), |(_, name)| name);
+        let name = format!("plugin '{}' handler '{raw_handler}'", self.identity.name);
+        let version = self.identity.version.clone();
+        let _slot = match self.slots.acquire(&running.interrupt, running.deadline_ms) {
+            Ok(slot) => slot,
+            Err(Some(why)) => return Execution::failed(interrupted(&name, why), version),
+            Err(None) => {
+                let message = format!(
+                    "{name}: timed out waiting for a slot (the plugin's concurrency limit is {})",
+                    self.limits.concurrency
+                );
+                return Execution::failed(retryable(message), version);
+            }
+        };
+        // The plugin's timeout is a ceiling: a job's own timeout can only shorten it.
+        let plugin_ms = crate::clock::millis(self.limits.timeout);
+        let limit_ms = crate::clock::millis(running.timeout).min(plugin_ms);
+        let deadline_ms = running.deadline_ms.min(now_ms().saturating_add(plugin_ms));
+        let ctx = match JobCtx::for_job(
+            self.identity.clone(),
+            self.limits.clone(),
+            &self.grants,
+            running,
+        ) {
+            Ok(ctx) => ctx,
+            Err(reason) => {
+                return Execution::failed(retryable(format!("{name}: {reason}")), version);
+            }
+        };
+        let mut store = new_store(&self.runtime, ctx, deadline_ms, limit_ms, &self.limits);
         let wit_job = types::Job {
             id: job.id.clone(),
             handler: raw_handler.to_owned(),
             payload: job.payload.to_string(),
             attempt: job.attempt,
             max_attempts: job.max_attempts,
-            deadline_ms: u64::try_from(running.deadline_ms).unwrap_or_default(),
+            deadline_ms: u64::try_from(deadline_ms).unwrap_or_default(),
             parent_id: job.parent_job_id.clone(),
             source: job.source.clone(),
         };
@@ -74,18 +109,15 @@ impl pulse::JobHandler for PluginHandler {
             .map(|line| line.message.as_str())
             .collect();
         let panic = panic_message(&stderr);
-        let name = format!("plugin '{}' handler '{raw_handler}'", self.identity.name);
         let outcome = match called {
             Ok(Ok(outcome)) => check_result(&outcome.result, &self.limits)
                 .map_err(|message| permanent(format!("{name}: {message}"))),
             Ok(Err(types::JobError::Permanent(message))) => {
                 Err(permanent(format!("{name} failed: {message}")))
             }
-            Ok(Err(types::JobError::Retryable(message))) => Err(Failure {
-                message: format!("{name} failed: {message}"),
-                details: Vec::new(),
-                kind: FailureKind::Retryable,
-            }),
+            Ok(Err(types::JobError::Retryable(message))) => {
+                Err(retryable(format!("{name} failed: {message}")))
+            }
             Err(error) => Err(trap_failure(
                 &name,
                 &error,
@@ -99,7 +131,7 @@ impl pulse::JobHandler for PluginHandler {
             outcome,
             progress: scope.progress,
             cost: scope.cost,
-            plugin_version: self.identity.version.clone(),
+            plugin_version: version,
             attestations: scope.attestations,
             children: scope.children,
             logs,
@@ -123,6 +155,7 @@ pub(crate) fn initialize(
     pre: &PluginPre<JobCtx>,
     identity_hint: &str,
     limits: &Limits,
+    grants: &Grants,
     config: &[(String, String)],
     conn: SharedConnection,
 ) -> Result<Announcement, String> {
@@ -130,9 +163,15 @@ pub(crate) fn initialize(
         name: identity_hint.to_owned(),
         version: String::new(),
     };
-    let ctx = JobCtx::for_initialize(identity, limits.clone(), conn);
-    let deadline = now_ms() + i64::try_from(limits.timeout.as_millis()).unwrap_or(i64::MAX);
-    let mut store = new_store(runtime, ctx, deadline);
+    let ctx = JobCtx::for_initialize(identity, limits.clone(), grants, conn)?;
+    let limit_ms = crate::clock::millis(limits.timeout);
+    let mut store = new_store(
+        runtime,
+        ctx,
+        now_ms().saturating_add(limit_ms),
+        limit_ms,
+        limits,
+    );
     let called = pre.instantiate(&mut store).and_then(|plugin| {
         let info = plugin.call_metadata(&mut store)?;
         store.data_mut().identity = Identity {
@@ -156,12 +195,22 @@ pub(crate) fn initialize(
     }
 }
 
-/// A store for one instance: memory limit, and an epoch callback that stops the guest at its
-/// deadline or when Pulse interrupts the job.
-fn new_store(runtime: &Runtime, ctx: JobCtx, deadline_ms: i64) -> Store<JobCtx> {
-    let limit_ms = deadline_ms - now_ms();
+/// A store for one instance: memory limit, fuel when the engine meters it, and an epoch
+/// callback that stops the guest at its deadline or when Pulse interrupts the job.
+fn new_store(
+    runtime: &Runtime,
+    ctx: JobCtx,
+    deadline_ms: i64,
+    limit_ms: i64,
+    limits: &Limits,
+) -> Store<JobCtx> {
     let mut store = Store::new(runtime.engine(), ctx);
     store.limiter(|ctx| &mut ctx.memory);
+    if runtime.config().fuel {
+        store
+            .set_fuel(limits.fuel.unwrap_or(u64::MAX))
+            .expect("the engine meters fuel");
+    }
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |mut cx| {
         let ctx = cx.data_mut();
@@ -190,14 +239,10 @@ fn trap_failure(
 ) -> Failure {
     let details: Vec<String> = error.chain().map(|cause| cause.to_string()).collect();
     let (message, kind) = match (stop, memory_exceeded) {
-        (Some(Stop::Interrupted(Interruption::Cancelled)), _) => (
-            format!("{name}: interrupted: the job was cancelled"),
-            FailureKind::Interrupted(Interruption::Cancelled),
-        ),
-        (Some(Stop::Interrupted(Interruption::Shutdown)), _) => (
-            format!("{name}: interrupted: the node is shutting down"),
-            FailureKind::Interrupted(Interruption::Shutdown),
-        ),
+        (Some(Stop::Interrupted(why)), _) => {
+            let failure = interrupted(name, why);
+            (failure.message, failure.kind)
+        }
         (Some(Stop::Timeout { limit_ms }), _) => (
             format!("{name}: timed out (limit {limit_ms} ms)"),
             FailureKind::Retryable,
@@ -212,7 +257,14 @@ fn trap_failure(
         ),
         (None, None) => {
             let cause = match error.downcast_ref::<wasmtime::Trap>() {
-                Some(wasmtime::Trap::StackOverflow) => "trap: stack overflow".to_owned(),
+                Some(wasmtime::Trap::StackOverflow) => format!(
+                    "trap: stack overflow (limit {} of wasm stack)",
+                    mib(MAX_WASM_STACK)
+                ),
+                Some(wasmtime::Trap::OutOfFuel) => format!(
+                    "trap: out of fuel (limit {})",
+                    limits.fuel.unwrap_or(u64::MAX)
+                ),
                 Some(trap) => format!(
                     "trap: {}",
                     trap.to_string().trim_start_matches("wasm trap: ")
@@ -260,6 +312,26 @@ fn permanent(message: String) -> Failure {
         message,
         details: Vec::new(),
         kind: FailureKind::Permanent,
+    }
+}
+
+fn retryable(message: String) -> Failure {
+    Failure {
+        message,
+        details: Vec::new(),
+        kind: FailureKind::Retryable,
+    }
+}
+
+fn interrupted(name: &str, why: Interruption) -> Failure {
+    let message = match why {
+        Interruption::Cancelled => format!("{name}: interrupted: the job was cancelled"),
+        Interruption::Shutdown => format!("{name}: interrupted: the node is shutting down"),
+    };
+    Failure {
+        message,
+        details: Vec::new(),
+        kind: FailureKind::Interrupted(why),
     }
 }
 

@@ -2,17 +2,17 @@
 //!
 //! It denies by default. A context built by [`JobCtx::for_initialize`] may read the store but
 //! not write; one built by [`JobCtx::for_job`] buffers the job's writes, which Pulse commits
-//! only if the attempt succeeds. Neither has files, network or environment, and stdout and
-//! stderr go to bounded in-memory pipes that end up in the job log.
+//! only if the attempt succeeds. Neither has files, network or environment beyond the plugin's
+//! [`Grants`], and stdout and stderr go to bounded in-memory pipes that end up in the job log.
 
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::Limits;
 use super::limits::MemoryLimiter;
+use super::output::CappedPipe;
+use super::{Grants, Limits};
 use crate::ats::Attestation;
 use crate::clock::now_ms;
 use crate::pulse::{
@@ -37,6 +37,9 @@ impl Identity {
 
 /// Minimum time between progress writes to the database while a job runs.
 const PROGRESS_FLUSH_INTERVAL_MS: i64 = 100;
+/// Live resources (streams, pollables, files, ...) a guest may hold at once: each is host
+/// memory, so a guest creating them in a loop must hit a wall long before the host does.
+const MAX_RESOURCES: usize = 10_000;
 
 /// Why the host stopped the guest, recorded so the error can say which limit was hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +56,8 @@ pub(crate) struct JobScope {
     pub(crate) lease_owner: String,
     pub(crate) interrupt: Arc<Interrupt>,
     pub(crate) attestations: Vec<Attestation>,
+    /// Text bytes of `attestations`.
+    pub(crate) attestation_bytes: usize,
     pub(crate) children: Vec<NewJob>,
     pub(crate) progress: Progress,
     pub(crate) cost: f64,
@@ -73,52 +78,77 @@ pub struct JobCtx {
     logs: Vec<LogLine>,
     log_bytes: usize,
     dropped_log_lines: usize,
-    stdout: MemoryOutputPipe,
-    stderr: MemoryOutputPipe,
+    stdout: CappedPipe,
+    stderr: CappedPipe,
 }
 
 impl JobCtx {
     /// A context for `metadata` and `initialize`: store reads only, no job.
-    pub fn for_initialize(identity: Identity, limits: Limits, conn: SharedConnection) -> Self {
-        Self::new(identity, limits, conn, None)
+    ///
+    /// # Errors
+    ///
+    /// A granted directory that cannot be opened.
+    pub fn for_initialize(
+        identity: Identity,
+        limits: Limits,
+        grants: &Grants,
+        conn: SharedConnection,
+    ) -> Result<Self, String> {
+        Self::new(identity, limits, grants, conn, None)
     }
 
     /// A context for one attempt of `running`.
-    pub fn for_job(identity: Identity, limits: Limits, running: &pulse::RunningJob) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// A granted directory that cannot be opened.
+    pub fn for_job(
+        identity: Identity,
+        limits: Limits,
+        grants: &Grants,
+        running: &pulse::RunningJob,
+    ) -> Result<Self, String> {
         let scope = JobScope {
             job: running.job.clone(),
             lease_owner: running.lease_owner.clone(),
             interrupt: running.interrupt.clone(),
             attestations: Vec::new(),
+            attestation_bytes: 0,
             children: Vec::new(),
             progress: running.job.progress,
-            cost: 0.0,
+            // Cost adds up over attempts: what earlier attempts spent stays spent.
+            cost: running.job.cost_actual,
             queries: 0,
             last_flush_ms: 0,
         };
-        Self::new(identity, limits, running.conn.clone(), Some(scope))
+        Self::new(identity, limits, grants, running.conn.clone(), Some(scope))
     }
 
     fn new(
         identity: Identity,
         limits: Limits,
+        grants: &Grants,
         conn: SharedConnection,
         scope: Option<JobScope>,
-    ) -> Self {
-        let stdout = MemoryOutputPipe::new(limits.log_bytes);
-        let stderr = MemoryOutputPipe::new(limits.log_bytes);
+    ) -> Result<Self, String> {
+        let stdout = CappedPipe::new(limits.log_bytes);
+        let stderr = CappedPipe::new(limits.log_bytes);
         // Deny by default: no preopened directories, no environment, no arguments, no network
-        // (sockets and name lookup are refused), no stdin. Clocks and randomness work.
-        let wasi = WasiCtx::builder()
+        // (sockets and name lookup are refused), no stdin. Clocks and randomness work. The
+        // plugin's grants then add directories and environment variables.
+        let mut builder = WasiCtx::builder();
+        builder
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_ip_name_lookup(false)
             .allow_tcp(false)
-            .allow_udp(false)
-            .build();
-        Self {
-            wasi,
-            table: ResourceTable::new(),
+            .allow_udp(false);
+        grants.apply(&mut builder)?;
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_RESOURCES);
+        Ok(Self {
+            wasi: builder.build(),
+            table,
             memory: MemoryLimiter::new(limits.memory_bytes),
             identity,
             limits,
@@ -130,7 +160,7 @@ impl JobCtx {
             dropped_log_lines: 0,
             stdout,
             stderr,
-        }
+        })
     }
 
     /// Add a line to the job log (or, outside a job, the node's log), within the log limit.
@@ -175,6 +205,7 @@ impl JobCtx {
         let lease = pulse::store::Lease {
             id: &scope.job.id,
             attempt: scope.job.attempt,
+            claim: scope.job.claims,
             owner: &scope.lease_owner,
         };
         let saved = pulse::store::update_progress(&conn, lease, scope.progress, scope.cost, now)
@@ -193,19 +224,22 @@ impl JobCtx {
     /// Everything the guest left behind: log lines not yet written (with captured stdout and
     /// stderr, and a note of dropped lines), and the job scope.
     pub(crate) fn finish(mut self) -> (Vec<LogLine>, Option<JobScope>) {
+        let mut dropped_bytes = 0;
         for (stage, pipe) in [
             ("stdout", self.stdout.clone()),
             ("stderr", self.stderr.clone()),
         ] {
-            let bytes = pipe.contents();
+            let (bytes, dropped) = pipe.contents();
+            dropped_bytes += dropped;
             let text = String::from_utf8_lossy(&bytes);
             for line in text.lines().filter(|line| !line.trim().is_empty()) {
                 self.log(LogLevel::Info, stage, line);
             }
         }
-        if self.dropped_log_lines > 0 {
+        if self.dropped_log_lines > 0 || dropped_bytes > 0 {
             let note = format!(
-                "{} log line(s) dropped: the job's log limit is {} bytes",
+                "{} log line(s) and {dropped_bytes} byte(s) of stdout/stderr dropped: the job's \
+                 log limit is {} bytes",
                 self.dropped_log_lines, self.limits.log_bytes
             );
             self.log_bytes = 0;

@@ -2,19 +2,31 @@
 
 use std::time::Duration;
 
-/// Per-instance limits. Exceeding one ends the job with an error naming the limit and its value.
+/// Per-instance limits. Exceeding one ends the job with an error naming the limit and its value
+/// (or, for the counts and sizes of host calls, makes that call return `limit-exceeded`).
+///
+/// The node's limits ([`crate::runtime::RuntimeConfig::limits`]) are the ceiling; a plugin's
+/// manifest may lower them, never raise them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Linear memory of the instance, in bytes.
     pub memory_bytes: usize,
-    /// Wall-clock time of an attempt whose job names no timeout (and of `initialize`).
+    /// Longest wall-clock time of one attempt (and of `initialize`); a job's own timeout can
+    /// only shorten it.
     pub timeout: Duration,
+    /// Fuel (roughly, wasm instructions) of one attempt; `None` is unmetered. Enforced only on a
+    /// node whose engine meters fuel ([`crate::runtime::RuntimeConfig::fuel`]).
+    pub fuel: Option<u64>,
+    /// Jobs of one plugin running at once on this node; more wait for a slot.
+    pub concurrency: usize,
     /// Bytes of a job's JSON result.
     pub result_bytes: usize,
     /// Bytes of log text (guest log calls, stdout, stderr) kept per attempt.
     pub log_bytes: usize,
     /// Attestations one attempt may write.
     pub attestations: usize,
+    /// Bytes of attestations (values and attributes) one attempt may write.
+    pub attestation_bytes: usize,
     /// Child jobs one attempt may enqueue.
     pub child_jobs: usize,
     /// Store queries one attempt may make.
@@ -22,15 +34,18 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// 64 MiB memory, 30 s, 1 MiB result, 256 KiB log, 10,000 attestations, 1,000 child
-    /// jobs, 10,000 queries.
+    /// 64 MiB memory, 30 s, no fuel metering, 64 jobs at once, 1 MiB result, 256 KiB log,
+    /// 10,000 attestations of 16 MiB in all, 1,000 child jobs, 10,000 queries.
     fn default() -> Self {
         Self {
             memory_bytes: 64 << 20,
             timeout: Duration::from_secs(30),
+            fuel: None,
+            concurrency: 64,
             result_bytes: 1 << 20,
             log_bytes: 256 << 10,
             attestations: 10_000,
+            attestation_bytes: 16 << 20,
             child_jobs: 1_000,
             queries: 10_000,
         }

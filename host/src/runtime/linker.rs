@@ -1,11 +1,50 @@
 //! The imports a guest can link against: WASI (with a context that denies by default) and the
 //! `qntx:plugin` interfaces, one line each.
+//!
+//! Every plugin gets the same linker. The WASI interfaces that reach outside the sandbox are
+//! linked for all but inert without a grant: `wasi:filesystem` sees only the directories the
+//! plugin's manifest grants (none by default), `wasi:sockets` refuses every socket and name
+//! lookup (this node grants no network), `wasi:cli/environment` holds only granted variables.
+//! Linking them inert rather than refusing components that import them matters because Rust's
+//! standard library imports them as soon as any code path touches `std::fs` or `std::net`.
+//! A component importing anything else is refused at load, naming the import.
 
 use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::JobCtx;
 use super::bindings::{job_context, logging, pulse, store, types};
+
+/// The WASI 0.2 interfaces this node links, without version.
+pub(crate) const OFFERED_WASI: &[&str] = &[
+    "wasi:cli/environment",
+    "wasi:cli/exit",
+    "wasi:cli/stderr",
+    "wasi:cli/stdin",
+    "wasi:cli/stdout",
+    "wasi:cli/terminal-input",
+    "wasi:cli/terminal-output",
+    "wasi:cli/terminal-stderr",
+    "wasi:cli/terminal-stdin",
+    "wasi:cli/terminal-stdout",
+    "wasi:clocks/monotonic-clock",
+    "wasi:clocks/wall-clock",
+    "wasi:filesystem/preopens",
+    "wasi:filesystem/types",
+    "wasi:io/error",
+    "wasi:io/poll",
+    "wasi:io/streams",
+    "wasi:random/insecure",
+    "wasi:random/insecure-seed",
+    "wasi:random/random",
+    "wasi:sockets/instance-network",
+    "wasi:sockets/ip-name-lookup",
+    "wasi:sockets/network",
+    "wasi:sockets/tcp",
+    "wasi:sockets/tcp-create-socket",
+    "wasi:sockets/udp",
+    "wasi:sockets/udp-create-socket",
+];
 
 /// A linker with every import this node offers.
 ///
@@ -21,4 +60,57 @@ pub(crate) fn new_linker(engine: &Engine) -> wasmtime::Result<Linker<JobCtx>> {
     job_context::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)?;
     logging::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)?;
     Ok(linker)
+}
+
+/// What this node makes of an import: `None` if it links it, else why not.
+pub(crate) fn refuse_import(name: &str) -> Option<String> {
+    let (interface, version) = name.split_once('@').unwrap_or((name, ""));
+    if interface.starts_with(&format!("{}/", super::PACKAGE)) {
+        return (version != super::VERSION).then(|| {
+            format!(
+                "it imports '{name}', built for {}@{version}; this node implements {}",
+                super::PACKAGE,
+                super::WORLD
+            )
+        });
+    }
+    if OFFERED_WASI.contains(&interface) {
+        return (!version.starts_with("0.2.")).then(|| {
+            format!("it imports '{name}'; this node offers {interface} only in WASI 0.2 (0.2.x)")
+        });
+    }
+    Some(format!(
+        "it imports '{name}', which this node does not offer (it offers {}/* and the WASI 0.2 \
+         interfaces of wasi:cli, clocks, filesystem, io, random and sockets)",
+        super::PACKAGE
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imports_are_refused_by_name() {
+        assert_eq!(refuse_import("qntx:plugin/store@0.1.0"), None);
+        assert_eq!(refuse_import("wasi:io/streams@0.2.6"), None);
+        assert!(
+            refuse_import("qntx:plugin/store@0.2.0")
+                .unwrap()
+                .contains("built for qntx:plugin@0.2.0")
+        );
+        assert!(
+            refuse_import("wasi:http/outgoing-handler@0.2.6")
+                .unwrap()
+                .starts_with(
+                    "it imports 'wasi:http/outgoing-handler@0.2.6', which this node does not offer"
+                )
+        );
+        assert!(
+            refuse_import("wasi:io/streams@0.3.0")
+                .unwrap()
+                .contains("only in WASI 0.2")
+        );
+        assert!(refuse_import("acme:evil/backdoor").is_some());
+    }
 }

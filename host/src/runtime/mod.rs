@@ -5,27 +5,34 @@
 //! interruption driven by one ticker thread). Each job runs in a **fresh `Store` and instance**
 //! built from the plugin's shared `InstancePre`, with a [`JobCtx`] that denies by default: no
 //! files, no network, no environment; stdout and stderr captured into the job log; memory, time
-//! and output bounded by [`Limits`]. A trap ends that job only.
+//! and output bounded by [`Limits`]; a plugin's manifest adds [`Grants`] and may lower the
+//! limits. A trap ends that job only. Compiled components are cached on disk (see `cache.rs`).
 //!
 //! `host/` holds one file per WIT interface; [`PluginHandler`] turns a Pulse job into an
 //! `execute-job` call and the guest's effects into an [`crate::pulse::Execution`].
 
 mod bindings;
+mod cache;
 mod engine;
 mod error;
 mod execute;
+mod grants;
 mod host;
 mod job_ctx;
 mod limits;
 mod linker;
+mod output;
+mod slots;
 
 pub use bindings::{PACKAGE, VERSION, WORLD};
-pub use engine::{Runtime, RuntimeConfig};
+pub use engine::{CompileStats, MAX_WASM_STACK, Runtime, RuntimeConfig};
 pub use error::{Error, Result};
 pub use execute::PluginHandler;
+pub use grants::{DirGrant, Grants};
 pub use job_ctx::{Identity, JobCtx};
 pub use limits::Limits;
 
 pub(crate) use bindings::{PluginPre, types};
 pub(crate) use execute::initialize;
-pub(crate) use linker::new_linker;
+pub(crate) use limits::mib;
+pub(crate) use linker::{new_linker, refuse_import};

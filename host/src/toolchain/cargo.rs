@@ -179,7 +179,8 @@ fn read_messages(stdout: &[u8], package: &str) -> (Vec<String>, Option<PathBuf>)
     (diagnostics, wasm)
 }
 
-fn run(command: &mut Command) -> Result<Output, Error> {
+/// Run a program to completion, capturing its output.
+pub(crate) fn run(command: &mut Command) -> Result<Output, Error> {
     command.output().map_err(|source| Error::Spawn {
         program: command.get_program().to_string_lossy().into_owned(),
         source,

@@ -1,13 +1,24 @@
 //! Turning source into components: `qntx plugin build` compiles a plugin crate for
-//! `wasm32-wasip2`; the node then checks the result against the `qntx:plugin` world.
+//! `wasm32-wasip2`; `qntx handler create` compiles one handler file (Rust, Python or
+//! JavaScript, see [`build_handler`]); the node then checks the result against the
+//! `qntx:plugin` world.
 //!
 //! The Rust toolchain is the one `rustup` selects in the crate's directory. The target is
 //! installed on first use. Guests are built in release mode, optimised for size, with LTO,
 //! whatever the crate's own profile says: their size is load time and instance memory.
 
 mod cargo;
+mod handler;
+mod install;
+pub mod sdk;
 
 pub use cargo::{BuildOptions, Built, build_crate, ensure_wasm_target};
+pub use handler::{HandlerSource, Language, build_handler};
+pub use install::{
+    COMPONENTIZE_JS, COMPONENTIZE_PY, componentize_js, componentize_py, toolchains_dir,
+};
+
+pub(crate) use cargo::run;
 
 use std::path::PathBuf;
 
@@ -49,6 +60,39 @@ pub enum Error {
         package: String,
         /// The compiler's errors, one `file:line:col: error: ...` per line.
         diagnostics: String,
+    },
+    /// A handler's source did not compile.
+    #[error("compiling handler '{label}' failed:\n{diagnostics}")]
+    HandlerCompile {
+        /// The source file given (or `<code>`).
+        label: String,
+        /// The compiler's messages, naming `label` and a line.
+        diagnostics: String,
+    },
+    /// A program a build needs is not installed.
+    #[error("{tool} was not found: {install}")]
+    Missing {
+        /// The program.
+        tool: String,
+        /// What to install.
+        install: String,
+    },
+    /// Installing a toolchain failed.
+    #[error("installing {what} failed: {output}")]
+    Install {
+        /// What was being installed.
+        what: String,
+        /// What the installer said.
+        output: String,
+    },
+    /// A file of a build could not be written or read.
+    #[error("accessing '{path}'")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
     },
     /// Cargo succeeded but produced no component.
     #[error("building '{package}' produced no .wasm file")]

@@ -15,6 +15,7 @@ impl store::Host for JobCtx {
         let own = vec![self.identity.name.clone()];
         let source = self.identity.source();
         let limit = self.limits.attestations;
+        let byte_limit = self.limits.attestation_bytes;
         let Some(scope) = &mut self.scope else {
             return Ok(Err(HostError::Denied(
                 "attest is available only while running a job".into(),
@@ -43,6 +44,14 @@ impl store::Host for JobCtx {
             Ok(attestation) => attestation,
             Err(error) => return Ok(Err(HostError::InvalidArgument(error.to_string()))),
         };
+        let bytes = attestation.text_bytes();
+        if scope.attestation_bytes + bytes > byte_limit {
+            return Ok(Err(HostError::LimitExceeded(format!(
+                "a job attempt may write at most {} of attestations",
+                crate::runtime::limits::mib(byte_limit)
+            ))));
+        }
+        scope.attestation_bytes += bytes;
         scope.attestations.push(attestation.clone());
         if forged {
             self.log(
@@ -118,7 +127,7 @@ fn from_wit(query: AttestationQuery) -> Result<ats::Query, HostError> {
         .map(|text| ats::Cursor::decode(&text))
         .transpose()
         .map_err(|error| HostError::InvalidArgument(error.to_string()))?;
-    Ok(ats::Query {
+    let query = ats::Query {
         subjects,
         predicates,
         contexts,
@@ -129,7 +138,13 @@ fn from_wit(query: AttestationQuery) -> Result<ats::Query, HostError> {
         attributes,
         limit: query.limit,
         cursor,
-    })
+    };
+    // Bounded lists and addressable keys: a guest cannot make the host build an absurd
+    // statement. Pages are bounded by the store (limit and bytes).
+    query
+        .validate()
+        .map_err(|error| HostError::InvalidArgument(error.to_string()))?;
+    Ok(query)
 }
 
 fn to_wit(attestation: ats::Attestation) -> store::Attestation {

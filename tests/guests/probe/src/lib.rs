@@ -21,10 +21,29 @@ const HANDLERS: &[(&str, &str)] = &[
         "Fails retryably until attempt payload.succeed_on, then returns the attempt",
     ),
     ("spin", "Loops forever"),
+    (
+        "sleep",
+        "Busy-waits payload.ms milliseconds, reporting progress, then attests payload.subject",
+    ),
     ("alloc", "Allocates until memory runs out"),
     ("recurse", "Recurses without bound"),
-    ("attest", "Attests payload.n claims about payload.subject"),
+    (
+        "attest",
+        "Attests payload.n claims about payload.subject, each padded by payload.pad bytes",
+    ),
     ("attest-then-panic", "Attests, then panics"),
+    (
+        "attest-then-panic-first",
+        "Attests payload.n claims about payload.subject; panics on the first attempt",
+    ),
+    (
+        "attest-then-spin",
+        "Attests, then reports progress 1/1 in a loop until stopped",
+    ),
+    (
+        "query",
+        "Queries payload.subject with payload.limit (and payload.key = 1); returns the page size",
+    ),
     ("forge", "Attests with actors = payload.actors"),
     ("read-own-writes", "Attests, then queries for it"),
     ("huge-result", "Returns a string of payload.bytes bytes"),
@@ -32,9 +51,16 @@ const HANDLERS: &[(&str, &str)] = &[
         "log",
         "Logs payload.lines lines and prints to stdout and stderr",
     ),
+    ("print", "Prints payload.bytes bytes to stdout, in lines"),
     ("read-file", "Reads payload.path"),
+    ("write-file", "Writes payload.text to payload.path"),
     ("env", "Reads environment variable payload.name"),
     ("connect", "Opens a TCP connection to payload.addr"),
+    ("resolve", "Looks up the addresses of payload.host"),
+    (
+        "busy",
+        "Runs for payload.ms milliseconds; returns when it started and ended",
+    ),
     (
         "progress",
         "Reports progress payload.steps times and adds cost",
@@ -46,12 +72,17 @@ impl Plugin for Probe {
         PluginInfo::new("probe", env!("CARGO_PKG_VERSION"), "Test guest")
     }
 
-    fn initialize(_config: &Config) -> Result<Registration, String> {
-        Ok(HANDLERS
+    fn initialize(config: &Config) -> Result<Registration, String> {
+        let registration = HANDLERS
             .iter()
             .fold(Registration::new(), |r, (name, description)| {
                 r.handler(*name, *description)
-            }))
+            });
+        // The manifest's config reaches `initialize`: `announce = "NAME"` adds a handler.
+        Ok(match config.get("announce") {
+            Some(name) => registration.handler(name, "Announced from the manifest's config"),
+            None => registration,
+        })
     }
 
     fn execute(job: Job) -> Result<Value, JobError> {
@@ -75,6 +106,21 @@ impl Plugin for Probe {
                     i = black_box(i.wrapping_add(1));
                 }
             }
+            "sleep" => {
+                let ms = number("ms", 0);
+                let started = std::time::Instant::now();
+                loop {
+                    let elapsed = started.elapsed().as_millis() as u64;
+                    job::progress(elapsed.min(ms), ms);
+                    if elapsed >= ms {
+                        break;
+                    }
+                }
+                if !text("subject").is_empty() {
+                    store::attest(Draft::subject(text("subject")).predicate("slept"))?;
+                }
+                Ok(json!({ "slept_ms": ms, "attempt": job.attempt }))
+            }
             "alloc" => {
                 let mut blocks = Vec::new();
                 loop {
@@ -83,12 +129,18 @@ impl Plugin for Probe {
             }
             "recurse" => Ok(json!(recurse(black_box(1)))),
             "attest" => {
+                let pad = "x".repeat(number("pad", 0) as usize);
                 let ids = (0..number("n", 1))
                     .map(|i| {
+                        let attributes = if pad.is_empty() {
+                            json!({ "i": i })
+                        } else {
+                            json!({ "i": i, "pad": pad })
+                        };
                         store::attest(
                             Draft::subject(text("subject"))
                                 .predicate("probed")
-                                .attributes(json!({ "i": i })),
+                                .attributes(attributes),
                         )
                         .map(|a| a.id)
                     })
@@ -98,6 +150,40 @@ impl Plugin for Probe {
             "attest-then-panic" => {
                 store::attest(Draft::subject(text("subject")).predicate("probed"))?;
                 panic!("after attesting");
+            }
+            "attest-then-panic-first" => {
+                for i in 0..number("n", 1) {
+                    store::attest(
+                        Draft::subject(text("subject"))
+                            .predicate("probed")
+                            .attributes(json!({ "i": i })),
+                    )?;
+                }
+                if job.attempt == 1 {
+                    panic!("after attesting on attempt 1");
+                }
+                Ok(json!({ "attempt": job.attempt }))
+            }
+            "attest-then-spin" => {
+                store::attest(Draft::subject(text("subject")).predicate("probed"))?;
+                loop {
+                    job::progress(1, 1);
+                }
+            }
+            "query" => {
+                let mut query =
+                    store::Query::new(qntx_guest::Filter::new().subject(text("subject")))
+                        .limit(number("limit", 0) as u32);
+                if let Some(key) = p["key"].as_str() {
+                    query = query.attribute(key, json!(1));
+                }
+                match query.page(None) {
+                    Ok(page) => Ok(json!({
+                        "count": page.attestations.len(),
+                        "more": page.next_cursor.is_some(),
+                    })),
+                    Err(error) => Ok(json!({ "error": format!("{error:?}") })),
+                }
             }
             "forge" => {
                 let actors: Vec<String> = serde(&p["actors"])?;
@@ -129,8 +215,18 @@ impl Plugin for Probe {
                 eprintln!("to stderr");
                 Ok(Value::Null)
             }
+            "print" => {
+                let line = "p".repeat(99);
+                for _ in 0..number("bytes", 0) / 100 {
+                    println!("{line}");
+                }
+                Ok(json!("printed"))
+            }
             "read-file" => Ok(json!(
                 std::fs::read_to_string(text("path")).map_err(|e| e.to_string())
+            )),
+            "write-file" => Ok(json!(
+                std::fs::write(text("path"), text("text")).map_err(|e| e.to_string())
             )),
             "env" => Ok(json!(std::env::var(text("name")).ok())),
             "connect" => Ok(json!(
@@ -138,6 +234,23 @@ impl Plugin for Probe {
                     .map(|_| ())
                     .map_err(|e| e.to_string())
             )),
+            "resolve" => Ok(json!(
+                std::net::ToSocketAddrs::to_socket_addrs(&(text("host").as_str(), 80))
+                    .map(|addrs| addrs.map(|a| a.to_string()).collect::<Vec<_>>())
+                    .map_err(|e| e.to_string())
+            )),
+            "busy" => {
+                let now = || {
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis())
+                };
+                let start = now();
+                while now() < start + u128::from(number("ms", 0)) {
+                    std::hint::spin_loop();
+                }
+                Ok(json!({ "start": start, "end": now() }))
+            }
             "progress" => {
                 let steps = number("steps", 1);
                 for step in 1..=steps {
@@ -151,10 +264,12 @@ impl Plugin for Probe {
     }
 }
 
+/// Recursion that only the wasm call stack can hold (no frame in linear memory), and that the
+/// compiler cannot turn into a loop.
 #[expect(unconditional_recursion, reason = "the point: a stack overflow")]
+#[inline(never)]
 fn recurse(depth: u64) -> u64 {
-    let frame = black_box([depth; 64]);
-    recurse(frame[0] + 1) + frame[63]
+    recurse(depth.wrapping_add(1)).wrapping_mul(depth) | 1
 }
 
 fn serde<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, JobError> {

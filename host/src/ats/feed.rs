@@ -1,0 +1,114 @@
+//! The change feed: every new attestation, in commit order, with a cursor.
+//!
+//! A [`Feed`] remembers the insertion sequence of the last attestation it returned and asks
+//! the store for the ones after it. It reads the database, not an in-process channel, so it
+//! sees what other processes sharing the file wrote too; the node's watchers, live handler
+//! discovery and `qntx ax --follow` poll it.
+
+use rusqlite::Connection;
+
+use super::{Attestation, Result, store};
+
+/// Attestations one [`Feed::poll`] returns at most.
+pub const DEFAULT_BATCH: u32 = 500;
+
+/// A position in the stream of new attestations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Feed {
+    cursor: i64,
+    batch: u32,
+}
+
+impl Feed {
+    /// A feed of attestations stored from now on.
+    ///
+    /// # Errors
+    ///
+    /// [`super::Error::Sqlite`] on database failure.
+    pub fn from_now(conn: &Connection) -> Result<Self> {
+        Ok(Self::after(store::head(conn)?))
+    }
+
+    /// A feed of attestations stored after insertion sequence `cursor` (0: all of them).
+    pub fn after(cursor: i64) -> Self {
+        Self {
+            cursor,
+            batch: DEFAULT_BATCH,
+        }
+    }
+
+    /// The insertion sequence of the last attestation returned; keep it to resume later.
+    pub fn cursor(&self) -> i64 {
+        self.cursor
+    }
+
+    /// The next attestations, oldest first, at most a batch; empty when there is nothing new.
+    ///
+    /// # Errors
+    ///
+    /// [`super::Error::Sqlite`] on database failure; the cursor stays where it was.
+    pub fn poll(&mut self, conn: &Connection) -> Result<Vec<Attestation>> {
+        let rows = store::after(conn, self.cursor, self.batch)?;
+        if let Some((seq, _)) = rows.last() {
+            self.cursor = *seq;
+        }
+        Ok(rows
+            .into_iter()
+            .map(|(_, attestation)| attestation)
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ats::{Limits, NewAttestation};
+
+    fn put(conn: &Connection, subject: &str) {
+        let mut a = NewAttestation {
+            subjects: vec![subject.into()],
+            actors: vec!["me".into()],
+            source: "test".into(),
+            ..NewAttestation::default()
+        }
+        .validate(&Limits::default(), 1)
+        .unwrap();
+        store::insert(conn, &mut a).unwrap();
+    }
+
+    fn subjects(attestations: Vec<Attestation>) -> Vec<String> {
+        attestations.into_iter().flat_map(|a| a.subjects).collect()
+    }
+
+    #[test]
+    fn a_feed_returns_each_new_attestation_once_in_order() {
+        let conn = crate::db::open_in_memory().unwrap();
+        put(&conn, "old");
+        let mut feed = Feed::from_now(&conn).unwrap();
+        assert!(feed.poll(&conn).unwrap().is_empty());
+        put(&conn, "a");
+        put(&conn, "b");
+        assert_eq!(subjects(feed.poll(&conn).unwrap()), ["a", "b"]);
+        assert!(feed.poll(&conn).unwrap().is_empty());
+        put(&conn, "c");
+        let resumed = Feed::after(feed.cursor());
+        assert_eq!(subjects(feed.poll(&conn).unwrap()), ["c"]);
+        assert_eq!(
+            subjects(Feed::after(0).poll(&conn).unwrap()),
+            ["old", "a", "b", "c"]
+        );
+        assert_eq!(subjects({ resumed }.poll(&conn).unwrap()), ["c"]);
+    }
+
+    #[test]
+    fn a_poll_returns_at_most_a_batch() {
+        let conn = crate::db::open_in_memory().unwrap();
+        let mut feed = Feed::from_now(&conn).unwrap();
+        feed.batch = 2;
+        for s in ["a", "b", "c"] {
+            put(&conn, s);
+        }
+        assert_eq!(subjects(feed.poll(&conn).unwrap()), ["a", "b"]);
+        assert_eq!(subjects(feed.poll(&conn).unwrap()), ["c"]);
+    }
+}

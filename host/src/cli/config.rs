@@ -1,0 +1,176 @@
+//! `<data-dir>/qntx.toml`, the node's settings file. Every key is optional:
+//!
+//! ```toml
+//! [pulse]
+//! lease = "30s"            # how long a claim holds a job without renewal
+//! retention = "7d"         # finished jobs are deleted after this
+//!
+//! [pulse.budget]           # spend limits over sliding windows; `qntx budget set` edits these
+//! daily = 5.0
+//! weekly = 20.0
+//! monthly = 50.0
+//!
+//! [pulse.handlers."text/stats"]
+//! per_minute = 60          # job starts per 60 s, over all nodes
+//! concurrency = 2          # jobs running at once, over all nodes
+//! ```
+//!
+//! `qntx run` flags override the file. Budgets from the file are written to the database when
+//! a node starts, where `qntx budget set` changes them while nodes run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::pulse::{BudgetLimits, HandlerLimit, HandlerLimits, Period};
+
+/// The settings file's name in the data directory.
+pub(super) const FILE_NAME: &str = "qntx.toml";
+
+/// The parsed settings file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileConfig {
+    #[serde(default)]
+    pub(super) pulse: PulseSection,
+}
+
+/// `[pulse]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PulseSection {
+    #[serde(default, with = "humantime_serde_opt")]
+    pub(super) lease: Option<Duration>,
+    #[serde(default, with = "humantime_serde_opt")]
+    pub(super) retention: Option<Duration>,
+    pub(super) budget: Option<BudgetLimits>,
+    #[serde(default)]
+    pub(super) handlers: BTreeMap<String, HandlerLimit>,
+}
+
+impl PulseSection {
+    /// The handler limits the file sets.
+    pub(super) fn limits(&self) -> HandlerLimits {
+        let mut limits = HandlerLimits::new();
+        for (handler, limit) in &self.handlers {
+            if let Some(n) = limit.per_minute {
+                limits.set_per_minute(handler, n);
+            }
+            if let Some(n) = limit.concurrency {
+                limits.set_concurrency(handler, n);
+            }
+        }
+        limits
+    }
+}
+
+/// The settings file of a data directory.
+pub(super) fn path(data_dir: &Path) -> PathBuf {
+    data_dir.join(FILE_NAME)
+}
+
+/// Read the settings file; a missing file means defaults.
+pub(super) fn load(data_dir: &Path) -> anyhow::Result<FileConfig> {
+    let path = path(data_dir);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            toml::from_str(&text).with_context(|| format!("reading settings '{}'", path.display()))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
+        Err(error) => Err(error).with_context(|| format!("reading settings '{}'", path.display())),
+    }
+}
+
+/// Set `[pulse.budget]` keys in the settings file, keeping its other settings.
+pub(super) fn write_budget(
+    data_dir: &Path,
+    changes: &[(Period, Option<f64>)],
+) -> anyhow::Result<()> {
+    let path = path(data_dir);
+    let mut table: toml::Table = match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text)
+            .with_context(|| format!("reading settings '{}'", path.display()))?,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
+        Err(error) => {
+            return Err(error).with_context(|| format!("reading settings '{}'", path.display()));
+        }
+    };
+    let section = |table: &mut toml::Table, key: &str| -> anyhow::Result<toml::Table> {
+        match table.remove(key) {
+            None => Ok(toml::Table::new()),
+            Some(toml::Value::Table(t)) => Ok(t),
+            Some(_) => anyhow::bail!("'{key}' in '{}' is not a table", path.display()),
+        }
+    };
+    let mut pulse = section(&mut table, "pulse")?;
+    let mut budget = section(&mut pulse, "budget")?;
+    for (period, limit) in changes {
+        match limit {
+            Some(limit) => budget.insert(period.as_str().into(), toml::Value::Float(*limit)),
+            None => budget.remove(period.as_str()),
+        };
+    }
+    pulse.insert("budget".into(), toml::Value::Table(budget));
+    table.insert("pulse".into(), toml::Value::Table(pulse));
+    let text = toml::to_string(&table).context("formatting settings")?;
+    std::fs::write(&path, text).with_context(|| format!("writing settings '{}'", path.display()))
+}
+
+/// Durations in the file are written like `30s`, `7d`.
+mod humantime_serde_opt {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        let text: Option<String> = Option::deserialize(deserializer)?;
+        text.map(|t| {
+            humantime::parse_duration(&t).map_err(|e| {
+                serde::de::Error::custom(format!("'{t}' is not a duration like 30s or 7d: {e}"))
+            })
+        })
+        .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_sets_budgets_limits_and_durations_and_refuses_typos() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            path(dir.path()),
+            "[pulse]\nlease = \"2s\"\n[pulse.budget]\ndaily = 5.0\n\
+             [pulse.handlers.\"text/stats\"]\nper_minute = 3\n",
+        )
+        .unwrap();
+        let config = load(dir.path()).unwrap();
+        assert_eq!(config.pulse.lease, Some(Duration::from_secs(2)));
+        assert_eq!(config.pulse.budget.unwrap().daily, Some(5.0));
+        assert_eq!(
+            config.pulse.limits().get("text/stats").unwrap().per_minute,
+            Some(3)
+        );
+
+        write_budget(
+            dir.path(),
+            &[(Period::Weekly, Some(9.5)), (Period::Daily, None)],
+        )
+        .unwrap();
+        let config = load(dir.path()).unwrap();
+        let budget = config.pulse.budget.unwrap();
+        assert_eq!((budget.daily, budget.weekly), (None, Some(9.5)));
+        assert_eq!(config.pulse.lease, Some(Duration::from_secs(2)), "kept");
+
+        std::fs::write(path(dir.path()), "[pulse]\nleese = \"2s\"\n").unwrap();
+        let error = format!("{:#}", load(dir.path()).unwrap_err());
+        assert!(error.contains("unknown field `leese`"), "{error}");
+    }
+}

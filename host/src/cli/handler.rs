@@ -1,0 +1,438 @@
+//! `qntx handler`: create user handlers from one source file, list, show, roll back, remove.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+
+use super::{Global, Outcome, output};
+use crate::clock::now_ms;
+use crate::db;
+use crate::handlers::{self, Event, HandlerVersion, NewVersion};
+use crate::toolchain::{self, HandlerSource, Language};
+
+#[derive(Debug, Subcommand)]
+pub(super) enum HandlerCommand {
+    /// Build a handler from one source file, check it, and store it as the handler's new version
+    ///
+    /// Rust: a .rs file with `fn handle(job: Job) -> Result<Value, JobError>` against qntx-guest.
+    /// Python and JavaScript: a file defining `handle(payload, job)` that returns a JSON value.
+    /// wasm: a ready component of the qntx:plugin world announcing one handler. The component
+    /// is stored in the database; every node sharing it serves the new version as
+    /// handler/NAME within a second.
+    Create(CreateArgs),
+    /// List the current handlers
+    List {
+        /// One JSON object per line
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a handler's current version, or its whole history
+    Show {
+        /// The handler's name
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Every version, rollback and removal, newest first
+        #[arg(long)]
+        versions: bool,
+        /// Print the source of the current version
+        #[arg(long, conflicts_with = "versions")]
+        source: bool,
+        /// JSON (one object per line with --versions)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make an earlier version current again (a new attestation; history is kept)
+    Rollback {
+        /// The handler's name
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// The version: a sha256 or a unique prefix [default: the version before the current
+        /// one, or the last version of a removed handler]
+        #[arg(long, value_name = "SHA")]
+        to: Option<String>,
+    },
+    /// Retire a handler: nodes stop serving it and jobs for it are refused (history is kept)
+    Remove {
+        /// The handler's name
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub(super) struct CreateArgs {
+    /// The handler's name: 1 to 64 lowercase letters, digits and '-'; served as handler/NAME
+    #[arg(value_name = "NAME")]
+    name: String,
+
+    /// The source file (or a .wasm component)
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "code",
+        conflicts_with = "code"
+    )]
+    file: Option<PathBuf>,
+
+    /// The source code itself (needs --lang)
+    #[arg(long, value_name = "CODE")]
+    code: Option<String>,
+
+    /// The source's language [default: from the file's extension]
+    #[arg(long, value_enum, value_name = "LANG")]
+    lang: Option<Language>,
+
+    /// What the handler does
+    #[arg(long, default_value = "", value_name = "TEXT")]
+    description: String,
+
+    /// Where compilers and build caches live; installed there on first use
+    /// [default: ~/.cache/qntx/toolchains]
+    #[arg(long, env = "QNTX_TOOLCHAINS", value_name = "DIR")]
+    toolchains: Option<PathBuf>,
+}
+
+pub(super) fn run(global: &Global, command: HandlerCommand) -> anyhow::Result<Outcome> {
+    let data_dir = global.data_dir()?;
+    let conn = db::open_in(&data_dir)
+        .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        HandlerCommand::Create(args) => create(global, &conn, args, &mut out),
+        HandlerCommand::List { json } => {
+            let mut any = false;
+            for event in handlers::newest_of_all(&conn)?.into_values() {
+                let Event::Version(version) = event else {
+                    continue;
+                };
+                any = true;
+                if json {
+                    output::json_line(&mut out, &summary(&version))?;
+                } else {
+                    writeln!(
+                        out,
+                        "{:<32} {}  {:<6} {:>9}  {}  {}",
+                        handlers::registered_name(&version.name),
+                        short(&version.sha256),
+                        version.language,
+                        version.size,
+                        output::time(version.timestamp),
+                        version.description
+                    )?;
+                }
+            }
+            Ok(if any { Outcome::Ok } else { Outcome::No })
+        }
+        HandlerCommand::Show {
+            name,
+            versions,
+            source,
+            json,
+        } => {
+            let history = handlers::history(&conn, &name)?;
+            let Some(newest) = history.first() else {
+                return Err(handlers::Error::NotFound(name).into());
+            };
+            if versions {
+                for event in &history {
+                    if json {
+                        output::json_line(&mut out, &event_json(event))?;
+                    } else {
+                        writeln!(out, "{}", event_line(event))?;
+                    }
+                }
+                return Ok(Outcome::Ok);
+            }
+            let Event::Version(version) = newest else {
+                if json {
+                    output::json_line(&mut out, &event_json(newest))?;
+                } else {
+                    writeln!(out, "{}", event_line(newest))?;
+                }
+                return Ok(Outcome::No);
+            };
+            if source {
+                write!(out, "{}", version.source)?;
+            } else if json {
+                output::json_line(&mut out, &summary(version))?;
+            } else {
+                details(&mut out, version, history.len())?;
+            }
+            Ok(Outcome::Ok)
+        }
+        HandlerCommand::Rollback { name, to } => rollback(&conn, &name, to.as_deref(), &mut out),
+        HandlerCommand::Remove { name } => {
+            handlers::check_name(&name)?;
+            let Some(version) = handlers::current(&conn, &name)? else {
+                return Err(absent(&conn, &name)?.into());
+            };
+            handlers::record_removal(&conn, &name, &version.sha256, now_ms())?;
+            writeln!(
+                out,
+                "{} removed (was {})",
+                handlers::registered_name(&name),
+                short(&version.sha256)
+            )?;
+            Ok(Outcome::Ok)
+        }
+    }
+}
+
+fn create(
+    global: &Global,
+    conn: &rusqlite::Connection,
+    args: CreateArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<Outcome> {
+    let name = args.name.as_str();
+    handlers::check_name(name)?;
+    let (code, label) = match (&args.file, &args.code) {
+        (Some(file), _) => (
+            std::fs::read(file).with_context(|| format!("reading '{}'", file.display()))?,
+            file.display().to_string(),
+        ),
+        (None, Some(code)) => (code.clone().into_bytes(), "<code>".to_owned()),
+        (None, None) => bail!("give the handler's source with --file FILE or --code CODE"),
+    };
+    let language = match (args.lang, &args.file) {
+        (Some(language), _) => language,
+        (None, Some(file)) => Language::from_path(file).with_context(|| {
+            format!(
+                "cannot tell the language of '{}' from its extension; pass --lang rust|python|js|wasm",
+                file.display()
+            )
+        })?,
+        (None, None) => bail!("--code needs --lang rust|python|js"),
+    };
+    if language == Language::Wasm && args.file.is_none() {
+        bail!("a component cannot be given with --code; pass --file FILE.wasm");
+    }
+    let toolchains = toolchain::toolchains_dir(args.toolchains.as_deref())?;
+    let started = Instant::now();
+    let bytes = toolchain::build_handler(
+        &toolchains,
+        &HandlerSource {
+            name,
+            description: &args.description,
+            language,
+            label: &label,
+            code: &code,
+        },
+    )?;
+    let built = started.elapsed();
+    let started = Instant::now();
+    let checked = handlers::check(
+        &super::plugin::checking_runtime(Some(global))?,
+        name,
+        &bytes,
+        &super::plugin::scratch_store()?,
+    )?;
+    let check_time = started.elapsed();
+    let source = match language {
+        Language::Wasm => String::new(),
+        _ => String::from_utf8_lossy(&code).into_owned(),
+    };
+    let now = now_ms();
+    let tx = conn.unchecked_transaction()?;
+    let sha256 = handlers::store::put_component(&tx, &bytes, now)?;
+    debug_assert_eq!(sha256, checked.sha256);
+    handlers::record_version(
+        &tx,
+        &NewVersion {
+            name,
+            sha256: &sha256,
+            size: bytes.len() as u64,
+            language: language.as_str(),
+            source: &source,
+            description: &args.description,
+            rolled_back_from: None,
+        },
+        now,
+    )
+    .with_context(|| format!("recording handler '{name}'"))?;
+    tx.commit()?;
+    writeln!(
+        out,
+        "{} {sha256}  {}, {} bytes, built in {:.1} s, checked in {:.1} s",
+        handlers::registered_name(name),
+        language.as_str(),
+        bytes.len(),
+        built.as_secs_f64(),
+        check_time.as_secs_f64()
+    )?;
+    Ok(Outcome::Ok)
+}
+
+fn rollback(
+    conn: &rusqlite::Connection,
+    name: &str,
+    to: Option<&str>,
+    out: &mut impl Write,
+) -> anyhow::Result<Outcome> {
+    handlers::check_name(name)?;
+    let history = handlers::history(conn, name)?;
+    let Some(newest) = history.first() else {
+        return Err(handlers::Error::NotFound(name.to_owned()).into());
+    };
+    let from = newest.sha256().to_owned();
+    let versions: Vec<&HandlerVersion> = history
+        .iter()
+        .filter_map(|event| match event {
+            Event::Version(version) => Some(version),
+            Event::Removed { .. } => None,
+        })
+        .collect();
+    let target = match to {
+        Some(prefix) => {
+            let prefix = prefix.to_ascii_lowercase();
+            let mut matches: Vec<&HandlerVersion> = versions
+                .iter()
+                .copied()
+                .filter(|v| v.sha256.starts_with(&prefix))
+                .collect();
+            matches.dedup_by(|a, b| a.sha256 == b.sha256);
+            let distinct = matches
+                .iter()
+                .map(|v| &v.sha256)
+                .collect::<std::collections::BTreeSet<_>>();
+            match (distinct.len(), prefix.is_empty()) {
+                (1, false) => matches[0],
+                (0, _) | (_, true) => {
+                    return Err(handlers::Error::UnknownVersion {
+                        name: name.to_owned(),
+                        sha: prefix,
+                    }
+                    .into());
+                }
+                _ => {
+                    return Err(handlers::Error::AmbiguousVersion {
+                        name: name.to_owned(),
+                        sha: prefix,
+                    }
+                    .into());
+                }
+            }
+        }
+        None => match newest {
+            Event::Removed { .. } => versions
+                .first()
+                .copied()
+                .ok_or_else(|| handlers::Error::NoEarlierVersion(name.to_owned()))?,
+            Event::Version(current) => versions
+                .iter()
+                .copied()
+                .find(|v| v.sha256 != current.sha256)
+                .ok_or_else(|| handlers::Error::NoEarlierVersion(name.to_owned()))?,
+        },
+    };
+    handlers::record_version(
+        conn,
+        &NewVersion {
+            name,
+            sha256: &target.sha256,
+            size: target.size,
+            language: &target.language,
+            source: &target.source,
+            description: &target.description,
+            rolled_back_from: Some(&from),
+        },
+        now_ms(),
+    )?;
+    writeln!(
+        out,
+        "{} {}  rolled back from {}",
+        handlers::registered_name(name),
+        target.sha256,
+        short(&from)
+    )?;
+    Ok(Outcome::Ok)
+}
+
+/// Why there is no current version: never created, or removed.
+fn absent(conn: &rusqlite::Connection, name: &str) -> anyhow::Result<handlers::Error> {
+    Ok(if handlers::history(conn, name)?.is_empty() {
+        handlers::Error::NotFound(name.to_owned())
+    } else {
+        handlers::Error::Removed(name.to_owned())
+    })
+}
+
+/// Refuse `handler/NAME` unless NAME has a current version.
+pub(super) fn check_enqueue(conn: &rusqlite::Connection, handler: &str) -> anyhow::Result<bool> {
+    let Some(name) = handler.strip_prefix(handlers::PREFIX) else {
+        return Ok(false);
+    };
+    handlers::check_name(name)?;
+    if handlers::current(conn, name)?.is_none() {
+        return Err(absent(conn, name)?.into());
+    }
+    Ok(true)
+}
+
+fn short(sha256: &str) -> &str {
+    &sha256[..handlers::SHORT_SHA.min(sha256.len())]
+}
+
+fn summary(version: &HandlerVersion) -> serde_json::Value {
+    serde_json::json!({
+        "handler": handlers::registered_name(&version.name),
+        "name": version.name,
+        "sha256": version.sha256,
+        "size": version.size,
+        "language": version.language,
+        "wit_version": version.wit_version,
+        "description": version.description,
+        "timestamp": version.timestamp,
+        "attestation": version.attestation,
+        "rolled_back_from": version.rolled_back_from,
+    })
+}
+
+fn event_json(event: &Event) -> serde_json::Value {
+    match event {
+        Event::Version(version) => {
+            let mut json = summary(version);
+            json["event"] = "version".into();
+            json
+        }
+        Event::Removed { .. } => serde_json::to_value(event).unwrap_or_default(),
+    }
+}
+
+fn event_line(event: &Event) -> String {
+    match event {
+        Event::Version(v) => format!(
+            "{}  {}  {:<6} {:>9}  {}",
+            output::time(v.timestamp),
+            short(&v.sha256),
+            v.language,
+            v.size,
+            v.rolled_back_from
+                .as_deref()
+                .map(|from| format!("rollback from {}", short(from)))
+                .unwrap_or_else(|| "created".to_owned())
+        ),
+        Event::Removed {
+            sha256, timestamp, ..
+        } => format!("{}  {}  removed", output::time(*timestamp), short(sha256)),
+    }
+}
+
+fn details(out: &mut impl Write, v: &HandlerVersion, events: usize) -> anyhow::Result<()> {
+    let mut row = |key: &str, value: String| writeln!(out, "{key:<12} {value}");
+    row("handler", handlers::registered_name(&v.name))?;
+    row("sha256", v.sha256.clone())?;
+    row("language", v.language.clone())?;
+    row("size", format!("{} bytes", v.size))?;
+    row("description", v.description.clone())?;
+    row("wit", v.wit_version.clone())?;
+    row("since", output::time(v.timestamp))?;
+    if let Some(from) = &v.rolled_back_from {
+        row("rolled back", format!("from {from}"))?;
+    }
+    row("history", format!("{events} entries (--versions)"))?;
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! [`inspect`]: what a plugin file is, what it asks for, and whether this node would load it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::load::import_names;
+use super::manifest::{self, Manifest};
+use crate::pulse::SharedConnection;
+use crate::runtime::{self, Runtime};
+
+/// What [`inspect`] found out about a plugin file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    /// The file.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its sha256, hex.
+    pub sha256: String,
+    /// The plugin's name, when it loads.
+    pub name: Option<String>,
+    /// Its version, when it loads.
+    pub version: Option<String>,
+    /// Its description, when it loads.
+    pub description: Option<String>,
+    /// The WIT world it targets, as far as its imports and exports tell.
+    pub world: String,
+    /// Its imports, each with what this node makes of it.
+    pub imports: Vec<Import>,
+    /// Its exports, by name.
+    pub exports: Vec<String>,
+    /// The handlers it announces, when it loads.
+    pub handlers: Vec<String>,
+    /// The manifest beside it, when there is one.
+    pub manifest: Option<PathBuf>,
+    /// What the manifest asks for, as written.
+    pub requested: Option<Manifest>,
+    /// What the node changed or ignored in the manifest.
+    pub notes: Vec<String>,
+    /// Whether this node would load it.
+    pub loads: bool,
+    /// Why not, when it would not.
+    pub refusal: Option<String>,
+}
+
+/// One import and this node's answer to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Import {
+    /// The import's name, `package/interface@version`.
+    pub name: String,
+    /// `linked`, `linked, inert without a grant`, or why it is refused.
+    pub status: String,
+}
+
+/// Look at `path` and try to load it as this node would (in a scratch store).
+///
+/// # Errors
+///
+/// Only when the file cannot be read; everything else is part of the answer.
+pub fn inspect(
+    runtime: &Arc<Runtime>,
+    path: &Path,
+    conn: &SharedConnection,
+) -> std::io::Result<Inspection> {
+    let bytes = std::fs::read(path)?;
+    let manifest_file = manifest::manifest_path(path);
+    let requested = manifest::read_beside(path).ok().flatten();
+    let mut inspection = Inspection {
+        path: path.to_owned(),
+        size: bytes.len() as u64,
+        sha256: hex::encode(Sha256::digest(&bytes)),
+        name: None,
+        version: None,
+        description: None,
+        world: "none: not a component".into(),
+        imports: Vec::new(),
+        exports: Vec::new(),
+        handlers: Vec::new(),
+        manifest: manifest_file.is_file().then_some(manifest_file),
+        requested,
+        notes: Vec::new(),
+        loads: false,
+        refusal: None,
+    };
+    let is_component = bytes.starts_with(b"\0asm") && !wasmparser::Parser::is_core_wasm(&bytes);
+    if is_component && let Ok(component) = runtime.compile(&bytes, &inspection.sha256) {
+        let ty = component.component_type();
+        inspection.imports = import_names(runtime, &component)
+            .into_iter()
+            .map(|name| Import {
+                status: import_status(&name),
+                name,
+            })
+            .collect();
+        inspection.exports = ty
+            .exports(runtime.engine())
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        inspection.world = world_of(&inspection.imports, &inspection.exports);
+    }
+    match super::load(runtime, path, conn) {
+        Ok(plugin) => {
+            inspection.handlers = plugin
+                .handlers
+                .iter()
+                .map(|(name, _)| plugin.handler_name(name))
+                .collect();
+            inspection.name = Some(plugin.name);
+            inspection.version = Some(plugin.version);
+            inspection.description = Some(plugin.description);
+            inspection.notes = plugin.policy.notes;
+            inspection.loads = true;
+        }
+        Err(error) => inspection.refusal = Some(crate::error_chain(&error)),
+    }
+    Ok(inspection)
+}
+
+fn import_status(name: &str) -> String {
+    if let Some(refusal) = runtime::refuse_import(name) {
+        return format!("refused: {refusal}");
+    }
+    let gated = ["wasi:filesystem/", "wasi:sockets/", "wasi:cli/environment"];
+    if gated.iter().any(|prefix| name.starts_with(prefix)) {
+        "linked, inert without a grant".into()
+    } else {
+        "linked".into()
+    }
+}
+
+/// `qntx:plugin/plugin@V` when the exports are those of our world, else a description.
+fn world_of(imports: &[Import], exports: &[String]) -> String {
+    let ours = ["metadata", "initialize", "execute-job"];
+    if !ours
+        .iter()
+        .all(|export| exports.iter().any(|e| e == export))
+    {
+        return format!(
+            "not {}: it does not export metadata, initialize and execute-job",
+            runtime::WORLD
+        );
+    }
+    let version = imports
+        .iter()
+        .filter_map(|import| import.name.strip_prefix(&format!("{}/", runtime::PACKAGE)))
+        .find_map(|rest| rest.split_once('@').map(|(_, version)| version.to_owned()))
+        .unwrap_or_else(|| runtime::VERSION.to_owned());
+    format!("{}/plugin@{version}", runtime::PACKAGE)
+}

@@ -1,0 +1,65 @@
+//! The rescuer: returns jobs whose lease expired (their node crashed or hung) to the queue.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::Result;
+use super::store::{self, Rescued};
+use crate::clock::Clock;
+
+/// Settings of the [`Rescuer`].
+#[derive(Debug, Clone)]
+pub struct RescuerConfig {
+    /// How often the node runs it. A dead node's jobs wait at most its lease plus this.
+    pub interval: Duration,
+}
+
+impl RescuerConfig {
+    /// Default interval: 1 s.
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+}
+
+impl Default for RescuerConfig {
+    fn default() -> Self {
+        Self {
+            interval: Self::DEFAULT_INTERVAL,
+        }
+    }
+}
+
+/// Requeues running jobs whose lease expired, keeping the attempt counted; fails those that
+/// were on their last attempt. A late outcome from the dead attempt is then refused by the
+/// lease guard, so no job is completed twice.
+#[derive(Debug)]
+pub struct Rescuer {
+    conn: Connection,
+    clock: Arc<dyn Clock>,
+    config: RescuerConfig,
+}
+
+impl Rescuer {
+    /// A rescuer on its own connection.
+    pub fn new(conn: Connection, clock: Arc<dyn Clock>, config: RescuerConfig) -> Self {
+        Self {
+            conn,
+            clock,
+            config,
+        }
+    }
+
+    /// Its settings.
+    pub fn config(&self) -> &RescuerConfig {
+        &self.config
+    }
+
+    /// Rescue every job whose lease expired before now.
+    ///
+    /// # Errors
+    ///
+    /// [`super::Error::Sqlite`] on database failure.
+    pub fn run_once(&mut self) -> Result<Rescued> {
+        store::rescue_expired(&mut self.conn, self.clock.now_ms())
+    }
+}

@@ -1,0 +1,4 @@
+SELECT id, cost_estimate FROM jobs
+WHERE status = 'paused' AND pause_reason = 'budget_exceeded'
+ORDER BY priority DESC, run_at, rowid
+LIMIT ?1

@@ -1,0 +1,1 @@
+DELETE FROM job_logs WHERE job_id IN (SELECT value FROM json_each(?1))
