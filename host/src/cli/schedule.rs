@@ -93,7 +93,11 @@ pub(super) fn run(global: &Global, command: ScheduleCommand) -> anyhow::Result<O
                     )?;
                 }
             }
-            Ok(if schedules.is_empty() { Outcome::No } else { Outcome::Ok })
+            Ok(if schedules.is_empty() {
+                Outcome::No
+            } else {
+                Outcome::Ok
+            })
         }
         ScheduleCommand::Add {
             handler,
@@ -150,7 +154,11 @@ pub(super) fn run(global: &Global, command: ScheduleCommand) -> anyhow::Result<O
                     )?;
                 }
             }
-            Ok(if watchers.is_empty() { Outcome::No } else { Outcome::Ok })
+            Ok(if watchers.is_empty() {
+                Outcome::No
+            } else {
+                Outcome::Ok
+            })
         }
     }
 }

@@ -18,7 +18,7 @@ mod scheduler;
 pub mod store;
 mod watchers;
 
-pub use model::{Schedule, ScheduleSpec, Watcher, WatcherSpec};
+pub use model::{Schedule, ScheduleSpec, Watcher, WatcherFilter, WatcherSpec};
 pub use scheduler::{Scheduler, SchedulerReport};
 pub use store::sync_plugin;
 pub use watchers::{WatcherReport, Watchers};

@@ -1,8 +1,12 @@
 //! The scheduler: fires due schedules.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use rusqlite::Connection;
 
 use super::store::{self, Fired};
+use crate::clock::Clock;
 use crate::pulse::Result;
 
 /// Schedules fired per [`Scheduler::run_once`] at most.
@@ -19,17 +23,30 @@ pub struct SchedulerReport {
     pub lost: usize,
 }
 
-/// Fires due schedules; the node calls it from its maintenance loop.
-#[derive(Debug, Default)]
-pub struct Scheduler;
+/// Fires due schedules; the node runs it from its maintenance loop every [`Scheduler::INTERVAL`].
+#[derive(Debug)]
+pub struct Scheduler {
+    conn: Connection,
+    clock: Arc<dyn Clock>,
+}
 
 impl Scheduler {
-    /// Fire every schedule due at `now`.
+    /// How often the node runs it: the precision of schedules.
+    pub const INTERVAL: Duration = Duration::from_millis(100);
+
+    /// A scheduler on its own connection.
+    pub fn new(conn: Connection, clock: Arc<dyn Clock>) -> Self {
+        Self { conn, clock }
+    }
+
+    /// Fire every schedule due now.
     ///
     /// # Errors
     ///
     /// [`crate::pulse::Error`] when the database fails.
-    pub fn run_once(&self, conn: &mut Connection, now: i64) -> Result<SchedulerReport> {
+    pub fn run_once(&mut self) -> Result<SchedulerReport> {
+        let now = self.clock.now_ms();
+        let conn = &mut self.conn;
         let mut report = SchedulerReport::default();
         for schedule in store::due_schedules(conn, now, BATCH)? {
             match store::fire_schedule(conn, &schedule, now)? {

@@ -76,7 +76,10 @@ pub fn sync_plugin(
 ///
 /// [`Error::Invalid`] for an interval under a second; [`Error::Sqlite`] on database failure.
 pub fn add_schedule(conn: &Connection, spec: &ScheduleSpec, now: i64) -> Result<Schedule> {
-    let id = format!("user-{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
+    let id = format!(
+        "user-{}",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    );
     upsert_schedule(conn, &id, USER, spec, now)?;
     get_schedule(conn, &id)
 }
@@ -130,7 +133,8 @@ pub fn remove_schedule(conn: &Connection, id: &str) -> Result<()> {
             schedule.owner
         )));
     }
-    conn.prepare_cached(sql!("schedule_delete"))?.execute([id])?;
+    conn.prepare_cached(sql!("schedule_delete"))?
+        .execute([id])?;
     Ok(())
 }
 
@@ -160,13 +164,15 @@ pub(super) fn fire_schedule(conn: &mut Connection, schedule: &Schedule, now: i64
     let missed = (now - schedule.next_run_at).max(0) / schedule.interval_ms;
     let next = schedule.next_run_at + (missed + 1) * schedule.interval_ms;
     let enqueued = enqueue_for(&tx, schedule, now)?;
-    let changed = tx.prepare_cached(sql!("schedule_advance"))?.execute(params![
-        schedule.id,
-        schedule.next_run_at,
-        next,
-        enqueued.id,
-        now
-    ])?;
+    let changed = tx
+        .prepare_cached(sql!("schedule_advance"))?
+        .execute(params![
+            schedule.id,
+            schedule.next_run_at,
+            next,
+            enqueued.id,
+            now
+        ])?;
     if changed == 0 {
         return Ok(Fired::Lost);
     }
@@ -223,6 +229,18 @@ pub fn list_watchers(conn: &Connection) -> Result<Vec<Watcher>> {
         .collect::<rusqlite::Result<_>>()?)
 }
 
+/// Whether some watcher has not yet examined every attestation (work it may still turn into
+/// jobs).
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn watchers_behind(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(sql!("watcher_behind"))?
+        .query_row([], |row| row.get(0))?)
+}
+
 /// Enqueue one job per attestation in `fire` for `watcher` and move its cursor from
 /// `watcher.cursor_seq` to `cursor`, in one transaction. Returns false (and changes nothing)
 /// when another node moved the cursor first.
@@ -234,12 +252,9 @@ pub(super) fn fire_watcher(
     now: i64,
 ) -> Result<bool> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let changed = tx.prepare_cached(sql!("watcher_advance"))?.execute(params![
-        watcher.id,
-        watcher.cursor_seq,
-        cursor,
-        now
-    ])?;
+    let changed = tx
+        .prepare_cached(sql!("watcher_advance"))?
+        .execute(params![watcher.id, watcher.cursor_seq, cursor, now])?;
     if changed == 0 {
         return Ok(false);
     }
@@ -268,16 +283,17 @@ fn upsert_schedule(
             spec.handler, spec.interval_ms
         )));
     }
-    conn.prepare_cached(sql!("schedule_upsert"))?.execute(params![
-        id,
-        owner,
-        spec.handler,
-        spec.payload.to_string(),
-        spec.interval_ms,
-        spec.enabled,
-        now + spec.interval_ms,
-        now,
-    ])?;
+    conn.prepare_cached(sql!("schedule_upsert"))?
+        .execute(params![
+            id,
+            owner,
+            spec.handler,
+            spec.payload.to_string(),
+            spec.interval_ms,
+            spec.enabled,
+            now + spec.interval_ms,
+            now,
+        ])?;
     Ok(())
 }
 

@@ -1,11 +1,14 @@
 //! The watcher service: turns new attestations into jobs.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use rusqlite::Connection;
 
 use super::store;
 use crate::ats;
+use crate::clock::Clock;
 use crate::pulse::Result;
 
 /// Attestations read per watcher per [`Watchers::run_once`] at most.
@@ -29,20 +32,37 @@ struct Bucket {
     at: i64,
 }
 
-/// Runs every watcher over the attestations written since its cursor.
-#[derive(Debug, Default)]
+/// Runs every watcher over the attestations written since its cursor; the node runs it from
+/// its maintenance loop every [`Watchers::INTERVAL`].
+#[derive(Debug)]
 pub struct Watchers {
+    conn: Connection,
+    clock: Arc<dyn Clock>,
     buckets: HashMap<String, Bucket>,
 }
 
 impl Watchers {
+    /// How often the node runs it: the delay between an attestation and the jobs it fires.
+    pub const INTERVAL: Duration = Duration::from_millis(100);
+
+    /// The watcher service on its own connection.
+    pub fn new(conn: Connection, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            conn,
+            clock,
+            buckets: HashMap::new(),
+        }
+    }
+
     /// Examine new attestations for every watcher and enqueue the jobs they fire, within each
     /// watcher's rate. A watcher's cursor stops before the first match it may not fire yet.
     ///
     /// # Errors
     ///
     /// [`crate::pulse::Error`] when the database fails.
-    pub fn run_once(&mut self, conn: &mut Connection, now: i64) -> Result<WatcherReport> {
+    pub fn run_once(&mut self) -> Result<WatcherReport> {
+        let now = self.clock.now_ms();
+        let conn = &mut self.conn;
         let mut report = WatcherReport::default();
         for watcher in store::list_watchers(conn)? {
             let rows = ats::store::after(conn, watcher.cursor_seq, BATCH)?;
