@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::clock::now_ms;
 use crate::plugins::{self, LoadedPlugin};
+use crate::pulse::triggers::{self, Scheduler, Watchers};
 use crate::pulse::{
     self, BudgetResumer, InFlight, Interruption, Pruner, PrunerConfig, Registry, Rescuer,
     RescuerConfig, ResumerConfig, SharedConnection, Wakeup, Worker, WorkerConfig, store,
@@ -129,6 +130,13 @@ impl Node {
         let registry = Arc::new(Registry::new());
         for plugin in &catalog.plugins {
             plugin.register(&runtime, &registry);
+            triggers::sync_plugin(
+                &mut pulse::lock(&conn),
+                &plugin.name,
+                &plugin.schedules,
+                &plugin.watchers,
+                now_ms(),
+            )?;
         }
         {
             let conn = pulse::lock(&conn);
@@ -187,6 +195,8 @@ impl Node {
             rescuer: Rescuer::new(open()?, clock.clone(), config.rescuer.clone()),
             resumer: BudgetResumer::new(open()?, clock.clone(), config.resumer.clone()),
             pruner: Pruner::new(open()?, clock.clone(), config.pruner.clone()),
+            scheduler: Scheduler::new(open()?, clock.clone()),
+            watchers: Watchers::new(open()?, clock.clone()),
             clock,
         };
         // One pass now, so that what is rescued or resumed at start is runnable before
@@ -254,7 +264,8 @@ impl Node {
 
     /// Block until no job for this node's handlers is runnable or running (here or on another
     /// node: a dead node's jobs are waited for until the rescuer requeues and this node runs
-    /// them) and no worker is busy. Returns what remains scheduled for later.
+    /// them), no worker is busy, and every watcher has examined every attestation. Returns what
+    /// remains scheduled for later.
     ///
     /// # Errors
     ///
@@ -263,9 +274,13 @@ impl Node {
         let handlers = self.registry.names();
         loop {
             let before = self.in_flight.quiet_marker();
+            // Watchers first: what they fire is enqueued with their cursor, so caught-up
+            // watchers mean their jobs are visible to the count that follows.
+            let behind = triggers::store::watchers_behind(&pulse::lock(&self.conn))?;
             let activity = store::activity(&pulse::lock(&self.conn), &handlers, now_ms())?;
             let after = self.in_flight.quiet_marker();
-            if activity.runnable == 0
+            if !behind
+                && activity.runnable == 0
                 && activity.running == 0
                 && before.is_some()
                 && before == after
@@ -321,6 +336,8 @@ struct Maintenance {
     rescuer: Rescuer,
     resumer: BudgetResumer,
     pruner: Pruner,
+    scheduler: Scheduler,
+    watchers: Watchers,
     clock: Arc<dyn crate::clock::Clock>,
 }
 
@@ -331,6 +348,8 @@ struct LastRuns {
     rescue: Option<Instant>,
     resume: Option<Instant>,
     prune: Option<Instant>,
+    schedule: Option<Instant>,
+    watch: Option<Instant>,
 }
 
 /// Whether `interval` has passed since `last`; if so, mark now.
@@ -385,6 +404,18 @@ impl Maintenance {
                     waiting = report.waiting,
                     "resumed budget-paused jobs"
                 );
+                self.wakeup.notify();
+            }
+        }
+        if due(&mut last.schedule, Scheduler::INTERVAL) {
+            let report = self.scheduler.run_once()?;
+            if !report.enqueued.is_empty() {
+                self.wakeup.notify();
+            }
+        }
+        if due(&mut last.watch, Watchers::INTERVAL) {
+            let report = self.watchers.run_once()?;
+            if report.fired > 0 {
                 self.wakeup.notify();
             }
         }

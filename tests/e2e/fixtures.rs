@@ -19,6 +19,10 @@ pub struct Guests {
     pub probe: PathBuf,
     /// `tests/guests/otherworld`: a component of another WIT world.
     pub otherworld: PathBuf,
+    /// `plugins/code`.
+    pub code: PathBuf,
+    /// `plugins/upkeep`.
+    pub upkeep: PathBuf,
 }
 
 /// Build every guest once per test process (cargo makes later processes' builds no-ops).
@@ -39,6 +43,8 @@ pub fn guests() -> &'static Guests {
             text: build("plugins/text"),
             probe: build("tests/guests/probe"),
             otherworld: build("tests/guests/otherworld"),
+            code: build("plugins/code"),
+            upkeep: build("plugins/upkeep"),
         }
     })
 }

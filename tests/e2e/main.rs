@@ -4,6 +4,7 @@
 mod ats;
 mod cache;
 mod cli;
+mod cooperation;
 mod failures;
 mod fixtures;
 mod grants;
@@ -14,3 +15,4 @@ mod pulse_node;
 mod pulse_store;
 mod sandbox;
 mod text_plugin;
+mod triggers;

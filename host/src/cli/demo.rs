@@ -14,9 +14,12 @@ use crate::{ats, toolchain};
 
 /// Build the example plugins in this checkout and show them at work
 ///
-/// Builds every crate under <CHECKOUT>/plugins into <data-dir>/plugins, starts a node, enqueues
-/// jobs for them, runs until idle and prints the results and attestations. Each step prints
-/// the equivalent qntx command. The data directory defaults to ./.qntx-demo.
+/// Builds every crate under <CHECKOUT>/plugins into <data-dir>/plugins, grants the `code`
+/// plugin read-only access to the checkout, starts a node, enqueues jobs (`text/echo`,
+/// `text/stats` on the README, `code/analyze` on the checkout), runs until idle — `upkeep`'s
+/// watcher turns code's analysis into a job of its own — and prints the results and
+/// attestations. Each step prints the equivalent qntx command. The data directory defaults to
+/// ./.qntx-demo.
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
     /// The qntx checkout whose plugins/ to build
@@ -44,6 +47,21 @@ pub(super) fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
         writeln!(out, "  installed {}", installed.display())?;
     }
 
+    let checkout = std::fs::canonicalize(&args.checkout)
+        .with_context(|| format!("resolving '{}'", args.checkout.display()))?;
+    let manifest = format!(
+        "# Grants of the code plugin: this checkout, read-only, at /repo.\nname = \"code\"\n\n[[grants.dirs]]\nhost = {:?}\nguest = \"/repo\"\nmode = \"ro\"\n",
+        checkout.display().to_string()
+    );
+    let manifest_path = plugin_dir.join("code.toml");
+    step(
+        &mut out,
+        &format!("cat > {} <<EOF", manifest_path.display()),
+    )?;
+    writeln!(out, "{manifest}EOF")?;
+    std::fs::write(&manifest_path, manifest)
+        .with_context(|| format!("writing '{}'", manifest_path.display()))?;
+
     let mut config = NodeConfig::new(data_dir.clone(), vec![plugin_dir]);
     config.workers = 2;
     let node = Node::start(config).context("starting the demo node")?;
@@ -69,6 +87,10 @@ pub(super) fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
             "text/stats",
             serde_json::json!({ "subject": "README.md", "text": readme }),
         ),
+        NewJob::new(
+            "code/analyze",
+            serde_json::json!({ "path": "/repo", "repository": "qntx", "largest": 3 }),
+        ),
     ];
     let conn = crate::db::open_in(&data_dir)?;
     let mut ids = Vec::new();
@@ -88,27 +110,45 @@ pub(super) fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
     node.shutdown(Duration::from_secs(10));
 
     let mut all_completed = true;
-    for id in &ids {
+    for id in &ids[..2] {
         step(&mut out, &format!("qntx {flag} job show {id}"))?;
         let job = store::get(&conn, id)?;
         all_completed &= job.status == pulse::JobStatus::Completed;
         output::job_details(&mut out, &job)?;
     }
+    step(&mut out, &format!("qntx {flag} job list"))?;
+    for job in store::list(&conn, None, None, 10)? {
+        all_completed &= job.status == pulse::JobStatus::Completed;
+        writeln!(
+            out,
+            "  {}  {:<9}  {:<14}  from {}",
+            job.id, job.status, job.handler, job.source
+        )?;
+    }
 
-    step(
-        &mut out,
-        &format!("qntx {flag} ax README.md is text_stats --limit 1"),
-    )?;
-    let page = ats::store::query(
-        &conn,
-        &ats::Query {
-            subjects: vec!["README.md".into()],
-            predicates: vec!["text_stats".into()],
-            limit: 1,
-            ..ats::Query::default()
-        },
-    )?;
-    ats_cli::Printer::new(false).print(&mut out, &page.attestations)?;
+    for (subject, predicate) in [
+        ("README.md", "text_stats"),
+        ("qntx", "repository_analyzed"),
+        ("qntx", "maintenance_estimated"),
+    ] {
+        step(
+            &mut out,
+            &format!("qntx {flag} ax {subject} is {predicate} --limit 1"),
+        )?;
+        let page = ats::store::query(
+            &conn,
+            &ats::Query {
+                subjects: vec![subject.into()],
+                predicates: vec![predicate.into()],
+                limit: 1,
+                ..ats::Query::default()
+            },
+        )?;
+        if page.attestations.is_empty() {
+            bail!("no '{predicate}' attestation about '{subject}' was written");
+        }
+        ats_cli::Printer::new(false).print(&mut out, &page.attestations)?;
+    }
     if !all_completed {
         bail!("a demo job did not complete; see the job details above");
     }

@@ -27,7 +27,7 @@ pub(super) enum JobCommand {
         #[arg(long)]
         json: bool,
     },
-    /// List jobs, newest first
+    /// List jobs, newest first, with their source (cli, job:ID, schedule:ID, watcher:ID)
     List {
         /// Only jobs in this status (queued, running, paused, completed, failed, cancelled)
         #[arg(long, value_name = "STATUS")]
@@ -171,13 +171,14 @@ pub(super) fn run(global: &Global, command: JobCommand) -> anyhow::Result<Outcom
                 } else {
                     writeln!(
                         out,
-                        "{}  {:<9}  {:<24}  {}/{}  {}",
+                        "{}  {:<9}  {:<24}  {}/{}  {}  {}",
                         job.id,
                         job.status.as_str(),
                         job.handler,
                         job.attempt,
                         job.max_attempts,
-                        output::time(job.created_at)
+                        output::time(job.created_at),
+                        job.source
                     )?;
                 }
             }

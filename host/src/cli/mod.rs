@@ -11,6 +11,7 @@ mod job;
 mod output;
 mod plugin;
 mod run;
+mod schedule;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -86,6 +87,9 @@ enum Command {
     /// Enqueue, inspect, follow, cancel, pause, resume and retry jobs
     #[command(subcommand)]
     Job(job::JobCommand),
+    /// List, add, pause, resume and run schedules; list watchers
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
     /// Show and set the spend limits jobs run under
     #[command(subcommand)]
     Budget(budget::BudgetCommand),
@@ -138,6 +142,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(&cli.global, args),
         Command::Job(command) => job::run(&cli.global, command),
         Command::Budget(command) => budget::run(&cli.global, command),
+        Command::Schedule(command) => schedule::run(&cli.global, command),
         Command::Bench(BenchCommand::Pulse(args)) => bench_pulse::run(&cli.global, args),
         Command::Bench(BenchCommand::Ats(args)) => bench_ats::run(args),
         Command::Plugin(command) => plugin::run(&cli.global, command),

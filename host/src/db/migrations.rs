@@ -42,6 +42,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "create_components",
         sql: include_str!("../../migrations/005_create_components.sql"),
     },
+    Migration {
+        version: 6,
+        name: "create_triggers",
+        sql: include_str!("../../migrations/006_create_triggers.sql"),
+    },
 ];
 
 /// Apply the migrations the database has not seen yet, each in its own transaction.

@@ -10,6 +10,7 @@ use wasmtime::component::Component;
 
 use super::manifest::{self, Manifest, Policy};
 use super::{Error, check_handler_name, check_plugin_name};
+use crate::pulse::triggers::{ScheduleSpec, WatcherFilter, WatcherSpec};
 use crate::pulse::{Registered, Registry, SharedConnection};
 use crate::runtime::{self, Identity, JobCtx, PluginHandler, PluginPre, Runtime, types};
 
@@ -29,6 +30,10 @@ pub struct LoadedPlugin {
     pub description: String,
     /// Announced handlers: own name and description.
     pub handlers: Vec<(String, String)>,
+    /// Announced schedules, with full handler names.
+    pub schedules: Vec<ScheduleSpec>,
+    /// Announced watchers, with full handler names.
+    pub watchers: Vec<WatcherSpec>,
     /// The manifest file, when there is one.
     pub manifest: Option<PathBuf>,
     /// Its grants and effective limits.
@@ -301,6 +306,59 @@ fn load_component(
         }
         handlers.push((spec.name, spec.description));
     }
+    let own = |handler: &str| -> Result<String, Error> {
+        if handlers.iter().any(|(name, _)| name == handler) {
+            Ok(format!("{name}/{handler}"))
+        } else {
+            Err(bad(format!(
+                "plugin '{name}' announces a schedule or watcher for handler '{handler}', which it does not announce"
+            )))
+        }
+    };
+    let mut schedules = Vec::new();
+    for spec in announcement.registration.schedules {
+        let handler = own(&spec.handler)?;
+        let payload = match spec.payload.as_str() {
+            "" => serde_json::Value::Null,
+            text => serde_json::from_str(text).map_err(|e| {
+                bad(format!(
+                    "the payload of the schedule for '{handler}' is not JSON: {e}"
+                ))
+            })?,
+        };
+        if spec.interval_seconds == 0 {
+            return Err(bad(format!(
+                "the schedule for '{handler}' has an interval of 0 seconds"
+            )));
+        }
+        schedules.push(ScheduleSpec {
+            handler,
+            interval_ms: i64::try_from(spec.interval_seconds.saturating_mul(1000))
+                .unwrap_or(i64::MAX),
+            enabled: spec.enabled,
+            payload,
+        });
+    }
+    let mut watchers = Vec::new();
+    for spec in announcement.registration.watchers {
+        let handler = own(&spec.handler)?;
+        if !(spec.max_fires_per_second.is_finite() && spec.max_fires_per_second > 0.0) {
+            return Err(bad(format!(
+                "the watcher for '{handler}' must allow a positive number of fires per second"
+            )));
+        }
+        watchers.push(WatcherSpec {
+            handler,
+            filter: WatcherFilter {
+                subjects: spec.filter.subjects,
+                predicates: spec.filter.predicates,
+                contexts: spec.filter.contexts,
+                actors: spec.filter.actors,
+            },
+            max_fires_per_second: spec.max_fires_per_second,
+            include_own_writes: spec.include_own_writes,
+        });
+    }
     Ok(LoadedPlugin {
         manifest: found.map(|_| manifest::manifest_path(&path)),
         path,
@@ -310,6 +368,8 @@ fn load_component(
         version,
         description,
         handlers,
+        schedules,
+        watchers,
         policy,
         imports,
         pre: Arc::new(pre),

@@ -1,0 +1,3 @@
+UPDATE schedules SET enabled = ?2, next_run_at = CASE WHEN ?2 = 1 THEN ?3 ELSE next_run_at END,
+    updated_at = ?3
+WHERE id = ?1
