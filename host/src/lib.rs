@@ -14,6 +14,7 @@
 //! All state lives in one SQLite database ([`db`]).
 
 pub mod ats;
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod db;

@@ -1,6 +1,7 @@
 //! End-to-end tests: real components built from this repository's sources, a real node, a real
 //! database file. Guests are built once per test run (see `fixtures`).
 
+mod bench_suite;
 mod cache;
 mod cli;
 mod failures;
