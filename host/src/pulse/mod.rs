@@ -36,6 +36,7 @@ mod pruner;
 mod registry;
 mod rescuer;
 pub mod store;
+pub mod watch;
 mod worker;
 
 pub use budget::{BudgetLimits, BudgetResumer, Period, ResumeReport, ResumerConfig, Spend};
