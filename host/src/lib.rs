@@ -9,6 +9,7 @@
 //! - [`plugins`]: finding, checking, initializing and registering plugin components;
 //! - [`toolchain`]: building plugin crates into checked components;
 //! - [`node`]: a running node that wires them together;
+//! - [`bench`]: the benchmark suite (`cargo bench -p qntx-bench`);
 //! - [`cli`]: the `qntx` command.
 //!
 //! All state lives in one SQLite database ([`db`]).
