@@ -10,11 +10,13 @@
 //! - [`handlers`]: user handlers, stored in the database and served as `handler/NAME`;
 //! - [`toolchain`]: building plugin crates and handler files into components;
 //! - [`node`]: a running node that wires them together;
+//! - [`bench`]: the benchmark suite (`cargo bench -p qntx-bench`);
 //! - [`cli`]: the `qntx` command.
 //!
 //! All state lives in one SQLite database ([`db`]).
 
 pub mod ats;
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod db;

@@ -11,7 +11,7 @@ use crate::plugins::{self, LoadedPlugin};
 use crate::pulse::triggers::{self, Scheduler, Watchers};
 use crate::pulse::{
     self, BudgetResumer, InFlight, Interruption, Pruner, PrunerConfig, Registry, Rescuer,
-    RescuerConfig, ResumerConfig, SharedConnection, Wakeup, Worker, WorkerConfig, store,
+    RescuerConfig, ResumerConfig, SharedConnection, Wakeup, Worker, WorkerConfig, store, watch,
 };
 use crate::runtime::{CompileStats, Runtime, RuntimeConfig};
 use crate::{db, error_chain};
@@ -169,11 +169,17 @@ impl Node {
             ..config.worker.clone()
         };
         let mut threads = Vec::new();
+        // One write connection for every worker: they queue on its lock, not on SQLite's
+        // busy sleeps.
+        let write: SharedConnection = Arc::new(std::sync::Mutex::new(db::open(
+            &config.data_dir.join(db::FILE_NAME),
+        )?));
         for index in 0..config.workers.max(1) {
-            let worker = Worker::new(
-                db::open(&config.data_dir.join(db::FILE_NAME))?,
+            let worker = Worker::sharing(
+                write.clone(),
                 registry.clone(),
                 in_flight.clone(),
+                wakeup.clone(),
                 worker_config.clone(),
             );
             let wakeup = wakeup.clone();
@@ -185,6 +191,19 @@ impl Node {
             );
         }
         let open = || db::open(&config.data_dir.join(db::FILE_NAME));
+        {
+            let (conn, wakeup) = (open()?, wakeup.clone());
+            threads.push(
+                std::thread::Builder::new()
+                    .name("qntx-watch".into())
+                    .spawn(move || {
+                        if let Err(error) = watch::watch(&conn, &wakeup, watch::WATCH_INTERVAL) {
+                            tracing::error!(error = %error_chain(&error), "watching the database failed; workers poll");
+                        }
+                    })
+                    .map_err(Error::Thread)?,
+            );
+        }
         let clock = config.worker.clock.clone();
         let mut maintenance = Maintenance {
             conn: open()?,

@@ -60,6 +60,11 @@ impl LoadedPlugin {
         format!("{}/{handler}", self.name)
     }
 
+    /// The component, linked and ready to instantiate.
+    pub(crate) fn pre(&self) -> &PluginPre<JobCtx> {
+        &self.pre
+    }
+
     /// Register every announced handler with Pulse, replacing this plugin's earlier ones.
     pub fn register(&self, runtime: &Arc<Runtime>, registry: &Registry) {
         registry.unregister_plugin(&self.name);

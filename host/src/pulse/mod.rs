@@ -37,6 +37,7 @@ mod registry;
 mod rescuer;
 pub mod store;
 pub mod triggers;
+pub mod watch;
 mod worker;
 
 pub use budget::{BudgetLimits, BudgetResumer, Period, ResumeReport, ResumerConfig, Spend};

@@ -5,7 +5,7 @@
 //! for a running job, the attempt and lease owner) it expects, and zero rows changed is a typed
 //! error, never a silent no-op.
 
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde_json::Value;
 
 use super::budget::{BudgetLimits, Period, ResumeReport, Spend};
@@ -345,13 +345,41 @@ pub fn complete(
     completion: Completion<'_>,
     now: i64,
 ) -> Result<Vec<ats::Attestation>> {
+    complete_in(conn, lease, report, completion, now)
+}
+
+/// [`complete`] on a connection that may be inside a transaction already (a worker committing
+/// a batch of outcomes): then it is a savepoint of that transaction, all or nothing for this
+/// job alone.
+///
+/// # Errors
+///
+/// As [`complete`].
+pub fn complete_in(
+    conn: &Connection,
+    lease: Lease<'_>,
+    report: &Report<'_>,
+    completion: Completion<'_>,
+    now: i64,
+) -> Result<Vec<ats::Attestation>> {
+    atomic(conn, |tx| {
+        complete_writes(tx, lease, report, completion, now)
+    })
+}
+
+fn complete_writes(
+    tx: &Connection,
+    lease: Lease<'_>,
+    report: &Report<'_>,
+    completion: Completion<'_>,
+    now: i64,
+) -> Result<Vec<ats::Attestation>> {
     let Completion {
         result,
         attestations,
         children,
         logs,
     } = completion;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let changed = tx.prepare_cached(sql!("job_complete"))?.execute(params![
         lease.id,
         lease.attempt,
@@ -369,15 +397,39 @@ pub fn complete(
     }
     let mut stored = Vec::with_capacity(attestations.len());
     for mut attestation in attestations {
-        ats::store::insert(&tx, &mut attestation)?;
+        ats::store::insert(tx, &mut attestation)?;
         stored.push(attestation);
     }
     for child in children {
-        enqueue(&tx, child, now)?;
+        enqueue(tx, child, now)?;
     }
-    append_logs(&tx, lease.id, logs)?;
-    tx.commit()?;
+    append_logs(tx, lease.id, logs)?;
     Ok(stored)
+}
+
+/// Run `writes` all or nothing: in an immediate transaction of its own, or, when `conn` is in a
+/// transaction already, in a savepoint of it.
+fn atomic<T>(conn: &Connection, writes: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    let (begin, commit, rollback) = if conn.is_autocommit() {
+        ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
+    } else {
+        (
+            "SAVEPOINT qntx_atomic",
+            "RELEASE qntx_atomic",
+            "ROLLBACK TO qntx_atomic; RELEASE qntx_atomic",
+        )
+    };
+    conn.execute_batch(begin)?;
+    match writes(conn) {
+        Ok(value) => {
+            conn.execute_batch(commit)?;
+            Ok(value)
+        }
+        Err(error) => {
+            conn.execute_batch(rollback)?;
+            Err(error)
+        }
+    }
 }
 
 /// Why an attempt failed.
@@ -407,7 +459,20 @@ pub fn fail(
     logs: &[LogLine],
     now: i64,
 ) -> Result<JobStatus> {
-    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    atomic(conn, |tx| {
+        fail_writes(tx, lease, max_attempts, error, report, logs, now)
+    })
+}
+
+fn fail_writes(
+    tx: &Connection,
+    lease: Lease<'_>,
+    max_attempts: u32,
+    error: &AttemptError<'_>,
+    report: &Report<'_>,
+    logs: &[LogLine],
+    now: i64,
+) -> Result<JobStatus> {
     let details = serde_json::to_string(error.details).expect("strings serialize");
     let (status, changed) = match error.retry_at {
         Some(retry_at) if lease.attempt < max_attempts => (
@@ -447,8 +512,7 @@ pub fn fail(
     if changed == 0 {
         return Err(lease_lost(lease));
     }
-    append_logs(&tx, lease.id, logs)?;
-    tx.commit()?;
+    append_logs(tx, lease.id, logs)?;
     Ok(status)
 }
 
@@ -459,11 +523,10 @@ pub fn fail(
 ///
 /// [`Error::LeaseLost`] when the job is no longer running under this lease.
 pub fn release(conn: &Connection, lease: Lease<'_>, logs: &[LogLine], now: i64) -> Result<()> {
-    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-    release_claim(&tx, lease, now)?;
-    append_logs(&tx, lease.id, logs)?;
-    tx.commit()?;
-    Ok(())
+    atomic(conn, |tx| {
+        release_claim(tx, lease, now)?;
+        append_logs(tx, lease.id, logs)
+    })
 }
 
 /// The guarded statement of [`release`], for use inside a caller's transaction.

@@ -1,10 +1,10 @@
 //! The worker: claims a runnable job, runs it through its handler, commits the outcome.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use serde_json::Value;
@@ -35,6 +35,10 @@ pub struct WorkerConfig {
     pub retry_base: Duration,
     /// How long an idle worker waits before looking for jobs again, unless woken.
     pub poll_interval: Duration,
+    /// Most jobs one claim takes for the node's workers to share. Claiming (and committing)
+    /// several jobs in one transaction is what makes short jobs fast; the jobs wait in the
+    /// node's memory, already `running` under its lease, for the next free worker.
+    pub claim_batch: u32,
     /// Rate and concurrency limits per handler.
     pub limits: HandlerLimits,
     /// Where stored times come from (sandbox deadlines use the wall clock).
@@ -48,8 +52,11 @@ impl WorkerConfig {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
     /// Default first retry delay: 1 s.
     pub const DEFAULT_RETRY_BASE: Duration = Duration::from_secs(1);
-    /// Default idle poll: 50 ms (other processes' enqueues are seen this fast).
+    /// Default idle poll: 50 ms (jobs whose `run_at` comes are seen this fast; new jobs wake
+    /// the workers at once, see [`super::watch`]).
     pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(50);
+    /// Default claim batch: 32 jobs.
+    pub const DEFAULT_CLAIM_BATCH: u32 = 32;
 
     /// Defaults for a node with this id: the constants above, no handler limits, the wall
     /// clock.
@@ -60,6 +67,7 @@ impl WorkerConfig {
             default_timeout: Self::DEFAULT_TIMEOUT,
             retry_base: Self::DEFAULT_RETRY_BASE,
             poll_interval: Self::DEFAULT_POLL_INTERVAL,
+            claim_batch: Self::DEFAULT_CLAIM_BATCH,
             limits: HandlerLimits::new(),
             clock: clock::system(),
         }
@@ -109,6 +117,8 @@ pub struct InFlight {
     busy: AtomicUsize,
     /// Claims finished so far: a change between two looks means work happened in between.
     finished: AtomicU64,
+    /// Jobs claimed in a batch and not started yet, most urgent first.
+    claimed: Mutex<VecDeque<Job>>,
 }
 
 impl InFlight {
@@ -148,6 +158,19 @@ impl InFlight {
         for (_, flag) in self.lock().values() {
             flag.raise(why);
         }
+    }
+
+    /// How many claimed jobs wait for a free worker.
+    pub fn waiting(&self) -> usize {
+        self.claimed().len()
+    }
+
+    fn take_claimed(&self) -> Option<Job> {
+        self.claimed().pop_front()
+    }
+
+    fn claimed(&self) -> std::sync::MutexGuard<'_, VecDeque<Job>> {
+        self.claimed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn insert(&self, id: &str, claim: u32) -> Arc<Interrupt> {
@@ -195,6 +218,11 @@ impl Wakeup {
     /// Whether workers should stop claiming.
     pub fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// How many times workers were woken so far.
+    pub fn generation(&self) -> u64 {
+        *self.generation.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Sleep until notified or `timeout` passes.
@@ -298,7 +326,7 @@ impl Execution {
 /// Counts of what [`Worker::run_once`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WorkerReport {
-    /// Jobs claimed.
+    /// Jobs this worker started (claimed by it, or by another worker of the node in a batch).
     pub claimed: usize,
     /// Jobs claimed but paused because their cost estimate did not fit the budget.
     pub paused: usize,
@@ -314,11 +342,22 @@ pub struct WorkerReport {
     pub discarded: usize,
 }
 
+/// Most outcomes a worker holds before committing them in one transaction.
+const MAX_PENDING: usize = 32;
+/// Longest a worker holds a finished outcome before committing it, while more claimed jobs wait.
+const MAX_COMMIT_DELAY: Duration = Duration::from_millis(5);
+
 /// Claims jobs for registered handlers and runs them, one at a time, on the calling thread.
+///
+/// The workers of a node share their claims: a worker that finds none waiting claims a batch
+/// (see [`WorkerConfig::claim_batch`]) and wakes the others. A worker commits the outcomes of the
+/// jobs it ran in one transaction (each job's writes all or nothing), when no claimed job is left
+/// or after at most [`MAX_PENDING`] outcomes or 5 ms.
 pub struct Worker {
     conn: SharedConnection,
     registry: Arc<Registry>,
     in_flight: Arc<InFlight>,
+    wakeup: Arc<Wakeup>,
     config: WorkerConfig,
 }
 
@@ -331,26 +370,46 @@ impl std::fmt::Debug for Worker {
 }
 
 impl Worker {
-    /// A worker on its own connection.
+    /// A worker on its own connection, sharing claims with no other worker.
     pub fn new(
         conn: Connection,
         registry: Arc<Registry>,
         in_flight: Arc<InFlight>,
         config: WorkerConfig,
     ) -> Self {
-        Self {
-            conn: Arc::new(Mutex::new(conn)),
+        Self::sharing(
+            Arc::new(Mutex::new(conn)),
             registry,
             in_flight,
+            Arc::default(),
+            config,
+        )
+    }
+
+    /// One of a node's workers: all of them write through `conn` (one write connection, so
+    /// that they queue on its lock rather than on SQLite's busy sleeps), share the claims in
+    /// `in_flight`, and wake each other through `wakeup`.
+    pub fn sharing(
+        conn: SharedConnection,
+        registry: Arc<Registry>,
+        in_flight: Arc<InFlight>,
+        wakeup: Arc<Wakeup>,
+        config: WorkerConfig,
+    ) -> Self {
+        Self {
+            conn,
+            registry,
+            in_flight,
+            wakeup,
             config,
         }
     }
 
-    /// Claim at most one runnable job and run it to a committed outcome.
+    /// Run claimed jobs (claiming a batch when none waits) and commit their outcomes.
     ///
     /// # Errors
     ///
-    /// [`Error::Sqlite`] when the database fails; the job, if claimed, is then rescued later.
+    /// [`Error::Sqlite`] when the database fails; the jobs, if claimed, are then rescued later.
     pub fn run_once(&self) -> Result<WorkerReport, Error> {
         let handlers = self.registry.names();
         let mut report = WorkerReport::default();
@@ -367,6 +426,38 @@ impl Worker {
     }
 
     fn claim_and_run(&self, handlers: &[String], report: &mut WorkerReport) -> Result<(), Error> {
+        let mut pending = Vec::new();
+        let mut first_done = None;
+        while !self.wakeup.is_stopping() {
+            let job = match self.in_flight.take_claimed() {
+                Some(job) => job,
+                None if pending.is_empty() => match self.claim(handlers, report)? {
+                    Some(job) => job,
+                    None => break,
+                },
+                None => break,
+            };
+            report.claimed += 1;
+            pending.push(self.run_job(job));
+            let done = *first_done.get_or_insert_with(Instant::now);
+            if pending.len() >= MAX_PENDING || done.elapsed() >= MAX_COMMIT_DELAY {
+                break;
+            }
+        }
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut conn = lock(&self.conn);
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for (running, execution) in pending {
+            self.commit(&tx, &running, execution, report)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Claim a batch; keep the first job, leave the rest for the node's workers.
+    fn claim(&self, handlers: &[String], report: &mut WorkerReport) -> Result<Option<Job>, Error> {
         let now = self.config.clock.now_ms();
         let claimed = store::claim(
             &mut lock(&self.conn),
@@ -374,7 +465,7 @@ impl Worker {
                 handlers,
                 owner: &self.config.owner,
                 lease_until: now + millis(self.config.lease),
-                limit: 1,
+                limit: self.config.claim_batch.max(1),
                 limits: &self.config.limits,
                 now,
             },
@@ -383,14 +474,19 @@ impl Worker {
         for id in &claimed.paused {
             tracing::info!(job = %id, "paused: its cost estimate does not fit the budget");
         }
-        for job in claimed.jobs {
-            report.claimed += 1;
-            self.run_job(job, report)?;
+        let mut jobs = claimed.jobs.into_iter();
+        let first = jobs.next();
+        let mut waiting = self.in_flight.claimed();
+        waiting.extend(jobs);
+        if !waiting.is_empty() {
+            drop(waiting);
+            self.wakeup.notify();
         }
-        Ok(())
+        Ok(first)
     }
 
-    /// Run jobs until `wakeup` says stop; sleeps when idle.
+    /// Run jobs until `wakeup` says stop; sleeps when idle. Claimed jobs no worker started are
+    /// given back to the queue uncounted.
     pub fn run(self, wakeup: &Wakeup) {
         while !wakeup.is_stopping() {
             match self.run_once() {
@@ -404,9 +500,36 @@ impl Worker {
                 }
             }
         }
+        self.release_waiting();
     }
 
-    fn run_job(&self, job: Job, report: &mut WorkerReport) -> Result<(), Error> {
+    /// Give the claimed jobs that no worker started back to the queue.
+    fn release_waiting(&self) {
+        let now = self.config.clock.now_ms();
+        while let Some(job) = self.in_flight.take_claimed() {
+            let lease = Lease {
+                id: &job.id,
+                attempt: job.attempt,
+                claim: job.claims,
+                owner: &self.config.owner,
+            };
+            let line = LogLine {
+                attempt: job.attempt,
+                time: now,
+                level: LogLevel::Info,
+                stage: "pulse".into(),
+                message: format!(
+                    "attempt {} returned to the queue before it started: the node is shutting down",
+                    job.attempt
+                ),
+            };
+            if let Err(error) = store::release(&lock(&self.conn), lease, &[line], now) {
+                tracing::warn!(job = %job.id, error = %crate::error_chain(&error), "could not return a claimed job");
+            }
+        }
+    }
+
+    fn run_job(&self, job: Job) -> (RunningJob, Execution) {
         let timeout = job
             .timeout_ms
             .map_or(self.config.default_timeout, Duration::from_millis);
@@ -450,13 +573,14 @@ impl Worker {
             ),
         };
         self.in_flight.remove(&running.job.id, running.job.claims);
-        self.commit(&running, execution, report)
+        (running, execution)
     }
 
     /// Commit the attempt's outcome. Its log lines are written in the same transaction, so a
     /// reader who sees the final status also sees the whole log.
     fn commit(
         &self,
+        conn: &Connection,
         running: &RunningJob,
         execution: Execution,
         report: &mut WorkerReport,
@@ -477,7 +601,6 @@ impl Worker {
         };
         let writes = (execution.attestations.len(), execution.children.len());
         let mut logs = execution.logs;
-        let mut conn = lock(&self.conn);
         let outcome = match execution.outcome {
             Ok(result) => {
                 let mut lines = logs.clone();
@@ -488,8 +611,8 @@ impl Worker {
                         job.attempt, writes.0, writes.1
                     ),
                 ));
-                let completed = store::complete(
-                    &mut conn,
+                let completed = store::complete_in(
+                    conn,
                     running.lease(),
                     &attempt_report,
                     Completion {
@@ -516,22 +639,14 @@ impl Worker {
                         ),
                     ));
                 }
-                self.fail(
-                    &conn,
-                    running,
-                    &failure,
-                    &attempt_report,
-                    now,
-                    report,
-                    &logs,
-                )
+                self.fail(conn, running, &failure, &attempt_report, now, report, &logs)
             }
         };
         match outcome {
             Ok(()) => Ok(()),
             Err(Error::LeaseLost { .. }) => {
                 report.discarded += 1;
-                let status = store::get(&conn, &job.id).map(|j| j.status);
+                let status = store::get(conn, &job.id).map(|j| j.status);
                 tracing::info!(?status, "outcome discarded: the job changed meanwhile");
                 logs.push(line(
                     LogLevel::Warn,
@@ -543,7 +658,7 @@ impl Worker {
                         status.map_or_else(|_| "gone".into(), |s| s.to_string())
                     ),
                 ));
-                store::append_logs(&conn, &job.id, &logs)
+                store::append_logs(conn, &job.id, &logs)
             }
             Err(error @ (Error::Ats(_) | Error::Invalid(_))) => {
                 // The attempt's writes cannot be stored: that is the attempt's failure.
@@ -555,16 +670,8 @@ impl Worker {
                         .collect(),
                     kind: FailureKind::Permanent,
                 };
-                match self.fail(
-                    &conn,
-                    running,
-                    &failure,
-                    &attempt_report,
-                    now,
-                    report,
-                    &logs,
-                ) {
-                    Err(Error::LeaseLost { .. }) => store::append_logs(&conn, &job.id, &logs),
+                match self.fail(conn, running, &failure, &attempt_report, now, report, &logs) {
+                    Err(Error::LeaseLost { .. }) => store::append_logs(conn, &job.id, &logs),
                     other => other,
                 }
             }

@@ -99,9 +99,8 @@ impl pulse::JobHandler for PluginHandler {
             .and_then(|plugin| plugin.call_execute_job(&mut store, &wit_job));
         let memory_exceeded = store.data().memory.exceeded;
         let stop = store.data().stop;
-        let mut ctx = store.into_data();
-        ctx.flush(true);
-        let (logs, scope) = ctx.finish();
+        // Progress, cost and log lines not yet flushed are committed with the outcome.
+        let (logs, scope) = store.into_data().finish();
         let scope = scope.expect("a job context has a job scope");
         let stderr: Vec<&str> = logs
             .iter()

@@ -1,0 +1,71 @@
+//! `cargo bench -p qntx-bench`: the whole benchmark suite on an optimised build, with the gRPC
+//! round trip of the original architecture. Prints a table and writes the figures as JSON.
+//!
+//! Options (after `--`): `--tiny` measures each benchmark once with tiny sizes; `--out PATH`
+//! writes the JSON there (default `target/qntx-bench/report.json`).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use qntx::bench::{Options, Sizes};
+use qntx_bench::{GrpcPlugin, SERVE_ARG};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = if args.iter().any(|a| a == SERVE_ARG) {
+        qntx_bench::serve()
+    } else {
+        run(&args)
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("qntx-bench: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &[String]) -> anyhow::Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .context("host/bench lies two levels below the repository root")?
+        .to_owned();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), PathBuf::from)
+        .join("qntx-bench");
+    let mut out = target.join("report.json");
+    let mut sizes = Sizes::full();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--tiny" => sizes = Sizes::tiny(),
+            "--out" => out = PathBuf::from(args.next().context("--out needs a path")?),
+            // cargo passes --bench to a benchmark without the libtest harness.
+            "--bench" => {}
+            other => anyhow::bail!("unknown argument '{other}'; expected --tiny or --out PATH"),
+        }
+    }
+    let options = Options {
+        root,
+        target_dir: target,
+        sizes,
+    };
+    let mut grpc = GrpcPlugin::start()?;
+    let mut baseline = |calls| grpc.time(calls);
+    let report = qntx::bench::run(
+        &options,
+        Some(("unary gRPC call to a plugin process", &mut baseline)),
+        &mut |step| eprintln!("qntx-bench: {step}"),
+    )?;
+    print!("{}", report.table());
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&out, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("writing '{}'", out.display()))?;
+    eprintln!("qntx-bench: figures written to '{}'", out.display());
+    Ok(())
+}

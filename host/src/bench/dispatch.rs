@@ -1,0 +1,187 @@
+//! Dispatch: what it costs to run one no-op job, without a queue. A fresh sandbox per job (the
+//! runtime's path), against the floor of calling an instance that already exists, and a native
+//! Rust function call. The gRPC round trip of the original architecture is measured by
+//! `qntx-bench`, which passes it in as a [`Baseline`].
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde_json::json;
+use wasmtime::UpdateDeadline;
+
+use super::stats::{Summary, time_calls};
+use crate::clock::now_ms;
+use crate::db;
+use crate::plugins::{self, LoadedPlugin};
+use crate::pulse::{HandlerLimits, Interrupt, NewJob, Registry, RunningJob, store};
+use crate::runtime::{JobCtx, Runtime, RuntimeConfig, types};
+
+/// The handler every throughput and dispatch figure runs.
+pub const NOOP: &str = "noop/noop";
+
+/// One way of running a no-op job, timed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Dispatch {
+    /// What was called.
+    pub what: String,
+    /// Per call, in microseconds.
+    pub micros: Summary,
+}
+
+/// Another way to run a no-op job, measured by the caller: returns per-call times in µs.
+pub type Baseline<'a> = &'a mut dyn FnMut(usize) -> anyhow::Result<Summary>;
+
+/// A runtime with the noop plugin loaded and registered, and a claimed job to run through it.
+pub(crate) struct Bench {
+    pub(crate) runtime: Arc<Runtime>,
+    pub(crate) plugin: LoadedPlugin,
+    pub(crate) registry: Registry,
+}
+
+impl Bench {
+    /// Load the plugin at `wasm` into a runtime with the node's default settings.
+    pub(crate) fn load(wasm: &Path) -> anyhow::Result<Self> {
+        let runtime = Arc::new(Runtime::new(RuntimeConfig::default())?);
+        let conn = Arc::new(std::sync::Mutex::new(db::open_in_memory()?));
+        let plugin = plugins::load(&runtime, wasm, &conn)
+            .map_err(|e| anyhow::anyhow!("{}", crate::error_chain(&e)))?;
+        let registry = Registry::new();
+        plugin.register(&runtime, &registry);
+        Ok(Self {
+            runtime,
+            plugin,
+            registry,
+        })
+    }
+
+    /// A running attempt of a no-op job, claimed in a database of its own.
+    pub(crate) fn running_job(&self) -> anyhow::Result<RunningJob> {
+        let mut conn = db::open_in_memory()?;
+        let now = now_ms();
+        store::enqueue(&conn, &NewJob::new(NOOP, json!({})), now)?;
+        let job = store::claim(
+            &mut conn,
+            &store::ClaimParams {
+                handlers: &[NOOP.to_owned()],
+                owner: "bench",
+                lease_until: now + 3_600_000,
+                limit: 1,
+                limits: &HandlerLimits::new(),
+                now,
+            },
+        )?
+        .jobs
+        .pop()
+        .context("the job just enqueued is claimed")?;
+        Ok(RunningJob {
+            job,
+            lease_owner: "bench".into(),
+            deadline_ms: now + 3_600_000,
+            timeout: std::time::Duration::from_secs(3600),
+            interrupt: Arc::new(Interrupt::default()),
+            conn: Arc::new(std::sync::Mutex::new(conn)),
+        })
+    }
+}
+
+/// Time `calls` no-op jobs each way.
+pub fn measure(
+    wasm: &Path,
+    calls: usize,
+    baseline: Option<(&str, Baseline<'_>)>,
+) -> anyhow::Result<Vec<Dispatch>> {
+    let bench = Bench::load(wasm)?;
+    let running = bench.running_job()?;
+    let handler = bench
+        .registry
+        .get(NOOP)
+        .context("noop/noop is registered")?;
+    let mut rows = Vec::new();
+
+    let mut failed = None;
+    let fresh = time_calls(calls, 1, || {
+        if let Err(failure) = handler.target.execute(&running).outcome {
+            failed = Some(failure);
+        }
+    });
+    if let Some(failure) = failed {
+        anyhow::bail!("the no-op job failed: {}", failure.message);
+    }
+    rows.push(Dispatch {
+        what: "fresh sandbox per job (runtime path)".into(),
+        micros: fresh,
+    });
+
+    rows.push(Dispatch {
+        what: "call into a reused instance (floor)".into(),
+        micros: reused_instance(&bench, &running, calls)?,
+    });
+
+    let payload = running.job.payload.to_string();
+    rows.push(Dispatch {
+        what: "native Rust function call".into(),
+        micros: time_calls(calls.div_ceil(100).max(10), 10_000, || {
+            black_box(native_noop(black_box(&payload)));
+        }),
+    });
+
+    if let Some((what, baseline)) = baseline {
+        rows.push(Dispatch {
+            what: what.to_owned(),
+            micros: baseline(calls)?,
+        });
+    }
+    Ok(rows)
+}
+
+/// The native equivalent of the guest's `noop`: take the job, return `null`.
+#[inline(never)]
+fn native_noop(payload: &str) -> Option<String> {
+    black_box(payload);
+    None
+}
+
+/// Instantiate once, then call `execute-job` on the same instance `calls` times.
+fn reused_instance(bench: &Bench, running: &RunningJob, calls: usize) -> anyhow::Result<Summary> {
+    let runtime = &bench.runtime;
+    let limits = &bench.plugin.policy.limits;
+    let ctx = JobCtx::for_job(
+        crate::runtime::Identity {
+            name: bench.plugin.name.clone(),
+            version: bench.plugin.version.clone(),
+        },
+        limits.clone(),
+        &bench.plugin.policy.grants,
+        running,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let mut store = wasmtime::Store::new(runtime.engine(), ctx);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Continue(1)));
+    let plugin = bench.plugin.pre().instantiate(&mut store)?;
+    let job = &running.job;
+    let wit_job = types::Job {
+        id: job.id.clone(),
+        handler: "noop".into(),
+        payload: job.payload.to_string(),
+        attempt: job.attempt,
+        max_attempts: job.max_attempts,
+        deadline_ms: u64::try_from(running.deadline_ms).unwrap_or_default(),
+        parent_id: None,
+        source: job.source.clone(),
+    };
+    let mut failed = None;
+    let summary = time_calls(calls.div_ceil(100).max(10), 100, || {
+        match plugin.call_execute_job(&mut store, &wit_job) {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => failed = Some(format!("{error:?}")),
+            Err(error) => failed = Some(format!("{error:#}")),
+        }
+    });
+    if let Some(error) = failed {
+        anyhow::bail!("calling the reused instance failed: {error}");
+    }
+    Ok(summary)
+}

@@ -1,0 +1,297 @@
+//! The benchmark suite (issue 8): dispatch, durable throughput, latency, cold start and scaling,
+//! measured side by side in one run. `cargo bench -p qntx-bench` runs it on an optimised build
+//! and adds the gRPC round trip of the original architecture; the end-to-end tests run it once
+//! with tiny [`Sizes`] so that it cannot rot. Like `cli/`, this is an edge of the crate: it
+//! reports errors with `anyhow`.
+
+mod dispatch;
+mod guests;
+mod latency;
+mod scaling;
+mod startup;
+mod stats;
+mod throughput;
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+pub use dispatch::{Baseline, Dispatch, NOOP};
+pub use guests::{Guests, build as build_guests};
+pub use latency::Latency;
+pub use scaling::{ClaimLatency, Memory};
+pub use startup::ColdStart;
+pub use stats::{Summary, resident_kib, time_calls};
+pub use throughput::Throughput;
+
+/// How much to measure.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Sizes {
+    /// Calls timed per dispatch row.
+    pub dispatch_calls: usize,
+    /// No-op jobs per throughput run.
+    pub jobs: usize,
+    /// Worker counts for throughput.
+    pub workers: Vec<usize>,
+    /// Jobs timed for latency, each way.
+    pub latency_jobs: usize,
+    /// Plugins loaded for cold start.
+    pub plugins: usize,
+    /// Queue depths at which claims are timed.
+    pub depths: Vec<usize>,
+    /// Claims timed at each depth.
+    pub claims: usize,
+    /// Jobs in flight for the memory figure.
+    pub in_flight: usize,
+}
+
+impl Sizes {
+    /// The sizes the issue asks for.
+    pub fn full() -> Self {
+        Self {
+            dispatch_calls: 20_000,
+            jobs: 20_000,
+            workers: vec![1, 2],
+            latency_jobs: 200,
+            plugins: 10,
+            depths: vec![1_000, 100_000, 1_000_000],
+            claims: 500,
+            in_flight: 32,
+        }
+    }
+
+    /// Each benchmark once, as small as it goes: for the smoke test.
+    pub fn tiny() -> Self {
+        Self {
+            dispatch_calls: 20,
+            jobs: 20,
+            workers: vec![1, 2],
+            latency_jobs: 3,
+            plugins: 2,
+            depths: vec![10, 100],
+            claims: 5,
+            in_flight: 2,
+        }
+    }
+}
+
+/// Where the guests are and what to measure.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The repository root (guest sources).
+    pub root: PathBuf,
+    /// Where guests are built (kept between runs).
+    pub target_dir: PathBuf,
+    /// How much.
+    pub sizes: Sizes,
+}
+
+/// Every figure of one run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    /// The machine and build.
+    pub machine: Machine,
+    /// The sizes measured.
+    pub sizes: Sizes,
+    /// One no-op job, each way.
+    pub dispatch: Vec<Dispatch>,
+    /// Through the queue, by worker count.
+    pub queue: Vec<Throughput>,
+    /// Bare fresh sandboxes, by thread count.
+    pub bare: Vec<Throughput>,
+    /// Enqueue → completed on an idle node.
+    pub latency: Vec<Latency>,
+    /// Node ready time.
+    pub cold_start: Vec<ColdStart>,
+    /// Claim latency by queue depth.
+    pub claims: Vec<ClaimLatency>,
+    /// Memory per in-flight job.
+    pub memory: Memory,
+}
+
+/// Where the figures come from.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Machine {
+    /// Hardware threads available.
+    pub cpus: usize,
+    /// CPU model, from `/proc/cpuinfo` when there is one.
+    pub cpu: String,
+    /// `release` or `debug` (of the qntx crate).
+    pub profile: String,
+}
+
+impl Machine {
+    fn here() -> Self {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find_map(|l| l.strip_prefix("model name"))
+                    .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+            .unwrap_or_else(|| std::env::consts::ARCH.into());
+        Self {
+            cpus: std::thread::available_parallelism().map_or(1, usize::from),
+            cpu,
+            profile: if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            }
+            .into(),
+        }
+    }
+}
+
+/// Build the guests and run every benchmark. `baseline` adds a dispatch row measured by the
+/// caller (the gRPC round trip).
+///
+/// # Errors
+///
+/// When a guest does not build or a benchmark fails (a job that does not complete, say).
+pub fn run(
+    options: &Options,
+    baseline: Option<(&str, Baseline<'_>)>,
+    progress: &mut dyn FnMut(&str),
+) -> anyhow::Result<Report> {
+    let sizes = &options.sizes;
+    progress("building guests");
+    let guests = guests::build(&options.root, &options.target_dir, sizes.plugins)?;
+    let scratch = tempfile::tempdir()?;
+    let plugins = guests::plugin_dir(scratch.path(), std::slice::from_ref(&guests.noop))?;
+    progress("dispatch");
+    let dispatch = dispatch::measure(&guests.noop, sizes.dispatch_calls, baseline)?;
+    let mut queue = Vec::new();
+    let mut bare = Vec::new();
+    for &workers in &sizes.workers {
+        progress(&format!("throughput, {workers} worker(s)"));
+        queue.push(throughput::queue(&plugins, sizes.jobs, workers)?);
+        bare.push(throughput::bare(&guests.noop, sizes.jobs, workers)?);
+    }
+    progress("latency");
+    let latency = latency::measure(&plugins, sizes.latency_jobs)?;
+    progress("cold start");
+    let cold_start = startup::measure(&guests.copies)?;
+    let mut claims = Vec::new();
+    for &depth in &sizes.depths {
+        progress(&format!("claims at depth {depth}"));
+        claims.push(scaling::claims(depth, sizes.claims)?);
+    }
+    progress("memory");
+    let memory = scaling::memory(&plugins, sizes.in_flight)?;
+    Ok(Report {
+        machine: Machine::here(),
+        sizes: sizes.clone(),
+        dispatch,
+        queue,
+        bare,
+        latency,
+        cold_start,
+        claims,
+        memory,
+    })
+}
+
+impl Report {
+    /// The figures as text tables, with the ratios the targets are stated in.
+    pub fn table(&self) -> String {
+        let mut t = String::new();
+        let m = &self.machine;
+        let _ = writeln!(t, "machine: {} × {} ({} build)", m.cpus, m.cpu, m.profile);
+        let _ = writeln!(
+            t,
+            "\n1. dispatch of one no-op job ({} calls)",
+            self.sizes.dispatch_calls
+        );
+        let _ = writeln!(t, "{:<46} {:>10} {:>10}", "", "p50 µs", "p99 µs");
+        for row in &self.dispatch {
+            let _ = writeln!(
+                t,
+                "{:<46} {:>10.2} {:>10.2}",
+                row.what, row.micros.p50, row.micros.p99
+            );
+        }
+        if let (Some(fresh), Some(grpc)) = (self.dispatch.first(), self.dispatch.get(3)) {
+            let _ = writeln!(
+                t,
+                "{:<46} {:>10.1}×",
+                "gRPC round trip / fresh sandbox",
+                grpc.micros.p50 / fresh.micros.p50
+            );
+        }
+        let _ = writeln!(
+            t,
+            "\n2. durable throughput ({} no-op jobs, one batch)",
+            self.sizes.jobs
+        );
+        let _ = writeln!(
+            t,
+            "{:>7} {:>12} {:>12} {:>14}",
+            "workers", "queue job/s", "bare job/s", "queue / bare"
+        );
+        for (queue, bare) in self.queue.iter().zip(&self.bare) {
+            let _ = writeln!(
+                t,
+                "{:>7} {:>12.0} {:>12.0} {:>14.2}",
+                queue.workers,
+                queue.jobs_per_second,
+                bare.jobs_per_second,
+                queue.jobs_per_second / bare.jobs_per_second
+            );
+        }
+        let _ = writeln!(t, "\n3. latency, enqueue → completed, idle node");
+        let _ = writeln!(
+            t,
+            "{:<40} {:>8} {:>8} {:>8}",
+            "", "p50 ms", "p99 ms", "jobs"
+        );
+        for row in &self.latency {
+            let _ = writeln!(
+                t,
+                "{:<40} {:>8.2} {:>8.2} {:>8}",
+                row.wake, row.millis.p50, row.millis.p99, row.millis.samples
+            );
+        }
+        let _ = writeln!(t, "\n4. cold start: node ready");
+        let _ = writeln!(
+            t,
+            "{:<8} {:>8} {:>9} {:>7} {:>9}",
+            "start", "plugins", "compiled", "cached", "ready ms"
+        );
+        for row in &self.cold_start {
+            let _ = writeln!(
+                t,
+                "{:<8} {:>8} {:>9} {:>7} {:>9.1}",
+                row.start, row.plugins, row.compiled, row.cached, row.ready_ms
+            );
+        }
+        let _ = writeln!(t, "\n5. scaling: claim of one job by queue depth");
+        let _ = writeln!(
+            t,
+            "{:>9} {:>8} {:>9} {:>9}",
+            "depth", "fill s", "p50 µs", "p99 µs"
+        );
+        for row in &self.claims {
+            let _ = writeln!(
+                t,
+                "{:>9} {:>8.1} {:>9.1} {:>9.1}",
+                row.depth, row.fill_seconds, row.micros.p50, row.micros.p99
+            );
+        }
+        if let (Some(first), Some(last)) = (self.claims.first(), self.claims.last()) {
+            let _ = writeln!(
+                t,
+                "{:>9} {:>8} {:>9.2}×",
+                "",
+                "ratio",
+                last.micros.p50 / first.micros.p50
+            );
+        }
+        let mem = &self.memory;
+        let _ = writeln!(
+            t,
+            "   memory: {} KiB idle, {} KiB with {} jobs in flight: {:.0} KiB per in-flight job",
+            mem.idle_kib, mem.busy_kib, mem.in_flight, mem.per_job_kib
+        );
+        t
+    }
+}

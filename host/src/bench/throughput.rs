@@ -1,0 +1,93 @@
+//! Durable throughput: no-op jobs enqueued in one batch, run by a node's workers, each in a
+//! fresh sandbox, each outcome committed; and the same number of fresh sandboxes run in a bare
+//! loop on as many threads, with no queue, so that the queue's cost shows as a ratio.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use serde_json::json;
+
+use super::dispatch::{Bench, NOOP};
+use crate::clock::now_ms;
+use crate::db;
+use crate::node::{Node, NodeConfig};
+use crate::pulse::{JobStatus, NewJob, store};
+
+/// Jobs per second one way, with some number of workers (or threads).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Throughput {
+    /// Worker threads.
+    pub workers: usize,
+    /// Jobs run.
+    pub jobs: usize,
+    /// Enqueue → last completed (queue) or first → last sandbox (bare), seconds.
+    pub seconds: f64,
+    /// Jobs per second.
+    pub jobs_per_second: f64,
+}
+
+/// Run `jobs` no-op jobs through a node with `workers` workers, on a fresh database.
+pub fn queue(plugins: &Path, jobs: usize, workers: usize) -> anyhow::Result<Throughput> {
+    let dir = tempfile::tempdir().context("creating a scratch data directory")?;
+    let mut config = NodeConfig::new(dir.path().to_owned(), vec![plugins.to_owned()]);
+    config.workers = workers;
+    let node = Node::start(config)?;
+    let mut conn = db::open_in(dir.path())?;
+    let batch: Vec<NewJob> = (0..jobs).map(|_| NewJob::new(NOOP, json!({}))).collect();
+    let started = Instant::now();
+    store::enqueue_batch(&mut conn, &batch, now_ms())?;
+    node.notify();
+    node.wait_until_idle()?;
+    let seconds = started.elapsed().as_secs_f64();
+    node.shutdown(std::time::Duration::from_secs(5));
+    let completed = store::list(&conn, Some(JobStatus::Completed), None, u32::MAX)?.len();
+    if completed != jobs {
+        bail!("only {completed} of {jobs} no-op jobs completed");
+    }
+    Ok(Throughput {
+        workers,
+        jobs,
+        seconds,
+        jobs_per_second: jobs as f64 / seconds,
+    })
+}
+
+/// Run `jobs` fresh sandboxes of the no-op handler on `threads` threads, with no queue.
+pub fn bare(wasm: &Path, jobs: usize, threads: usize) -> anyhow::Result<Throughput> {
+    let bench = Bench::load(wasm)?;
+    let handler = bench
+        .registry
+        .get(NOOP)
+        .context("noop/noop is registered")?;
+    let running: Vec<_> = (0..threads)
+        .map(|_| bench.running_job())
+        .collect::<anyhow::Result<_>>()?;
+    let per_thread = jobs.div_ceil(threads);
+    let started = Instant::now();
+    let failures: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = running
+            .iter()
+            .map(|running| {
+                let handler = &handler;
+                scope.spawn(move || {
+                    (0..per_thread)
+                        .filter(|_| handler.target.execute(running).outcome.is_err())
+                        .count()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(1)).sum()
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    if failures > 0 {
+        bail!("{failures} no-op sandbox runs failed");
+    }
+    let ran = per_thread * threads;
+    Ok(Throughput {
+        workers: threads,
+        jobs: ran,
+        seconds,
+        jobs_per_second: ran as f64 / seconds,
+    })
+}

@@ -1,0 +1,74 @@
+//! The benchmark suite of `cargo bench -p qntx-bench`, run once with tiny sizes so that it cannot
+//! rot. It times nothing it asserts on: it checks that every benchmark runs and reports.
+
+use std::path::Path;
+
+use qntx::bench::{Options, Sizes, Summary};
+
+use crate::fixtures::workspace_root;
+
+#[test]
+fn every_benchmark_runs_once_with_tiny_sizes() {
+    let sizes = Sizes::tiny();
+    let mut baseline_calls = 0;
+    let mut baseline = |calls: usize| {
+        baseline_calls = calls;
+        Ok(Summary::of(vec![1.0; calls]))
+    };
+    let options = Options {
+        root: workspace_root(),
+        target_dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench"),
+        sizes: sizes.clone(),
+    };
+    let mut steps = Vec::new();
+    let report = qntx::bench::run(
+        &options,
+        Some(("stand-in for the gRPC baseline", &mut baseline)),
+        &mut |step| steps.push(step.to_owned()),
+    )
+    .unwrap_or_else(|e| panic!("the suite fails: {e:#}"));
+
+    assert_eq!(baseline_calls, sizes.dispatch_calls);
+    assert_eq!(report.dispatch.len(), 4, "{:?}", report.dispatch);
+    assert!(report.dispatch.iter().all(|row| row.micros.samples > 0));
+    assert_eq!(report.queue.len(), sizes.workers.len());
+    assert_eq!(report.bare.len(), sizes.workers.len());
+    assert!(report.queue.iter().all(|row| row.jobs == sizes.jobs));
+    assert_eq!(report.latency.len(), 2);
+    assert!(
+        report
+            .latency
+            .iter()
+            .all(|row| row.millis.samples == sizes.latency_jobs)
+    );
+    let starts: Vec<_> = report
+        .cold_start
+        .iter()
+        .map(|row| (row.start.as_str(), row.plugins, row.compiled, row.cached))
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            ("first", sizes.plugins, sizes.plugins, 0),
+            ("restart", sizes.plugins, 0, sizes.plugins)
+        ],
+        "a restart loads every plugin from the compile cache"
+    );
+    assert_eq!(report.claims.len(), sizes.depths.len());
+    assert_eq!(report.memory.in_flight, sizes.in_flight);
+    assert!(report.memory.busy_kib > 0);
+    assert!(steps.iter().any(|step| step == "memory"), "{steps:?}");
+
+    let table = report.table();
+    for heading in [
+        "dispatch",
+        "durable throughput",
+        "latency",
+        "cold start",
+        "claim",
+    ] {
+        assert!(table.contains(heading), "{table}");
+    }
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["sizes"]["jobs"], sizes.jobs);
+}
