@@ -90,6 +90,43 @@ fn cancel_interrupts_a_spinning_guest_and_frees_its_worker() {
 }
 
 #[test]
+fn a_job_cancelled_while_it_waits_in_a_claimed_batch_never_starts() {
+    let env = Env::with_plugins(&[&guests().probe]);
+    let mut config = env.config();
+    config.workers = 1;
+    // Both jobs go in before the node starts, so one claim takes them as one batch.
+    let slow = env.enqueue_job(&NewJob {
+        priority: 1,
+        ..NewJob::new("probe/sleep", json!({ "ms": 400 }))
+    });
+    let waiting = env.enqueue("probe/log", json!({ "lines": 1 }));
+    let node = qntx::node::Node::start(config).unwrap();
+    eventually("the slow job runs", || {
+        (env.job(&slow).status == JobStatus::Running).then_some(())
+    });
+    assert_eq!(
+        env.job(&waiting).status,
+        JobStatus::Running,
+        "claimed in the batch"
+    );
+    let (code, _, stderr) = run(env.qntx().args(["job", "cancel", &waiting]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(env.wait_final(&slow).status, JobStatus::Completed);
+    let logs = eventually("the waiting job is dropped", || {
+        let logs = store::logs(&env.conn(), &waiting, 0).unwrap();
+        logs.iter()
+            .any(|(_, l)| l.message.contains("outcome discarded"))
+            .then_some(logs)
+    });
+    assert!(
+        logs.iter().all(|(_, l)| l.stage != "guest"),
+        "the guest never ran: {logs:?}"
+    );
+    assert_eq!(env.job(&waiting).status, JobStatus::Cancelled);
+    node.shutdown(Duration::from_secs(5));
+}
+
+#[test]
 fn pausing_a_running_job_interrupts_it_uncounted_and_resume_runs_it_again() {
     let env = Env::with_plugins(&[&guests().probe]);
     let node = env.start();

@@ -14,6 +14,9 @@ use super::{Error, HandlerLimits, Job, JobStatus, LogLevel, LogLine, NewJob, Pro
 use crate::ats;
 use crate::clock::{self, Clock, millis, now_ms};
 
+/// A claimed job that waited this long before starting is checked for cancellation first.
+const WAITED_CHECK_MS: i64 = 50;
+
 /// A connection shared by a worker and the job it runs (for progress, logs and queries).
 pub type SharedConnection = Arc<Mutex<Connection>>;
 
@@ -529,6 +532,19 @@ impl Worker {
         }
     }
 
+    /// Whether a job that waited in a claimed batch for longer than the node's interrupt check
+    /// was cancelled or paused meanwhile (the check only covers jobs already running). Jobs
+    /// taken at once skip the query.
+    fn changed_while_waiting(&self, running: &RunningJob) -> bool {
+        let claimed_at = running.job.started_at.unwrap_or(i64::MAX);
+        if now_ms().saturating_sub(claimed_at) < WAITED_CHECK_MS {
+            return false;
+        }
+        let held = [(running.job.id.clone(), running.job.claims)];
+        store::interrupted(&lock(&self.conn), &held, &self.config.owner)
+            .is_ok_and(|gone| !gone.is_empty())
+    }
+
     fn run_job(&self, job: Job) -> (RunningJob, Execution) {
         let timeout = job
             .timeout_ms
@@ -544,6 +560,18 @@ impl Worker {
         let span = tracing::info_span!("job", id = %running.job.id, handler = %running.job.handler, attempt = running.job.attempt);
         let _entered = span.enter();
         tracing::debug!("started");
+        if self.changed_while_waiting(&running) {
+            let failure = Failure {
+                message: format!(
+                    "job '{}' was cancelled or paused before it started",
+                    running.job.id
+                ),
+                details: Vec::new(),
+                kind: FailureKind::Interrupted(Interruption::Cancelled),
+            };
+            self.in_flight.remove(&running.job.id, running.job.claims);
+            return (running, Execution::failed(failure, ""));
+        }
         let execution = match self.registry.get(&running.job.handler) {
             Some(registered) => {
                 catch_unwind(AssertUnwindSafe(|| registered.target.execute(&running)))
