@@ -18,7 +18,7 @@ use std::path::PathBuf;
 pub use dispatch::{Baseline, Dispatch, NOOP};
 pub use guests::{Guests, build as build_guests};
 pub use latency::Latency;
-pub use scaling::{ClaimLatency, Memory};
+pub use scaling::{ClaimLatency, Memory, claims as claim_latency};
 pub use startup::ColdStart;
 pub use stats::{Summary, resident_kib, time_calls};
 pub use throughput::Throughput;

@@ -11,11 +11,12 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{Global, Outcome};
+use crate::bench;
 use crate::clock::now_ms;
 use crate::db;
 use crate::node::{Node, NodeConfig};
-use crate::pulse::store::{self, ClaimParams};
-use crate::pulse::{HandlerLimits, JobStatus, NewJob};
+use crate::pulse::store;
+use crate::pulse::{JobStatus, NewJob};
 
 /// Measure Pulse; each measurement runs on a fresh database in a temporary directory
 #[derive(Debug, clap::Args)]
@@ -64,16 +65,6 @@ struct Throughput {
     jobs_per_second: f64,
 }
 
-#[derive(Debug, Serialize)]
-struct ClaimLatency {
-    depth: usize,
-    claims: usize,
-    fill_seconds: f64,
-    p50_us: f64,
-    p99_us: f64,
-    max_us: f64,
-}
-
 pub(super) fn run(global: &Global, args: BenchPulseArgs) -> anyhow::Result<Outcome> {
     let plugin_dirs = global.plugin_dirs()?;
     let mut out = std::io::stdout().lock();
@@ -108,13 +99,25 @@ pub(super) fn run(global: &Global, args: BenchPulseArgs) -> anyhow::Result<Outco
     )?;
     let mut latency = Vec::new();
     for &depth in &args.depths {
-        let row = measure_claims(&args.handler, depth, args.claims)?;
+        let row = bench::claim_latency(depth, args.claims)?;
         writeln!(
             out,
             "{:>9} {:>7} {:>8.1} {:>9.0} {:>9.0} {:>9.0}",
-            row.depth, row.claims, row.fill_seconds, row.p50_us, row.p99_us, row.max_us
+            row.depth,
+            row.micros.samples,
+            row.fill_seconds,
+            row.micros.p50,
+            row.micros.p99,
+            row.micros.max
         )?;
-        latency.push(row);
+        latency.push(json!({
+            "depth": row.depth,
+            "claims": row.micros.samples,
+            "fill_seconds": row.fill_seconds,
+            "p50_us": row.micros.p50,
+            "p99_us": row.micros.p99,
+            "max_us": row.micros.max,
+        }));
     }
     let figures =
         json!({ "handler": args.handler, "throughput": throughput, "claim_latency": latency });
@@ -161,58 +164,5 @@ fn measure_throughput(
         enqueue_ms: enqueued.as_secs_f64() * 1000.0,
         run_seconds: ran.as_secs_f64(),
         jobs_per_second: jobs as f64 / ran.as_secs_f64(),
-    })
-}
-
-fn measure_claims(handler: &str, depth: usize, claims: usize) -> anyhow::Result<ClaimLatency> {
-    let dir = tempfile::tempdir().context("creating a scratch data directory")?;
-    let mut conn = db::open_in(dir.path())?;
-    let filled = Instant::now();
-    let now = now_ms();
-    let mut left = depth;
-    while left > 0 {
-        let chunk: Vec<NewJob> = (0..left.min(50_000))
-            .map(|_| NewJob::new(handler, json!({})))
-            .collect();
-        store::enqueue_batch(&mut conn, &chunk, now)?;
-        left -= chunk.len();
-    }
-    let fill_seconds = filled.elapsed().as_secs_f64();
-    let handlers = [handler.to_owned()];
-    let limits = HandlerLimits::new();
-    let mut samples = Vec::with_capacity(claims);
-    for _ in 0..claims.min(depth) {
-        let now = now_ms();
-        let started = Instant::now();
-        let claimed = store::claim(
-            &mut conn,
-            &ClaimParams {
-                handlers: &handlers,
-                owner: "bench",
-                lease_until: now + 60_000,
-                limit: 1,
-                limits: &limits,
-                now,
-            },
-        )?;
-        samples.push(started.elapsed().as_secs_f64() * 1e6);
-        if claimed.jobs.len() != 1 {
-            bail!("a claim at depth {depth} found no job");
-        }
-    }
-    samples.sort_by(f64::total_cmp);
-    let pick = |q: f64| {
-        samples
-            .get(((samples.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
-    Ok(ClaimLatency {
-        depth,
-        claims: samples.len(),
-        fill_seconds,
-        p50_us: pick(0.5),
-        p99_us: pick(0.99),
-        max_us: pick(1.0),
     })
 }
