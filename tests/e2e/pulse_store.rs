@@ -460,13 +460,19 @@ fn two_connections_racing_never_claim_the_same_job() {
         .map(|i| job(if i % 2 == 0 { "h/a" } else { "h/b" }))
         .collect();
     store::enqueue_batch(&mut conn, &jobs, s.now()).unwrap();
+    // Both racers start together and each makes its first claim before either goes on, so
+    // the race cannot be won outright by the thread the scheduler happens to run first.
+    let start = Arc::new(std::sync::Barrier::new(2));
+    let first_claimed = Arc::new(std::sync::Barrier::new(2));
     let racers: Vec<_> = (0..2)
         .map(|n| {
             let mut conn = s.conn();
             let now = s.now();
+            let (start, first_claimed) = (start.clone(), first_claimed.clone());
             std::thread::spawn(move || {
                 let owner = format!("racer-{n}");
                 let mut got = Vec::new();
+                start.wait();
                 loop {
                     let claimed = store::claim(
                         &mut conn,
@@ -480,6 +486,9 @@ fn two_connections_racing_never_claim_the_same_job() {
                         },
                     )
                     .unwrap();
+                    if got.is_empty() {
+                        first_claimed.wait();
+                    }
                     if claimed.jobs.is_empty() {
                         return got;
                     }
