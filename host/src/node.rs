@@ -293,6 +293,12 @@ impl Node {
         let handlers = self.registry.names();
         loop {
             let before = self.in_flight.quiet_marker();
+            if before.is_none() {
+                // A worker is busy: no need to ask the database (and hold the workers'
+                // connection) until they are quiet.
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
             // Watchers first: what they fire is enqueued with their cursor, so caught-up
             // watchers mean their jobs are visible to the count that follows.
             let behind = triggers::store::watchers_behind(&pulse::lock(&self.conn))?;

@@ -47,6 +47,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "create_triggers",
         sql: include_str!("../../migrations/006_create_triggers.sql"),
     },
+    Migration {
+        version: 7,
+        name: "lighter_job_indexes",
+        sql: include_str!("../../migrations/007_lighter_job_indexes.sql"),
+    },
 ];
 
 /// Apply the migrations the database has not seen yet, each in its own transaction.

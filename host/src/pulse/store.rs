@@ -208,7 +208,7 @@ pub fn claim(conn: &mut Connection, claim: &ClaimParams<'_>) -> Result<Claimed> 
                 handlers,
                 claim.limit
             ],
-            |row| Ok((row.get::<_, i64>("seq")?, from_row(row)?)),
+            |row| Ok((row.get::<_, i64>(CLAIM_SEQ_COLUMN)?, from_row(row)?)),
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     // RETURNING gives no order; restore the claim order.
@@ -419,10 +419,11 @@ fn atomic<T>(conn: &Connection, writes: impl FnOnce(&Connection) -> Result<T>) -
             "ROLLBACK TO qntx_atomic; RELEASE qntx_atomic",
         )
     };
-    conn.execute_batch(begin)?;
+    // Cached: a worker committing a batch of outcomes opens a savepoint per job.
+    conn.prepare_cached(begin)?.execute([])?;
     match writes(conn) {
         Ok(value) => {
-            conn.execute_batch(commit)?;
+            conn.prepare_cached(commit)?.execute([])?;
             Ok(value)
         }
         Err(error) => {
@@ -975,60 +976,63 @@ fn lease_lost(lease: Lease<'_>) -> Error {
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
-    let json = |name: &str| -> rusqlite::Result<Option<Value>> {
-        let text: Option<String> = row.get(name)?;
+    let json = |index: usize| -> rusqlite::Result<Option<Value>> {
+        let text: Option<String> = row.get(index)?;
         text.map(|t| {
             serde_json::from_str(&t).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+                rusqlite::Error::FromSqlConversionFailure(
+                    index,
+                    rusqlite::types::Type::Text,
+                    e.into(),
+                )
             })
         })
         .transpose()
     };
-    let parse = |name: &str, text: String| -> rusqlite::Result<_> {
+    fn parse<T: std::str::FromStr<Err = String>>(
+        index: usize,
+        text: String,
+    ) -> rusqlite::Result<T> {
         text.parse().map_err(|e: String| {
-            rusqlite::Error::FromSqlConversionFailure(
-                0,
-                rusqlite::types::Type::Text,
-                format!("{name}: {e}").into(),
-            )
+            rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into())
         })
-    };
-    let pause_reason: Option<String> = row.get("pause_reason")?;
+    }
+    // By position, in the order of the column lists in `sql/` (looking columns up by name
+    // costs more than the rest of the row).
+    let pause_reason: Option<String> = row.get(5)?;
     Ok(Job {
-        id: row.get("id")?,
-        handler: row.get("handler")?,
-        payload: json("payload")?.unwrap_or(Value::Null),
-        source: row.get("source")?,
-        status: parse("status", row.get("status")?)?,
-        pause_reason: pause_reason
-            .map(|r| r.parse::<PauseReason>())
-            .transpose()
-            .map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
-            })?,
-        priority: row.get("priority")?,
-        attempt: row.get("attempt")?,
-        claims: row.get("claims")?,
-        max_attempts: row.get("max_attempts")?,
-        run_at: row.get("run_at")?,
-        timeout_ms: row.get::<_, Option<i64>>("timeout_ms")?.map(|t| t as u64),
+        id: row.get(0)?,
+        handler: row.get(1)?,
+        payload: json(2)?.unwrap_or(Value::Null),
+        source: row.get(3)?,
+        status: parse(4, row.get(4)?)?,
+        pause_reason: pause_reason.map(|r| parse(5, r)).transpose()?,
+        priority: row.get(6)?,
+        attempt: row.get(7)?,
+        claims: row.get(8)?,
+        max_attempts: row.get(9)?,
+        run_at: row.get(10)?,
+        timeout_ms: row.get::<_, Option<i64>>(11)?.map(|t| t as u64),
         progress: Progress {
-            current: row.get::<_, i64>("progress_current")? as u64,
-            total: row.get::<_, i64>("progress_total")? as u64,
+            current: row.get::<_, i64>(12)? as u64,
+            total: row.get::<_, i64>(13)? as u64,
         },
-        cost_estimate: row.get("cost_estimate")?,
-        cost_actual: row.get("cost_actual")?,
-        result: json("result")?,
-        error: row.get("error")?,
-        error_details: json("error_details")?,
-        parent_job_id: row.get("parent_job_id")?,
-        plugin_version: row.get("plugin_version")?,
-        created_at: row.get("created_at")?,
-        started_at: row.get("started_at")?,
-        completed_at: row.get("completed_at")?,
-        updated_at: row.get("updated_at")?,
+        cost_estimate: row.get(14)?,
+        cost_actual: row.get(15)?,
+        result: json(16)?,
+        error: row.get(17)?,
+        error_details: json(18)?,
+        parent_job_id: row.get(19)?,
+        plugin_version: row.get(20)?,
+        created_at: row.get(21)?,
+        started_at: row.get(22)?,
+        completed_at: row.get(23)?,
+        updated_at: row.get(24)?,
     })
 }
+
+/// The position of `seq` (enqueue order) after the job's columns in `job_claim`.
+const CLAIM_SEQ_COLUMN: usize = 25;
 
 /// How much work for some handlers is waiting or under way.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

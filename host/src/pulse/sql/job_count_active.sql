@@ -1,6 +1,8 @@
+-- Each count on the partial index of its status: jobs_runnable, then jobs_leases.
 SELECT
-    COUNT(*) FILTER (WHERE status = 'queued' AND run_at <= ?2),
-    COUNT(*) FILTER (WHERE status = 'running'),
-    MIN(run_at) FILTER (WHERE status = 'queued' AND run_at > ?2)
-FROM jobs
-WHERE status IN ('queued', 'running') AND handler IN (SELECT value FROM json_each(?1))
+    (SELECT COUNT(*) FROM jobs
+     WHERE status = 'queued' AND run_at <= ?2 AND handler IN (SELECT value FROM json_each(?1))),
+    (SELECT COUNT(*) FROM jobs
+     WHERE status = 'running' AND handler IN (SELECT value FROM json_each(?1))),
+    (SELECT MIN(run_at) FROM jobs
+     WHERE status = 'queued' AND run_at > ?2 AND handler IN (SELECT value FROM json_each(?1)))

@@ -1,1 +1,6 @@
-SELECT * FROM jobs WHERE id = ?1
+-- The columns in the order `store::from_row` reads them.
+SELECT id, handler, payload, source, status, pause_reason, priority, attempt, claims,
+       max_attempts, run_at, timeout_ms, progress_current, progress_total, cost_estimate,
+       cost_actual, result, error, error_details, parent_job_id, plugin_version, created_at,
+       started_at, completed_at, updated_at
+FROM jobs WHERE id = ?1
