@@ -55,8 +55,9 @@ fn every_benchmark_runs_once_with_tiny_sizes() {
         "a restart loads every plugin from the compile cache"
     );
     assert_eq!(report.claims.len(), sizes.depths.len());
-    assert_eq!(report.memory.in_flight, sizes.in_flight);
-    assert!(report.memory.busy_kib > 0);
+    let memory = report.memory.as_ref().expect("the memory figure");
+    assert_eq!(memory.in_flight, sizes.in_flight);
+    assert!(memory.busy_kib > 0);
     assert!(steps.iter().any(|step| step == "memory"), "{steps:?}");
 
     let table = report.table();
@@ -71,4 +72,38 @@ fn every_benchmark_runs_once_with_tiny_sizes() {
     }
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["sizes"]["jobs"], sizes.jobs);
+}
+
+#[test]
+fn only_the_named_benchmarks_run() {
+    let options = Options {
+        root: workspace_root(),
+        target_dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench"),
+        sizes: Sizes::tiny().only(&["latency", "claims"]).unwrap(),
+    };
+    let mut steps = Vec::new();
+    let report = qntx::bench::run(&options, None, &mut |step| steps.push(step.to_owned()))
+        .unwrap_or_else(|e| panic!("the suite fails: {e:#}"));
+    assert_eq!(
+        steps,
+        [
+            "building guests",
+            "latency",
+            "claims at depth 10",
+            "claims at depth 100"
+        ]
+    );
+    assert!(report.dispatch.is_empty() && report.queue.is_empty() && report.memory.is_none());
+    let table = report.table();
+    assert!(
+        table.contains("latency") && !table.contains("dispatch"),
+        "{table}"
+    );
+
+    let unknown = Sizes::tiny().only(&["latency", "speed"]).unwrap_err();
+    assert_eq!(
+        unknown.to_string(),
+        "no benchmark named 'speed'; the benchmarks are dispatch, throughput, latency, \
+         cold-start, claims, memory"
+    );
 }

@@ -1,8 +1,10 @@
 //! `cargo bench -p qntx-bench`: the whole benchmark suite on an optimised build, with the gRPC
 //! round trip of the original architecture. Prints a table and writes the figures as JSON.
 //!
-//! Options (after `--`): `--tiny` measures each benchmark once with tiny sizes; `--out PATH`
-//! writes the JSON there (default `target/qntx-bench/report.json`).
+//! Options (after `--`): `--tiny` measures each benchmark once with tiny sizes; `--only
+//! throughput,latency` runs only the benchmarks named (`dispatch`, `throughput`, `latency`,
+//! `cold-start`, `claims`, `memory`); `--out PATH` writes the JSON there (default
+//! `target/qntx-bench/report.json`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -38,23 +40,41 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         .join("qntx-bench");
     let mut out = target.join("report.json");
     let mut sizes = Sizes::full();
+    let mut only = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--tiny" => sizes = Sizes::tiny(),
+            "--only" => {
+                let names = args.next().context("--only needs benchmark names")?;
+                only = Some(names.split(',').map(str::trim).collect::<Vec<_>>());
+            }
             "--out" => out = PathBuf::from(args.next().context("--out needs a path")?),
             // cargo passes --bench to a benchmark without the libtest harness.
             "--bench" => {}
-            other => anyhow::bail!("unknown argument '{other}'; expected --tiny or --out PATH"),
+            other => anyhow::bail!(
+                "unknown argument '{other}'; expected --tiny, --only NAME[,NAME...] or --out PATH"
+            ),
         }
+    }
+    if let Some(names) = only {
+        sizes = sizes.only(&names)?;
     }
     let options = Options {
         root,
         target_dir: target,
         sizes,
     };
-    let mut grpc = GrpcPlugin::start()?;
-    let mut baseline = |calls| grpc.time(calls);
+    // The gRPC plugin process is only the dispatch benchmark's baseline.
+    let mut grpc = if options.sizes.dispatch_calls > 0 {
+        Some(GrpcPlugin::start()?)
+    } else {
+        None
+    };
+    let mut baseline = |calls| match grpc.as_mut() {
+        Some(grpc) => grpc.time(calls),
+        None => anyhow::bail!("the gRPC plugin process is not running"),
+    };
     let report = qntx::bench::run(
         &options,
         Some(("unary gRPC call to a plugin process", &mut baseline)),

@@ -23,7 +23,7 @@ pub use startup::ColdStart;
 pub use stats::{Summary, resident_kib, time_calls};
 pub use throughput::Throughput;
 
-/// How much to measure.
+/// How much to measure. A size of zero (or no worker counts, no depths) skips that benchmark.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Sizes {
     /// Calls timed per dispatch row.
@@ -57,6 +57,49 @@ impl Sizes {
             claims: 500,
             in_flight: 32,
         }
+    }
+
+    /// Keep only the benchmarks named in `names` (`dispatch`, `throughput`, `latency`,
+    /// `cold-start`, `claims`, `memory`).
+    ///
+    /// # Errors
+    ///
+    /// A name that is not one of those.
+    pub fn only(mut self, names: &[&str]) -> anyhow::Result<Self> {
+        const NAMES: [&str; 6] = [
+            "dispatch",
+            "throughput",
+            "latency",
+            "cold-start",
+            "claims",
+            "memory",
+        ];
+        if let Some(unknown) = names.iter().find(|name| !NAMES.contains(name)) {
+            anyhow::bail!(
+                "no benchmark named '{unknown}'; the benchmarks are {}",
+                NAMES.join(", ")
+            );
+        }
+        let keep = |name: &str| names.contains(&name);
+        if !keep("dispatch") {
+            self.dispatch_calls = 0;
+        }
+        if !keep("throughput") {
+            self.workers.clear();
+        }
+        if !keep("latency") {
+            self.latency_jobs = 0;
+        }
+        if !keep("cold-start") {
+            self.plugins = 0;
+        }
+        if !keep("claims") {
+            self.depths.clear();
+        }
+        if !keep("memory") {
+            self.in_flight = 0;
+        }
+        Ok(self)
     }
 
     /// Each benchmark once, as small as it goes: for the smoke test.
@@ -105,7 +148,7 @@ pub struct Report {
     /// Claim latency by queue depth.
     pub claims: Vec<ClaimLatency>,
     /// Memory per in-flight job.
-    pub memory: Memory,
+    pub memory: Option<Memory>,
 }
 
 /// Where the figures come from.
@@ -158,8 +201,11 @@ pub fn run(
     let guests = guests::build(&options.root, &options.target_dir, sizes.plugins)?;
     let scratch = tempfile::tempdir()?;
     let plugins = guests::plugin_dir(scratch.path(), std::slice::from_ref(&guests.noop))?;
-    progress("dispatch");
-    let dispatch = dispatch::measure(&guests.noop, sizes.dispatch_calls, baseline)?;
+    let mut dispatch = Vec::new();
+    if sizes.dispatch_calls > 0 {
+        progress("dispatch");
+        dispatch = dispatch::measure(&guests.noop, sizes.dispatch_calls, baseline)?;
+    }
     let mut queue = Vec::new();
     let mut bare = Vec::new();
     for &workers in &sizes.workers {
@@ -167,17 +213,26 @@ pub fn run(
         queue.push(throughput::queue(&plugins, sizes.jobs, workers)?);
         bare.push(throughput::bare(&guests.noop, sizes.jobs, workers)?);
     }
-    progress("latency");
-    let latency = latency::measure(&plugins, sizes.latency_jobs)?;
-    progress("cold start");
-    let cold_start = startup::measure(&guests.copies)?;
+    let mut latency = Vec::new();
+    if sizes.latency_jobs > 0 {
+        progress("latency");
+        latency = latency::measure(&plugins, sizes.latency_jobs)?;
+    }
+    let mut cold_start = Vec::new();
+    if sizes.plugins > 0 {
+        progress("cold start");
+        cold_start = startup::measure(&guests.copies)?;
+    }
     let mut claims = Vec::new();
     for &depth in &sizes.depths {
         progress(&format!("claims at depth {depth}"));
         claims.push(scaling::claims(depth, sizes.claims)?);
     }
-    progress("memory");
-    let memory = scaling::memory(&plugins, sizes.in_flight)?;
+    let mut memory = None;
+    if sizes.in_flight > 0 {
+        progress("memory");
+        memory = Some(scaling::memory(&plugins, sizes.in_flight)?);
+    }
     Ok(Report {
         machine: Machine::here(),
         sizes: sizes.clone(),
@@ -197,6 +252,32 @@ impl Report {
         let mut t = String::new();
         let m = &self.machine;
         let _ = writeln!(t, "machine: {} × {} ({} build)", m.cpus, m.cpu, m.profile);
+        if !self.dispatch.is_empty() {
+            self.dispatch_table(&mut t);
+        }
+        if !self.queue.is_empty() {
+            self.throughput_table(&mut t);
+        }
+        if !self.latency.is_empty() {
+            self.latency_table(&mut t);
+        }
+        if !self.cold_start.is_empty() {
+            self.cold_start_table(&mut t);
+        }
+        if !self.claims.is_empty() {
+            self.claims_table(&mut t);
+        }
+        if let Some(mem) = &self.memory {
+            let _ = writeln!(
+                t,
+                "\n   memory: {} KiB idle, {} KiB with {} jobs in flight: {:.0} KiB per in-flight job",
+                mem.idle_kib, mem.busy_kib, mem.in_flight, mem.per_job_kib
+            );
+        }
+        t
+    }
+
+    fn dispatch_table(&self, t: &mut String) {
         let _ = writeln!(
             t,
             "\n1. dispatch of one no-op job ({} calls)",
@@ -218,6 +299,9 @@ impl Report {
                 grpc.micros.p50 / fresh.micros.p50
             );
         }
+    }
+
+    fn throughput_table(&self, t: &mut String) {
         let _ = writeln!(
             t,
             "\n2. durable throughput ({} no-op jobs, one batch)",
@@ -238,6 +322,9 @@ impl Report {
                 queue.jobs_per_second / bare.jobs_per_second
             );
         }
+    }
+
+    fn latency_table(&self, t: &mut String) {
         let _ = writeln!(t, "\n3. latency, enqueue → completed, idle node");
         let _ = writeln!(
             t,
@@ -251,6 +338,9 @@ impl Report {
                 row.wake, row.millis.p50, row.millis.p99, row.millis.samples
             );
         }
+    }
+
+    fn cold_start_table(&self, t: &mut String) {
         let _ = writeln!(t, "\n4. cold start: node ready");
         let _ = writeln!(
             t,
@@ -264,6 +354,9 @@ impl Report {
                 row.start, row.plugins, row.compiled, row.cached, row.ready_ms
             );
         }
+    }
+
+    fn claims_table(&self, t: &mut String) {
         let _ = writeln!(t, "\n5. scaling: claim of one job by queue depth");
         let _ = writeln!(
             t,
@@ -286,12 +379,5 @@ impl Report {
                 last.micros.p50 / first.micros.p50
             );
         }
-        let mem = &self.memory;
-        let _ = writeln!(
-            t,
-            "   memory: {} KiB idle, {} KiB with {} jobs in flight: {:.0} KiB per in-flight job",
-            mem.idle_kib, mem.busy_kib, mem.in_flight, mem.per_job_kib
-        );
-        t
     }
 }
