@@ -49,8 +49,8 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 7,
-        name: "lighter_job_indexes",
-        sql: include_str!("../../migrations/007_lighter_job_indexes.sql"),
+        name: "lighter_job_writes",
+        sql: include_str!("../../migrations/007_lighter_job_writes.sql"),
     },
 ];
 
@@ -138,6 +138,71 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
             .unwrap();
         assert_eq!(count as usize, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn rebuilding_the_job_tables_keeps_rows_row_ids_logs_and_rules() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (
+                 version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+        )
+        .unwrap();
+        let before = MIGRATIONS
+            .iter()
+            .position(|m| m.name == "lighter_job_writes")
+            .unwrap();
+        for migration in &MIGRATIONS[..before] {
+            conn.execute_batch(migration.sql).unwrap();
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (?1, ?2, 0)",
+                rusqlite::params![migration.version, migration.name],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO jobs (rowid, id, handler, payload, status, run_at, created_at, updated_at)
+                 VALUES (7, 'b', 'h/x', '{}', 'queued', 1, 1, 1);
+             INSERT INTO jobs (rowid, id, handler, payload, status, run_at, created_at, updated_at,
+                               result, completed_at, claims)
+                 VALUES (3, 'a', 'h/x', '{\"n\":1}', 'completed', 1, 1, 2, '42', 2, 1);
+             INSERT INTO job_logs (id, job_id, attempt, time, level, stage, message)
+                 VALUES (11, 'a', 1, 2, 'warn', 'pulse', 'kept');",
+        )
+        .unwrap();
+        apply(&mut conn).unwrap();
+
+        let jobs: Vec<(i64, String, String, Option<String>, u32)> = conn
+            .prepare("SELECT rowid, id, status, result, claims FROM jobs ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            jobs,
+            [
+                (3, "a".into(), "completed".into(), Some("42".into()), 1),
+                (7, "b".into(), "queued".into(), None, 0)
+            ]
+        );
+        let log: (i64, String) = conn
+            .query_row(
+                "SELECT id, message FROM job_logs WHERE job_id = 'a'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(log, (11, "kept".into()));
+        for broken in [
+            "UPDATE jobs SET status = 'lost' WHERE id = 'b'",
+            "UPDATE jobs SET status = 'failed' WHERE id = 'b'",
+            "UPDATE job_logs SET level = 'loud'",
+        ] {
+            assert!(conn.execute(broken, []).is_err(), "{broken}");
+        }
     }
 
     #[test]
