@@ -7,7 +7,9 @@ WHERE id IN (
     WHERE status = 'queued' AND run_at <= ?3
       AND handler IN (SELECT value FROM json_each(?4))
     ORDER BY priority DESC, run_at, rowid
-    LIMIT ?5
+    -- `+ 0`: with a bare `LIMIT ?` SQLite plans with the bound value and so prepares the
+    -- statement again at every execution.
+    LIMIT ?5 + 0
 )
 -- The columns in the order `store::from_row` reads them, then the enqueue order.
 RETURNING id, handler, payload, source, status, pause_reason, priority, attempt, claims,

@@ -6,4 +6,6 @@ SELECT id, handler, payload, source, status, pause_reason, priority, attempt, cl
 FROM jobs
 WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR handler = ?2)
 ORDER BY id DESC
-LIMIT ?3
+-- `+ 0`: with a bare `LIMIT ?` SQLite plans with the bound value and so prepares the
+-- statement again at every execution.
+LIMIT ?3 + 0
