@@ -177,13 +177,27 @@ pub struct Claimed {
 ///
 /// [`Error::Sqlite`] on database failure.
 pub fn claim(conn: &mut Connection, claim: &ClaimParams<'_>) -> Result<Claimed> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    claim_in(conn, claim)
+}
+
+/// [`claim`] on a connection that may be inside a transaction already (a worker committing
+/// outcomes claims the next batch in the same transaction): then it is a savepoint of that
+/// transaction, and the jobs are claimed only if that transaction commits.
+///
+/// # Errors
+///
+/// As [`claim`].
+pub fn claim_in(conn: &Connection, claim: &ClaimParams<'_>) -> Result<Claimed> {
+    atomic(conn, |tx| claim_writes(tx, claim))
+}
+
+fn claim_writes(tx: &Connection, claim: &ClaimParams<'_>) -> Result<Claimed> {
     let mut room = std::collections::BTreeMap::new();
     for (handler, limit) in claim.limits.iter() {
         if !claim.handlers.iter().any(|h| h == handler) {
             continue;
         }
-        let (running, starts) = handler_load(&tx, handler, claim.now - RATE_WINDOW_MS)?;
+        let (running, starts) = handler_load(tx, handler, claim.now - RATE_WINDOW_MS)?;
         if let Some(free) = limit.room(running, starts) {
             room.insert(handler.to_owned(), free);
         }
@@ -223,7 +237,7 @@ pub fn claim(conn: &mut Connection, claim: &ClaimParams<'_>) -> Result<Claimed> 
     for (_, job) in jobs {
         if let Some(free) = room.get_mut(&job.handler) {
             if *free == 0 {
-                release_claim(&tx, claim_lease(&job, claim.owner), claim.now)?;
+                release_claim(tx, claim_lease(&job, claim.owner), claim.now)?;
                 continue;
             }
             *free -= 1;
@@ -232,12 +246,12 @@ pub fn claim(conn: &mut Connection, claim: &ClaimParams<'_>) -> Result<Claimed> 
     }
     let mut headroom = None;
     if kept.iter().any(|job| job.cost_estimate > 0.0) {
-        let limits = budget_limits(&tx)?;
+        let limits = budget_limits(tx)?;
         if !limits.is_empty() {
             // This batch already reserves as running; count its jobs one by one instead.
             let batch: f64 = kept.iter().map(reservation).sum();
             headroom = limits
-                .headroom(&spend(&tx, claim.now)?)
+                .headroom(&spend(tx, claim.now)?)
                 .map(|room| room + batch);
         }
     }
@@ -247,7 +261,7 @@ pub fn claim(conn: &mut Connection, claim: &ClaimParams<'_>) -> Result<Claimed> 
         {
             let needed = reservation(&job);
             if needed > *room {
-                budget_pause(&tx, &job, *room, claim.now)?;
+                budget_pause(tx, &job, *room, claim.now)?;
                 claimed.paused.push(job.id);
                 continue;
             }
@@ -255,7 +269,6 @@ pub fn claim(conn: &mut Connection, claim: &ClaimParams<'_>) -> Result<Claimed> 
         }
         claimed.jobs.push(job);
     }
-    tx.commit()?;
     Ok(claimed)
 }
 
@@ -362,6 +375,13 @@ pub fn complete_in(
     completion: Completion<'_>,
     now: i64,
 ) -> Result<Vec<ats::Attestation>> {
+    if !conn.is_autocommit() && completion.attestations.is_empty() && completion.children.is_empty()
+    {
+        // Inside a transaction, a completion without writes needs no savepoint (which copies
+        // every page the job touches to a sub-journal): its guarded UPDATE changes nothing when
+        // the guard fails, and a database error fails the whole transaction.
+        return complete_writes(conn, lease, report, completion, now);
+    }
     atomic(conn, |tx| {
         complete_writes(tx, lease, report, completion, now)
     })

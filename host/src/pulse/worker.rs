@@ -455,24 +455,48 @@ impl Worker {
         for (running, execution) in pending {
             self.commit(&tx, &running, execution, report)?;
         }
+        // No claimed job waits: claim the next batch in the same transaction, one commit
+        // fewer per batch. A claim that fails leaves the outcomes to commit on their own.
+        let next = if self.wakeup.is_stopping() || self.in_flight.waiting() > 0 {
+            None
+        } else {
+            store::claim_in(&tx, &self.claim_params(handlers))
+                .inspect_err(|error| {
+                    tracing::warn!(error = %crate::error_chain(error), "claiming the next batch failed");
+                })
+                .ok()
+        };
         tx.commit()?;
+        drop(conn);
+        if let Some(claimed) = next
+            && let Some(first) = self.share(claimed, report)
+        {
+            self.in_flight.claimed().push_front(first);
+        }
         Ok(())
     }
 
     /// Claim a batch; keep the first job, leave the rest for the node's workers.
     fn claim(&self, handlers: &[String], report: &mut WorkerReport) -> Result<Option<Job>, Error> {
+        let claimed = store::claim(&mut lock(&self.conn), &self.claim_params(handlers))?;
+        Ok(self.share(claimed, report))
+    }
+
+    fn claim_params<'a>(&'a self, handlers: &'a [String]) -> ClaimParams<'a> {
         let now = self.config.clock.now_ms();
-        let claimed = store::claim(
-            &mut lock(&self.conn),
-            &ClaimParams {
-                handlers,
-                owner: &self.config.owner,
-                lease_until: now + millis(self.config.lease),
-                limit: self.config.claim_batch.max(1),
-                limits: &self.config.limits,
-                now,
-            },
-        )?;
+        ClaimParams {
+            handlers,
+            owner: &self.config.owner,
+            lease_until: now + millis(self.config.lease),
+            limit: self.config.claim_batch.max(1),
+            limits: &self.config.limits,
+            now,
+        }
+    }
+
+    /// Put a claimed batch where the node's workers find it, and wake them; return the first
+    /// job for this worker.
+    fn share(&self, claimed: store::Claimed, report: &mut WorkerReport) -> Option<Job> {
         report.paused += claimed.paused.len();
         for id in &claimed.paused {
             tracing::info!(job = %id, "paused: its cost estimate does not fit the budget");
@@ -485,7 +509,7 @@ impl Worker {
             drop(waiting);
             self.wakeup.notify();
         }
-        Ok(first)
+        first
     }
 
     /// Run jobs until `wakeup` says stop; sleeps when idle. Claimed jobs no worker started are
