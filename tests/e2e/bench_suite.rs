@@ -33,7 +33,9 @@ fn every_benchmark_runs_once_with_tiny_sizes() {
     assert!(report.dispatch.iter().all(|row| row.micros.samples > 0));
     assert_eq!(report.queue.len(), sizes.workers.len());
     assert_eq!(report.bare.len(), sizes.workers.len());
+    assert_eq!(report.queue_native.len(), sizes.workers.len());
     assert!(report.queue.iter().all(|row| row.jobs == sizes.jobs));
+    assert!(report.queue_native.iter().all(|row| row.jobs == sizes.jobs));
     assert_eq!(report.latency.len(), 2);
     assert!(
         report

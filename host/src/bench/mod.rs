@@ -141,6 +141,8 @@ pub struct Report {
     pub queue: Vec<Throughput>,
     /// Bare fresh sandboxes, by thread count.
     pub bare: Vec<Throughput>,
+    /// Through the queue with a native no-op handler (no sandbox), by worker count.
+    pub queue_native: Vec<Throughput>,
     /// Enqueue → completed on an idle node.
     pub latency: Vec<Latency>,
     /// Node ready time.
@@ -208,10 +210,12 @@ pub fn run(
     }
     let mut queue = Vec::new();
     let mut bare = Vec::new();
+    let mut queue_native = Vec::new();
     for &workers in &sizes.workers {
         progress(&format!("throughput, {workers} worker(s)"));
         queue.push(throughput::queue(&plugins, sizes.jobs, workers)?);
         bare.push(throughput::bare(&guests.noop, sizes.jobs, workers)?);
+        queue_native.push(throughput::queue_native(sizes.jobs, workers)?);
     }
     let mut latency = Vec::new();
     if sizes.latency_jobs > 0 {
@@ -239,6 +243,7 @@ pub fn run(
         dispatch,
         queue,
         bare,
+        queue_native,
         latency,
         cold_start,
         claims,
@@ -309,19 +314,24 @@ impl Report {
         );
         let _ = writeln!(
             t,
-            "{:>7} {:>12} {:>12} {:>14}",
-            "workers", "queue job/s", "bare job/s", "queue / bare"
+            "{:>7} {:>12} {:>12} {:>14} {:>20}",
+            "workers", "queue job/s", "bare job/s", "queue / bare", "queue alone job/s"
         );
-        for (queue, bare) in self.queue.iter().zip(&self.bare) {
+        for ((queue, bare), native) in self.queue.iter().zip(&self.bare).zip(&self.queue_native) {
             let _ = writeln!(
                 t,
-                "{:>7} {:>12.0} {:>12.0} {:>14.2}",
+                "{:>7} {:>12.0} {:>12.0} {:>14.2} {:>20.0}",
                 queue.workers,
                 queue.jobs_per_second,
                 bare.jobs_per_second,
-                queue.jobs_per_second / bare.jobs_per_second
+                queue.jobs_per_second / bare.jobs_per_second,
+                native.jobs_per_second
             );
         }
+        let _ = writeln!(
+            t,
+            "(queue alone: the same workers running a native no-op handler, no sandbox)"
+        );
     }
 
     fn latency_table(&self, t: &mut String) {

@@ -1,8 +1,10 @@
 //! Durable throughput: no-op jobs enqueued in one batch, run by a node's workers, each in a
-//! fresh sandbox, each outcome committed; and the same number of fresh sandboxes run in a bare
-//! loop on as many threads, with no queue, so that the queue's cost shows as a ratio.
+//! fresh sandbox, each outcome committed; the same number of fresh sandboxes run in a bare
+//! loop on as many threads, with no queue, so that the queue's cost shows as a ratio; and the
+//! queue alone, its workers running a native no-op handler instead of a sandbox.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -12,7 +14,10 @@ use super::dispatch::{Bench, NOOP};
 use crate::clock::now_ms;
 use crate::db;
 use crate::node::{Node, NodeConfig};
-use crate::pulse::{JobStatus, NewJob, store};
+use crate::pulse::{
+    Execution, JobHandler, JobStatus, NewJob, Progress, Registered, Registry, RunningJob, Worker,
+    WorkerConfig, store,
+};
 
 /// Jobs per second one way, with some number of workers (or threads).
 #[derive(Debug, Clone, serde::Serialize)]
@@ -90,4 +95,78 @@ pub fn bare(wasm: &Path, jobs: usize, threads: usize) -> anyhow::Result<Throughp
         seconds,
         jobs_per_second: ran as f64 / seconds,
     })
+}
+
+/// Run `jobs` no-op jobs through `workers` Pulse workers sharing one write connection, as a
+/// node's do, whose handler is a native function: what the queue costs without a sandbox.
+pub fn queue_native(jobs: usize, workers: usize) -> anyhow::Result<Throughput> {
+    let dir = tempfile::tempdir().context("creating a scratch data directory")?;
+    let mut conn = db::open_in(dir.path())?;
+    let registry = Arc::new(Registry::new());
+    registry.register(Registered {
+        handler: NOOP.into(),
+        plugin: "native".into(),
+        version: "0".into(),
+        description: "Returns null, natively".into(),
+        target: Arc::new(NativeNoop),
+    });
+    let write = Arc::new(Mutex::new(db::open_in(dir.path())?));
+    let (in_flight, wakeup) = (Arc::default(), Arc::default());
+    let batch: Vec<NewJob> = (0..jobs).map(|_| NewJob::new(NOOP, json!({}))).collect();
+    let started = Instant::now();
+    store::enqueue_batch(&mut conn, &batch, now_ms())?;
+    let completed = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let worker = Worker::sharing(
+                    write.clone(),
+                    registry.clone(),
+                    Arc::clone(&in_flight),
+                    Arc::clone(&wakeup),
+                    WorkerConfig::new("bench"),
+                );
+                scope.spawn(move || -> anyhow::Result<usize> {
+                    let mut completed = 0;
+                    loop {
+                        let report = worker.run_once()?;
+                        if report.claimed == 0 {
+                            return Ok(completed);
+                        }
+                        completed += report.completed;
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap_or_else(|_| bail!("a worker panicked")))
+            .sum::<anyhow::Result<usize>>()
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    if completed != jobs {
+        bail!("only {completed} of {jobs} no-op jobs completed");
+    }
+    Ok(Throughput {
+        workers,
+        jobs,
+        seconds,
+        jobs_per_second: jobs as f64 / seconds,
+    })
+}
+
+/// The handler of [`queue_native`]: returns `null` at once.
+struct NativeNoop;
+
+impl JobHandler for NativeNoop {
+    fn execute(&self, _job: &RunningJob) -> Execution {
+        Execution {
+            outcome: Ok(serde_json::Value::Null),
+            progress: Progress::default(),
+            cost: 0.0,
+            plugin_version: "0".into(),
+            attestations: Vec::new(),
+            children: Vec::new(),
+            logs: Vec::new(),
+        }
+    }
 }

@@ -106,9 +106,9 @@ impl Runtime {
                 .max_memory_size(config.limits.memory_bytes)
                 // A freed slot stays mapped and is reset in place: with PAGEMAP_SCAN (Linux
                 // 6.7+) only the pages the guest dirtied are copied back from the image, up to
-                // 1 MiB per memory. Without it, every fresh instance faulted its pages in again
-                // and every drop unmapped them (an IPI to the other cores each time), so two
-                // threads ran fewer sandboxes than one.
+                // 1 MiB per memory; on older kernels the first 1 MiB is rewritten whole. Either
+                // beats unmapping: then every fresh instance faulted its pages in again and every
+                // drop sent an IPI to the other cores, so two threads ran fewer sandboxes than one.
                 .linear_memory_keep_resident(1 << 20)
                 .table_keep_resident(64 << 10)
                 .pagemap_scan(Enabled::Auto);
