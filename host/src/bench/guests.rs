@@ -1,6 +1,7 @@
 //! The benchmark's guests, compiled from source: `tests/guests/noop`, and copies of it under
 //! other names (`noop-0`, `noop-1`, ...) so that a node can load several distinct plugins.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -30,41 +31,27 @@ pub fn build(root: &Path, target_dir: &Path, copies: usize) -> anyhow::Result<Gu
         .map_err(|e| anyhow::anyhow!("{}", crate::error_chain(&e)))
         .context("building tests/guests/noop")?
         .wasm;
-    // The copies form a workspace of their own beside the build, pinned by this checkout's lock
-    // file so that building them needs no registry.
-    let workspace = target_dir.join("noop-copies");
-    std::fs::create_dir_all(&workspace)?;
-    let members: Vec<String> = (0..copies).map(|i| format!("\"noop-{i}\"")).collect();
-    write_if_changed(
-        &workspace.join("Cargo.toml"),
-        &format!(
-            "[workspace]\nresolver = \"3\"\nmembers = [{}]\n",
-            members.join(", ")
-        ),
-    )?;
-    if !workspace.join("Cargo.lock").exists() {
-        std::fs::copy(root.join("Cargo.lock"), workspace.join("Cargo.lock"))
-            .context("copying Cargo.lock")?;
-    }
+    // Each copy is a workspace of its own, pinned by this checkout's lock file so that building
+    // it needs no registry. No file is shared between copies, and each is written whole, so runs
+    // side by side (tests) never see another's half-written crate.
     let lib = std::fs::read_to_string(source.join("src/lib.rs"))?;
     let sdk = root.join("guest-sdk");
+    let mut built = Vec::with_capacity(copies);
     for i in 0..copies {
-        let dir = workspace.join(format!("noop-{i}"));
+        let dir = target_dir.join("noop-copies").join(format!("noop-{i}"));
         std::fs::create_dir_all(dir.join("src"))?;
+        write_if_missing(&dir.join("Cargo.lock"), &root.join("Cargo.lock"))
+            .context("copying Cargo.lock")?;
+        write_if_changed(&dir.join("src/lib.rs"), &lib)?;
         write_if_changed(
             &dir.join("Cargo.toml"),
             &format!(
                 "[package]\nname = \"qntx-guest-noop-{i}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\
                  publish = false\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\n\
-                 qntx-guest = {{ path = {:?} }}\n",
+                 qntx-guest = {{ path = {:?} }}\n\n[workspace]\n",
                 sdk.display().to_string()
             ),
         )?;
-        write_if_changed(&dir.join("src/lib.rs"), &lib)?;
-    }
-    let mut built = Vec::with_capacity(copies);
-    for i in 0..copies {
-        let dir = workspace.join(format!("noop-{i}"));
         let wasm = build_crate(&dir, &options)
             .map_err(|e| anyhow::anyhow!("{}", crate::error_chain(&e)))
             .with_context(|| format!("building the copy noop-{i}"))?
@@ -93,10 +80,27 @@ pub fn plugin_dir(dir: &Path, files: &[PathBuf]) -> anyhow::Result<PathBuf> {
     Ok(plugins)
 }
 
-/// Write `text` unless the file already holds it, so that cargo sees no change.
+/// Write `text` unless the file already holds it, so that cargo sees no change. The file is
+/// replaced whole, never seen half written by a build running beside this one.
 fn write_if_changed(path: &Path, text: &str) -> std::io::Result<()> {
     if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
         return Ok(());
     }
-    std::fs::write(path, text)
+    let mut file = tempfile::NamedTempFile::new_in(path.parent().unwrap_or(Path::new(".")))?;
+    file.write_all(text.as_bytes())?;
+    file.persist(path)?;
+    Ok(())
+}
+
+/// Copy `from` to `path` unless `path` exists: cargo may rewrite it, and its version stands.
+fn write_if_missing(path: &Path, from: &Path) -> std::io::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let mut file = tempfile::NamedTempFile::new_in(path.parent().unwrap_or(Path::new(".")))?;
+    file.write_all(&std::fs::read(from)?)?;
+    match file.persist_noclobber(path) {
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other.map(drop).map_err(|e| e.error),
+    }
 }
