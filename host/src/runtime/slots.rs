@@ -15,8 +15,16 @@ const INTERRUPT_POLL: Duration = Duration::from_millis(50);
 #[derive(Debug)]
 pub(crate) struct Slots {
     limit: usize,
-    taken: Mutex<usize>,
+    state: Mutex<State>,
     freed: Condvar,
+}
+
+/// Slots taken, and jobs waiting for one: a freed slot wakes a waiter only when there is one,
+/// so the common uncontended job makes no futex system call.
+#[derive(Debug, Default)]
+struct State {
+    taken: usize,
+    waiting: usize,
 }
 
 /// A taken slot; dropping it frees the slot.
@@ -28,7 +36,7 @@ impl Slots {
     pub(crate) fn new(limit: usize) -> Self {
         Self {
             limit: limit.max(1),
-            taken: Mutex::new(0),
+            state: Mutex::new(State::default()),
             freed: Condvar::new(),
         }
     }
@@ -43,8 +51,8 @@ impl Slots {
         interrupt: &Interrupt,
         deadline_ms: i64,
     ) -> Result<Slot<'_>, Option<Interruption>> {
-        let mut taken = self.lock();
-        while *taken >= self.limit {
+        let mut state = self.lock();
+        while state.taken >= self.limit {
             if let Some(why) = interrupt.get() {
                 return Err(Some(why));
             }
@@ -53,26 +61,31 @@ impl Slots {
                 return Err(None);
             }
             let wait = INTERRUPT_POLL.min(Duration::from_millis(left.unsigned_abs()));
-            taken = self
+            state.waiting += 1;
+            state = self
                 .freed
-                .wait_timeout(taken, wait)
+                .wait_timeout(state, wait)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+            state.waiting -= 1;
         }
-        *taken += 1;
+        state.taken += 1;
         Ok(Slot(self))
     }
 
-    fn lock(&self) -> MutexGuard<'_, usize> {
-        // A counter cannot be left inconsistent by a panic elsewhere.
-        self.taken.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Counters cannot be left inconsistent by a panic elsewhere.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        *self.0.lock() -= 1;
-        self.0.freed.notify_one();
+        let mut state = self.0.lock();
+        state.taken -= 1;
+        if state.waiting > 0 {
+            self.0.freed.notify_one();
+        }
     }
 }
 
