@@ -29,7 +29,7 @@ fn every_benchmark_runs_once_with_tiny_sizes() {
     .unwrap_or_else(|e| panic!("the suite fails: {e:#}"));
 
     assert_eq!(baseline_calls, sizes.dispatch_calls);
-    assert_eq!(report.dispatch.len(), 4, "{:?}", report.dispatch);
+    assert_eq!(report.dispatch.len(), 5, "{:?}", report.dispatch);
     assert!(report.dispatch.iter().all(|row| row.micros.samples > 0));
     assert_eq!(report.queue.len(), sizes.workers.len());
     assert_eq!(report.bare.len(), sizes.workers.len());

@@ -20,14 +20,37 @@ use crate::runtime::{JobCtx, Runtime, RuntimeConfig, types};
 
 /// The handler every throughput and dispatch figure runs.
 pub const NOOP: &str = "noop/noop";
+/// The handler that writes `payload.kib` KiB of heap: a guest whose memory must be recycled.
+const TOUCH: &str = "noop/touch";
+/// What the `touch` row of the dispatch table writes: more than a no-op guest's few pages,
+/// within the memory the pooling allocator keeps resident.
+pub const TOUCH_KIB: u64 = 512;
 
 /// One way of running a no-op job, timed.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Dispatch {
+    /// Which way.
+    pub way: Way,
     /// What was called.
     pub what: String,
     /// Per call, in microseconds.
     pub micros: Summary,
+}
+
+/// The ways of running a job that the dispatch benchmark compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Way {
+    /// A fresh sandbox per job: the runtime's path.
+    Fresh,
+    /// A call into an instance that already exists: the floor.
+    Reused,
+    /// A native Rust function call.
+    Native,
+    /// The caller's baseline: the original architecture's gRPC round trip.
+    Baseline,
+    /// A fresh sandbox whose guest writes [`TOUCH_KIB`] KiB of heap.
+    FreshTouching,
 }
 
 /// Another way to run a no-op job, measured by the caller: returns per-call times in µs.
@@ -58,13 +81,18 @@ impl Bench {
 
     /// A running attempt of a no-op job, claimed in a database of its own.
     pub(crate) fn running_job(&self) -> anyhow::Result<RunningJob> {
+        Self::running(NOOP, json!({}))
+    }
+
+    /// A running attempt of a job for `handler`, claimed in a database of its own.
+    fn running(handler: &str, payload: serde_json::Value) -> anyhow::Result<RunningJob> {
         let mut conn = db::open_in_memory()?;
         let now = now_ms();
-        store::enqueue(&conn, &NewJob::new(NOOP, json!({})), now)?;
+        store::enqueue(&conn, &NewJob::new(handler, payload), now)?;
         let job = store::claim(
             &mut conn,
             &store::ClaimParams {
-                handlers: &[NOOP.to_owned()],
+                handlers: &[handler.to_owned()],
                 owner: "bench",
                 lease_until: now + 3_600_000,
                 limit: 1,
@@ -86,7 +114,7 @@ impl Bench {
     }
 }
 
-/// Time `calls` no-op jobs each way.
+/// Time `calls` no-op jobs each way, then `calls` jobs of a guest that writes [`TOUCH_KIB`].
 pub fn measure(
     wasm: &Path,
     calls: usize,
@@ -94,33 +122,20 @@ pub fn measure(
 ) -> anyhow::Result<Vec<Dispatch>> {
     let bench = Bench::load(wasm)?;
     let running = bench.running_job()?;
-    let handler = bench
-        .registry
-        .get(NOOP)
-        .context("noop/noop is registered")?;
-    let mut rows = Vec::new();
-
-    let mut failed = None;
-    let fresh = time_calls(calls, 1, || {
-        if let Err(failure) = handler.target.execute(&running).outcome {
-            failed = Some(failure);
-        }
-    });
-    if let Some(failure) = failed {
-        anyhow::bail!("the no-op job failed: {}", failure.message);
-    }
-    rows.push(Dispatch {
+    let mut rows = vec![Dispatch {
+        way: Way::Fresh,
         what: "fresh sandbox per job (runtime path)".into(),
-        micros: fresh,
-    });
-
+        micros: fresh_sandboxes(&bench, &running, calls)?,
+    }];
     rows.push(Dispatch {
+        way: Way::Reused,
         what: "call into a reused instance (floor)".into(),
         micros: reused_instance(&bench, &running, calls)?,
     });
 
     let payload = running.job.payload.to_string();
     rows.push(Dispatch {
+        way: Way::Native,
         what: "native Rust function call".into(),
         micros: time_calls(calls.div_ceil(100).max(10), 10_000, || {
             black_box(native_noop(black_box(&payload)));
@@ -129,11 +144,39 @@ pub fn measure(
 
     if let Some((what, baseline)) = baseline {
         rows.push(Dispatch {
+            way: Way::Baseline,
             what: what.to_owned(),
             micros: baseline(calls)?,
         });
     }
+    rows.push(Dispatch {
+        way: Way::FreshTouching,
+        what: format!("fresh sandbox, guest writes {TOUCH_KIB} KiB of heap"),
+        micros: fresh_sandboxes(
+            &bench,
+            &Bench::running(TOUCH, json!({ "kib": TOUCH_KIB }))?,
+            calls,
+        )?,
+    });
     Ok(rows)
+}
+
+/// Run `running` `calls` times through the runtime's path, each in a fresh sandbox.
+fn fresh_sandboxes(bench: &Bench, running: &RunningJob, calls: usize) -> anyhow::Result<Summary> {
+    let handler = bench
+        .registry
+        .get(&running.job.handler)
+        .with_context(|| format!("{} is registered", running.job.handler))?;
+    let mut failed = None;
+    let summary = time_calls(calls, 1, || {
+        if let Err(failure) = handler.target.execute(running).outcome {
+            failed = Some(failure);
+        }
+    });
+    match failed {
+        Some(failure) => anyhow::bail!("the job failed: {}", failure.message),
+        None => Ok(summary),
+    }
 }
 
 /// The native equivalent of the guest's `noop`: take the job, return `null`.

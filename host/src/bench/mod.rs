@@ -15,7 +15,7 @@ mod throughput;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-pub use dispatch::{Baseline, Dispatch, NOOP};
+pub use dispatch::{Baseline, Dispatch, NOOP, TOUCH_KIB, Way};
 pub use guests::{Guests, build as build_guests};
 pub use latency::Latency;
 pub use scaling::{ClaimLatency, Memory, claims as claim_latency};
@@ -289,20 +289,31 @@ impl Report {
             self.sizes.dispatch_calls
         );
         let _ = writeln!(t, "{:<46} {:>10} {:>10}", "", "p50 µs", "p99 µs");
-        for row in &self.dispatch {
+        let print = |t: &mut String, row: &Dispatch| {
             let _ = writeln!(
                 t,
                 "{:<46} {:>10.2} {:>10.2}",
                 row.what, row.micros.p50, row.micros.p99
             );
+        };
+        let (touching, rows): (Vec<_>, Vec<_>) = self
+            .dispatch
+            .iter()
+            .partition(|row| row.way == Way::FreshTouching);
+        for row in rows {
+            print(t, row);
         }
-        if let (Some(fresh), Some(grpc)) = (self.dispatch.first(), self.dispatch.get(3)) {
+        let row = |way| self.dispatch.iter().find(|row| row.way == way);
+        if let (Some(fresh), Some(grpc)) = (row(Way::Fresh), row(Way::Baseline)) {
             let _ = writeln!(
                 t,
                 "{:<46} {:>10.1}×",
                 "gRPC round trip / fresh sandbox",
                 grpc.micros.p50 / fresh.micros.p50
             );
+        }
+        for row in touching {
+            print(t, row);
         }
     }
 

@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use wasmtime::component::Component;
-use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::cache::{ComponentCache, Lookup};
 use super::{Error, Limits, Result};
@@ -104,14 +104,15 @@ impl Runtime {
                 .total_memories(instances * 2)
                 .total_tables(instances * 4)
                 .max_memory_size(config.limits.memory_bytes)
-                // A freed slot stays mapped and is reset in place: with PAGEMAP_SCAN (Linux
-                // 6.7+) only the pages the guest dirtied are copied back from the image, up to
-                // 1 MiB per memory; on older kernels the first 1 MiB is rewritten whole. Either
-                // beats unmapping: then every fresh instance faulted its pages in again and every
-                // drop sent an IPI to the other cores, so two threads ran fewer sandboxes than one.
+                // A freed slot stays mapped and is reset in place: the first 1 MiB of a memory
+                // is rewritten from the image, anything beyond is decommitted. Unmapping instead
+                // made every fresh instance fault its pages in again and every drop send an IPI
+                // to the other cores (two threads ran fewer sandboxes than one). PAGEMAP_SCAN,
+                // which resets only the dirtied pages, measured slower here: its ioctl cost more
+                // than rewriting a no-op guest's few hundred KiB, and no less for a guest that
+                // writes 512 KiB (`qntx-bench`, dispatch rows).
                 .linear_memory_keep_resident(1 << 20)
-                .table_keep_resident(64 << 10)
-                .pagemap_scan(Enabled::Auto);
+                .table_keep_resident(64 << 10);
             wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         let engine = Engine::new(&wasm).map_err(Error::Engine)?;
