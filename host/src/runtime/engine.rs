@@ -104,13 +104,13 @@ impl Runtime {
                 .total_memories(instances * 2)
                 .total_tables(instances * 4)
                 .max_memory_size(config.limits.memory_bytes)
-                // A freed slot stays mapped and is reset in place: the first 1 MiB of a memory
-                // is rewritten from the image, anything beyond is decommitted. Unmapping instead
-                // made every fresh instance fault its pages in again and every drop send an IPI
-                // to the other cores (two threads ran fewer sandboxes than one). PAGEMAP_SCAN,
-                // which resets only the dirtied pages, measured slower here: its ioctl cost more
-                // than rewriting a no-op guest's few hundred KiB, and no less for a guest that
-                // writes 512 KiB (`qntx-bench`, dispatch rows).
+                // A freed slot stays mapped and is reset in place: 64 KiB of each table and
+                // the first 1 MiB of each memory are rewritten, anything beyond is
+                // decommitted. Decommitting the tables made every drop send an IPI to the other
+                // cores and every instance fault them in again (13 µs per fresh sandbox instead
+                // of 6; two threads ran fewer sandboxes than one). PAGEMAP_SCAN, which resets
+                // only dirtied pages, measured slower: its ioctl costs more than rewriting what a
+                // no-op guest uses, and no less for a guest that writes 512 KiB (`qntx-bench`).
                 .linear_memory_keep_resident(1 << 20)
                 .table_keep_resident(64 << 10);
             wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
