@@ -677,7 +677,7 @@ impl Worker {
                 );
                 if completed.is_ok() {
                     report.completed += 1;
-                    tracing::info!(attestations = writes.0, children = writes.1, "completed");
+                    tracing::info!(job = %job.id, handler = %job.handler, attempt = job.attempt, attestations = writes.0, children = writes.1, "completed");
                 }
                 completed.map(drop)
             }
@@ -699,7 +699,7 @@ impl Worker {
             Err(Error::LeaseLost { .. }) => {
                 report.discarded += 1;
                 let status = store::get(conn, &job.id).map(|j| j.status);
-                tracing::info!(?status, "outcome discarded: the job changed meanwhile");
+                tracing::info!(job = %job.id, handler = %job.handler, ?status, "outcome discarded: the job changed meanwhile");
                 logs.push(line(
                     LogLevel::Warn,
                     format!(
@@ -812,7 +812,7 @@ impl Worker {
             &lines,
             now,
         )?;
-        tracing::warn!(error = %failure.message, %status, "attempt failed");
+        tracing::warn!(job = %job.id, handler = %job.handler, attempt = job.attempt, error = %failure.message, %status, "attempt failed");
         match status {
             JobStatus::Queued => report.retried += 1,
             _ => report.failed += 1,
