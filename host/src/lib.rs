@@ -10,7 +10,7 @@
 //! - [`handlers`]: user handlers, stored in the database and served as `handler/NAME`;
 //! - [`toolchain`]: building plugin crates and handler files into components;
 //! - [`node`]: a running node that wires them together;
-//! - [`bench`]: the benchmark suite (`cargo bench -p qntx-bench`);
+//! - [`bench`](mod@bench): the benchmark suite (`cargo bench -p qntx-bench`);
 //! - [`cli`]: the `qntx` command.
 //!
 //! All state lives in one SQLite database ([`db`]).

@@ -94,7 +94,9 @@ fn a_job_cancelled_while_it_waits_in_a_claimed_batch_never_starts() {
     let env = Env::with_plugins(&[&guests().probe]);
     let mut config = env.config();
     config.workers = 1;
-    // Both jobs go in before the node starts, so one claim takes them as one batch.
+    // Both jobs go in before the node starts, so one claim takes them as one batch: the
+    // horizon says any job is short enough to batch.
+    config.worker.claim_horizon = Duration::from_secs(3600);
     let slow = env.enqueue_job(&NewJob {
         priority: 1,
         ..NewJob::new("probe/sleep", json!({ "ms": 400 }))
@@ -123,6 +125,32 @@ fn a_job_cancelled_while_it_waits_in_a_claimed_batch_never_starts() {
         "the guest never ran: {logs:?}"
     );
     assert_eq!(env.job(&waiting).status, JobStatus::Cancelled);
+    node.shutdown(Duration::from_secs(5));
+}
+
+#[test]
+fn long_jobs_are_claimed_one_at_a_time_and_stay_queued_for_other_nodes() {
+    let env = Env::with_plugins(&[&guests().probe]);
+    let mut config = env.config();
+    config.workers = 1;
+    let jobs: Vec<String> = (0..3)
+        .map(|_| env.enqueue("probe/sleep", json!({ "ms": 300 })))
+        .collect();
+    let node = qntx::node::Node::start(config).unwrap();
+    eventually("the first job runs", || {
+        jobs.iter()
+            .any(|id| env.job(id).status == JobStatus::Running)
+            .then_some(())
+    });
+    let statuses: Vec<JobStatus> = jobs.iter().map(|id| env.job(id).status).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == JobStatus::Queued).count(),
+        2,
+        "a job of unknown length is claimed alone: {statuses:?}"
+    );
+    for id in &jobs {
+        assert_eq!(env.wait_final(id).status, JobStatus::Completed);
+    }
     node.shutdown(Duration::from_secs(5));
 }
 

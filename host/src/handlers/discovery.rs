@@ -115,8 +115,8 @@ impl Discovery {
         Ok(())
     }
 
-    /// Poll every [`POLL_INTERVAL`] on a thread of its own until the node stops; then wait
-    /// for compilations in progress.
+    /// Poll every 200 ms (`POLL_INTERVAL`) on a thread of its own until the node stops; then
+    /// wait for compilations in progress.
     ///
     /// # Errors
     ///

@@ -42,6 +42,12 @@ pub struct WorkerConfig {
     /// several jobs in one transaction is what makes short jobs fast; the jobs wait in the
     /// node's memory, already `running` under its lease, for the next free worker.
     pub claim_batch: u32,
+    /// A claim takes no more jobs than one worker is expected to finish within this time,
+    /// judging by how long this node's recent jobs took (until it has run one, a job is
+    /// taken to last [`Self::UNMEASURED_JOB`]). Long jobs are thus claimed one at a time and
+    /// stay free for other nodes, while short ones are claimed up to [`Self::claim_batch`] at
+    /// once.
+    pub claim_horizon: Duration,
     /// Rate and concurrency limits per handler.
     pub limits: HandlerLimits,
     /// Where stored times come from (sandbox deadlines use the wall clock).
@@ -60,6 +66,10 @@ impl WorkerConfig {
     pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(50);
     /// Default claim batch: 32 jobs.
     pub const DEFAULT_CLAIM_BATCH: u32 = 32;
+    /// Default claim horizon: 10 ms of work.
+    pub const DEFAULT_CLAIM_HORIZON: Duration = Duration::from_millis(10);
+    /// How long a job is taken to last before the node has run one: 10 ms.
+    pub const UNMEASURED_JOB: Duration = Duration::from_millis(10);
 
     /// Defaults for a node with this id: the constants above, no handler limits, the wall
     /// clock.
@@ -71,6 +81,7 @@ impl WorkerConfig {
             retry_base: Self::DEFAULT_RETRY_BASE,
             poll_interval: Self::DEFAULT_POLL_INTERVAL,
             claim_batch: Self::DEFAULT_CLAIM_BATCH,
+            claim_horizon: Self::DEFAULT_CLAIM_HORIZON,
             limits: HandlerLimits::new(),
             clock: clock::system(),
         }
@@ -122,6 +133,8 @@ pub struct InFlight {
     finished: AtomicU64,
     /// Jobs claimed in a batch and not started yet, most urgent first.
     claimed: Mutex<VecDeque<Job>>,
+    /// How long this node's recent jobs ran, in µs (a moving average); 0 before the first.
+    job_micros: AtomicU64,
 }
 
 impl InFlight {
@@ -166,6 +179,32 @@ impl InFlight {
     /// How many claimed jobs wait for a free worker.
     pub fn waiting(&self) -> usize {
         self.claimed().len()
+    }
+
+    /// How many jobs one worker is expected to finish within `horizon`, judging by how long
+    /// recent jobs took, between 1 and `most`.
+    fn jobs_within(&self, horizon: Duration, most: u32) -> u32 {
+        let horizon = u64::try_from(horizon.as_micros()).unwrap_or(u64::MAX);
+        let per_job = match self.job_micros.load(Ordering::Relaxed) {
+            0 => u64::try_from(WorkerConfig::UNMEASURED_JOB.as_micros()).unwrap_or(u64::MAX),
+            micros => micros,
+        };
+        u32::try_from(horizon / per_job.max(1))
+            .unwrap_or(u32::MAX)
+            .clamp(1, most.max(1))
+    }
+
+    /// Count a job that ran for `took` in the moving average (each new job weighs 1/8).
+    fn record_run(&self, took: Duration) {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
+        let _always_some =
+            self.job_micros
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |mean| {
+                    Some(match mean {
+                        0 => micros,
+                        mean => mean - mean / 8 + micros / 8,
+                    })
+                });
     }
 
     fn take_claimed(&self) -> Option<Job> {
@@ -355,7 +394,7 @@ const MAX_COMMIT_DELAY: Duration = Duration::from_millis(5);
 /// The workers of a node share their claims: a worker that finds none waiting claims a batch
 /// (see [`WorkerConfig::claim_batch`]) and wakes the others. A worker commits the outcomes of the
 /// jobs it ran in one transaction (each job's writes all or nothing), when no claimed job is left
-/// or after at most [`MAX_PENDING`] outcomes or 5 ms.
+/// or after at most 32 outcomes or 5 ms.
 pub struct Worker {
     conn: SharedConnection,
     registry: Arc<Registry>,
@@ -441,7 +480,9 @@ impl Worker {
                 None => break,
             };
             report.claimed += 1;
+            let started = Instant::now();
             pending.push(self.run_job(job));
+            self.in_flight.record_run(started.elapsed());
             let done = *first_done.get_or_insert_with(Instant::now);
             if pending.len() >= MAX_PENDING || done.elapsed() >= MAX_COMMIT_DELAY {
                 break;
@@ -488,7 +529,9 @@ impl Worker {
             handlers,
             owner: &self.config.owner,
             lease_until: now + millis(self.config.lease),
-            limit: self.config.claim_batch.max(1),
+            limit: self
+                .in_flight
+                .jobs_within(self.config.claim_horizon, self.config.claim_batch),
             limits: &self.config.limits,
             now,
         }
@@ -851,6 +894,33 @@ mod tests {
             assert!(delay >= expected.mul_f64(0.75) && delay <= expected.mul_f64(1.25));
         }
         assert!(backoff(base, 60) <= Duration::from_secs(3600).mul_f64(1.25));
+    }
+
+    #[test]
+    fn a_claim_takes_what_one_worker_finishes_within_the_horizon() {
+        let in_flight = InFlight::default();
+        let horizon = Duration::from_millis(10);
+        assert_eq!(
+            in_flight.jobs_within(horizon, 32),
+            1,
+            "before any job ran, a job is taken to last 10 ms"
+        );
+        assert_eq!(in_flight.jobs_within(Duration::from_secs(3600), 32), 32);
+        in_flight.record_run(Duration::from_micros(100));
+        assert_eq!(
+            in_flight.jobs_within(horizon, 32),
+            32,
+            "capped by the batch"
+        );
+        assert_eq!(in_flight.jobs_within(horizon, 0), 1, "at least one job");
+        for _ in 0..40 {
+            in_flight.record_run(Duration::from_millis(2));
+        }
+        assert_eq!(in_flight.jobs_within(horizon, 32), 5);
+        for _ in 0..40 {
+            in_flight.record_run(Duration::from_secs(1));
+        }
+        assert_eq!(in_flight.jobs_within(horizon, 32), 1);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The guest SDK and the WIT contract, embedded in the `qntx` binary so that handlers can be
-//! built away from this checkout: [`write`] puts them in a toolchains directory.
+//! built away from this checkout: [`write()`] puts them in a toolchains directory.
 
 use std::path::{Path, PathBuf};
 
@@ -39,7 +39,7 @@ pub(crate) const SDK_SOURCES: &[(&str, &str)] = &[
     ("store.rs", include_str!("../../../guest-sdk/src/store.rs")),
 ];
 
-/// Where [`write`] put things.
+/// Where [`write()`] put things.
 #[derive(Debug, Clone)]
 pub struct SdkDirs {
     /// The directory holding `plugin.wit`.
