@@ -187,6 +187,29 @@ fn a_bad_manifest_refuses_its_plugin_with_every_problem_and_the_others_load() {
 }
 
 #[test]
+fn a_writable_grant_of_the_nodes_own_directories_refuses_the_plugin() {
+    let env = Env::with_plugins(&[&guests().probe, &guests().text]);
+    let data_dir = env.data_dir().canonicalize().unwrap();
+    env.manifest(
+        PROBE,
+        &format!(
+            "name = \"probe\"\n[[grants.dirs]]\nhost = {:?}\nguest = \"/node\"\nmode = \"rw\"\n",
+            data_dir.display().to_string()
+        ),
+    );
+    let node = env.start();
+    assert_eq!(node.registry().names(), ["text/echo", "text/stats"]);
+    let refusal = qntx::error_chain(&node.refused()[0]);
+    assert!(
+        refusal.contains(&format!(
+            "grants.dirs[0].host '{}' is writable and reaches the node's data directory",
+            data_dir.display()
+        )),
+        "{refusal}"
+    );
+}
+
+#[test]
 fn a_manifest_for_another_plugin_or_with_unknown_keys_is_refused() {
     let env = Env::with_plugins(&[&guests().probe]);
     env.manifest(PROBE, "name = \"text\"\n");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
-use super::manifest::{self, Manifest, Policy};
+use super::manifest::{self, Manifest, NodeDir, Policy};
 use super::{Error, check_handler_name, check_plugin_name};
 use crate::pulse::triggers::{ScheduleSpec, WatcherFilter, WatcherSpec};
 use crate::pulse::{Registered, Registry, SharedConnection};
@@ -187,6 +187,30 @@ pub fn load_bytes(
     load_component(runtime, path, bytes, None, conn)
 }
 
+/// The node's own directories, which no writable grant may reach: the database's directory,
+/// the compile cache, and the directory the plugin was loaded from.
+fn node_dirs(runtime: &Runtime, plugin_dir: &Path, conn: &SharedConnection) -> Vec<NodeDir> {
+    let database = crate::pulse::lock(conn)
+        .path()
+        .filter(|path| !path.is_empty())
+        .map(PathBuf::from);
+    [
+        database
+            .as_deref()
+            .and_then(Path::parent)
+            .and_then(|dir| NodeDir::at("data directory", dir, false)),
+        runtime
+            .config()
+            .cache_dir
+            .as_deref()
+            .and_then(|dir| NodeDir::at("compile cache", dir, true)),
+        NodeDir::at("plugin directory", plugin_dir, false),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 fn load_component(
     runtime: &Arc<Runtime>,
     path: &Path,
@@ -210,7 +234,12 @@ fn load_component(
         Some(manifest) => {
             let base = path.parent().unwrap_or(Path::new("."));
             manifest
-                .resolve(base, node_limits, runtime.config().fuel)
+                .resolve(
+                    base,
+                    node_limits,
+                    runtime.config().fuel,
+                    &node_dirs(runtime, base, conn),
+                )
                 .map_err(|problems| Error::Manifest {
                     path: manifest::manifest_path(&path),
                     problems,

@@ -26,7 +26,10 @@
 //! ```
 //!
 //! Problems are reported together, one line each with how to fix it. A limit above the node's
-//! is not a problem: the node's limit wins, and the node says so at load.
+//! is not a problem: the node's limit wins, and the node says so at load. A writable grant that
+//! reaches the node's own files (its data directory, compile cache or plugin directory) is a
+//! problem: a plugin able to write there could rewrite the database, plant compiled code or
+//! give itself more grants.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -119,6 +122,34 @@ pub enum Size {
     Text(String),
 }
 
+/// A directory of the node's own that no writable grant may reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeDir {
+    /// What it is, for messages: "data directory".
+    pub what: &'static str,
+    /// Where it is (canonical).
+    pub path: PathBuf,
+    /// Whether every directory inside it is the node's too; otherwise only a grant of the
+    /// directory itself or of one holding it reaches its files.
+    pub whole: bool,
+}
+
+impl NodeDir {
+    /// `path` as a protected directory, if it exists.
+    pub fn at(what: &'static str, path: &Path, whole: bool) -> Option<Self> {
+        Some(Self {
+            what,
+            path: std::fs::canonicalize(path).ok()?,
+            whole,
+        })
+    }
+
+    /// Whether granting `host` (canonical) reaches this directory's files.
+    fn reached_by(&self, host: &Path) -> bool {
+        self.path.starts_with(host) || (self.whole && host.starts_with(&self.path))
+    }
+}
+
 /// What a plugin runs with: its manifest resolved against the node's limits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
@@ -171,7 +202,7 @@ pub fn read_beside(wasm: &Path) -> Result<Option<Manifest>, Error> {
 impl Manifest {
     /// Check the manifest and resolve it against the node's limits. Relative host directories
     /// are relative to `base` (the manifest's directory); granted variables take their values
-    /// from the node's environment now.
+    /// from the node's environment now. No writable grant may reach `node_dirs`.
     ///
     /// # Errors
     ///
@@ -181,6 +212,7 @@ impl Manifest {
         base: &Path,
         node: &Limits,
         fuel_metered: bool,
+        node_dirs: &[NodeDir],
     ) -> Result<Policy, Vec<String>> {
         let mut problems = Vec::new();
         let mut notes = Vec::new();
@@ -188,7 +220,7 @@ impl Manifest {
             problems.push(format!("name: {reason}"));
         }
         let grants = Grants {
-            dirs: self.resolve_dirs(base, &mut problems),
+            dirs: self.resolve_dirs(base, node_dirs, &mut problems),
             env: self.resolve_env(&mut problems, &mut notes),
         };
         let config = self.resolve_config(&mut problems);
@@ -205,7 +237,12 @@ impl Manifest {
         }
     }
 
-    fn resolve_dirs(&self, base: &Path, problems: &mut Vec<String>) -> Vec<DirGrant> {
+    fn resolve_dirs(
+        &self,
+        base: &Path,
+        node_dirs: &[NodeDir],
+        problems: &mut Vec<String>,
+    ) -> Vec<DirGrant> {
         let mut dirs = Vec::new();
         let mut guests = HashSet::new();
         for (index, dir) in self.grants.dirs.iter().enumerate() {
@@ -222,11 +259,23 @@ impl Manifest {
                 ));
             }
             let host = base.join(&dir.host);
+            let writable = dir.mode == DirMode::ReadWrite;
+            let reached = |host: &Path| node_dirs.iter().find(|node| node.reached_by(host));
             match std::fs::canonicalize(&host) {
+                Ok(host) if writable && let Some(node) = reached(&host) => {
+                    problems.push(format!(
+                        "{at}.host '{}' is writable and reaches the node's {} '{}': a plugin \
+                         writing there could escape its sandbox; grant it read-only (\"ro\"), or \
+                         a directory outside",
+                        host.display(),
+                        node.what,
+                        node.path.display()
+                    ));
+                }
                 Ok(host) if host.is_dir() => dirs.push(DirGrant {
                     host,
                     guest: dir.guest.clone(),
-                    writable: dir.mode == DirMode::ReadWrite,
+                    writable,
                 }),
                 Ok(_) => problems.push(format!(
                     "{at}.host '{}' is not a directory: grant a directory",
@@ -407,7 +456,7 @@ mod tests {
             "name = \"big\"\n[limits]\nmemory = \"512 MiB\"\ntimeout = \"5s\"\nconcurrency = 1000\nfuel = 10",
         );
         let policy = manifest
-            .resolve(Path::new("/"), &Limits::default(), false)
+            .resolve(Path::new("/"), &Limits::default(), false, &[])
             .unwrap();
         assert_eq!(policy.limits.memory_bytes, 64 << 20);
         assert_eq!(policy.limits.timeout, Duration::from_secs(5));
@@ -422,7 +471,7 @@ mod tests {
             ]
         );
         let metered = manifest
-            .resolve(Path::new("/"), &Limits::default(), true)
+            .resolve(Path::new("/"), &Limits::default(), true, &[])
             .unwrap();
         assert_eq!(metered.limits.fuel, Some(10));
     }
@@ -446,7 +495,7 @@ mod tests {
             "#,
         );
         let problems = manifest
-            .resolve(Path::new("/"), &Limits::default(), false)
+            .resolve(Path::new("/"), &Limits::default(), false, &[])
             .unwrap_err();
         assert_eq!(problems.len(), 8, "{problems:#?}");
         assert!(problems[0].starts_with("name: plugin name 'Bad' is invalid"));
@@ -478,7 +527,7 @@ mod tests {
             "name = \"ok\"\n[[grants.dirs]]\nhost = \"data\"\nguest = \"/data\"\nmode = \"rw\"\n[grants]\nenv = [\"PATH\", \"QNTX_SURELY_UNSET\"]\n[config]\nn = 3\ns = \"x\"",
         );
         let policy = manifest
-            .resolve(dir.path(), &Limits::default(), false)
+            .resolve(dir.path(), &Limits::default(), false, &[])
             .unwrap();
         assert_eq!(
             policy.grants.dirs[0].host,
@@ -492,6 +541,42 @@ mod tests {
             [("n".into(), "3".into()), ("s".into(), "x".into())]
         );
         assert!(policy.notes[0].contains("'QNTX_SURELY_UNSET', which is not set on this node"));
+    }
+
+    #[test]
+    fn no_writable_grant_reaches_the_nodes_own_directories() {
+        let root = tempfile::tempdir().unwrap();
+        for sub in ["data/plugins/scratch", "data/cache/entries", "elsewhere"] {
+            std::fs::create_dir_all(root.path().join(sub)).unwrap();
+        }
+        let data = root.path().join("data");
+        let node_dirs = [
+            NodeDir::at("data directory", &data, false).unwrap(),
+            NodeDir::at("plugin directory", &data.join("plugins"), false).unwrap(),
+            NodeDir::at("compile cache", &data.join("cache"), true).unwrap(),
+        ];
+        let grant = |host: &str, mode: &str| {
+            parse(&format!(
+                "name = \"g\"\n[[grants.dirs]]\nhost = \"{host}\"\nguest = \"/d\"\nmode = \"{mode}\""
+            ))
+            .resolve(&data.join("plugins"), &Limits::default(), false, &node_dirs)
+        };
+        for (host, what) in [
+            ("..", "data directory"),
+            ("../..", "data directory"),
+            (".", "plugin directory"),
+            ("../cache/entries", "compile cache"),
+        ] {
+            let problems = grant(host, "rw").unwrap_err();
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert!(
+                problems[0].contains(&format!("is writable and reaches the node's {what}")),
+                "{host}: {problems:?}"
+            );
+            assert!(grant(host, "ro").is_ok(), "{host} read-only is allowed");
+        }
+        assert!(grant("scratch", "rw").is_ok(), "a directory of its own");
+        assert!(grant("../../elsewhere", "rw").is_ok());
     }
 
     #[test]
