@@ -54,14 +54,16 @@ impl pulse::JobHandler for PluginHandler {
             .handler
             .split_once('/')
             .map_or(job.handler.as_str(), |(_, name)| name);
-        let name = format!("plugin '{}' handler '{raw_handler}'", self.identity.name);
+        // Only a failure names the handler: a successful job never formats it.
+        let name = || format!("plugin '{}' handler '{raw_handler}'", self.identity.name);
         let version = self.identity.version.clone();
         let _slot = match self.slots.acquire(&running.interrupt, running.deadline_ms) {
             Ok(slot) => slot,
-            Err(Some(why)) => return Execution::failed(interrupted(&name, why), version),
+            Err(Some(why)) => return Execution::failed(interrupted(&name(), why), version),
             Err(None) => {
                 let message = format!(
-                    "{name}: timed out waiting for a slot (the plugin's concurrency limit is {})",
+                    "{}: timed out waiting for a slot (the plugin's concurrency limit is {})",
+                    name(),
                     self.limits.concurrency
                 );
                 return Execution::failed(retryable(message), version);
@@ -79,7 +81,7 @@ impl pulse::JobHandler for PluginHandler {
         ) {
             Ok(ctx) => ctx,
             Err(reason) => {
-                return Execution::failed(retryable(format!("{name}: {reason}")), version);
+                return Execution::failed(retryable(format!("{}: {reason}", name())), version);
             }
         };
         let mut store = new_store(&self.runtime, ctx, deadline_ms, limit_ms, &self.limits);
@@ -102,29 +104,30 @@ impl pulse::JobHandler for PluginHandler {
         // Progress, cost and log lines not yet flushed are committed with the outcome.
         let (logs, scope) = store.into_data().finish();
         let scope = scope.expect("a job context has a job scope");
-        let stderr: Vec<&str> = logs
-            .iter()
-            .filter(|line| line.stage == "stderr")
-            .map(|line| line.message.as_str())
-            .collect();
-        let panic = panic_message(&stderr);
         let outcome = match called {
             Ok(Ok(outcome)) => check_result(&outcome.result, &self.limits)
-                .map_err(|message| permanent(format!("{name}: {message}"))),
+                .map_err(|message| permanent(format!("{}: {message}", name()))),
             Ok(Err(types::JobError::Permanent(message))) => {
-                Err(permanent(format!("{name} failed: {message}")))
+                Err(permanent(format!("{} failed: {message}", name())))
             }
             Ok(Err(types::JobError::Retryable(message))) => {
-                Err(retryable(format!("{name} failed: {message}")))
+                Err(retryable(format!("{} failed: {message}", name())))
             }
-            Err(error) => Err(trap_failure(
-                &name,
-                &error,
-                stop,
-                memory_exceeded,
-                &self.limits,
-                panic,
-            )),
+            Err(error) => {
+                let stderr: Vec<&str> = logs
+                    .iter()
+                    .filter(|line| line.stage == "stderr")
+                    .map(|line| line.message.as_str())
+                    .collect();
+                Err(trap_failure(
+                    &name(),
+                    &error,
+                    stop,
+                    memory_exceeded,
+                    &self.limits,
+                    panic_message(&stderr),
+                ))
+            }
         };
         Execution {
             outcome,

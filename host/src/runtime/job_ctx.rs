@@ -52,7 +52,10 @@ pub(crate) enum Stop {
 
 /// The running job's side of the context.
 pub(crate) struct JobScope {
-    pub(crate) job: pulse::Job,
+    /// The job's id, attempt and claim number: what its writes are guarded on.
+    pub(crate) job_id: String,
+    pub(crate) attempt: u32,
+    pub(crate) claims: u32,
     pub(crate) lease_owner: String,
     pub(crate) interrupt: Arc<Interrupt>,
     pub(crate) attestations: Vec<Attestation>,
@@ -109,7 +112,9 @@ impl JobCtx {
         running: &pulse::RunningJob,
     ) -> Result<Self, String> {
         let scope = JobScope {
-            job: running.job.clone(),
+            job_id: running.job.id.clone(),
+            attempt: running.job.attempt,
+            claims: running.job.claims,
             lease_owner: running.lease_owner.clone(),
             interrupt: running.interrupt.clone(),
             attestations: Vec::new(),
@@ -182,7 +187,7 @@ impl JobCtx {
         }
         self.log_bytes += message.len();
         self.logs.push(LogLine {
-            attempt: scope.job.attempt,
+            attempt: scope.attempt,
             time: now_ms(),
             level,
             stage: stage.to_owned(),
@@ -203,20 +208,20 @@ impl JobCtx {
         scope.last_flush_ms = now;
         let conn = pulse::lock(&self.conn);
         let lease = pulse::store::Lease {
-            id: &scope.job.id,
-            attempt: scope.job.attempt,
-            claim: scope.job.claims,
+            id: &scope.job_id,
+            attempt: scope.attempt,
+            claim: scope.claims,
             owner: &scope.lease_owner,
         };
         let saved = pulse::store::update_progress(&conn, lease, scope.progress, scope.cost, now)
-            .and_then(|()| pulse::store::append_logs(&conn, &scope.job.id, &self.logs));
+            .and_then(|()| pulse::store::append_logs(&conn, &scope.job_id, &self.logs));
         match saved {
             Ok(()) => self.logs.clear(),
             Err(pulse::Error::LeaseLost { .. }) => {
                 scope.interrupt.raise(Interruption::Cancelled);
             }
             Err(error) => {
-                tracing::warn!(job = %scope.job.id, error = %crate::error_chain(&error), "saving progress failed");
+                tracing::warn!(job = %scope.job_id, error = %crate::error_chain(&error), "saving progress failed");
             }
         }
     }

@@ -31,7 +31,7 @@ impl pulse::Host for JobCtx {
             payload,
             source: request
                 .source
-                .unwrap_or_else(|| format!("job:{}", scope.job.id)),
+                .unwrap_or_else(|| format!("job:{}", scope.job_id)),
             priority: request.priority,
             max_attempts: request.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS),
             run_at: Some(
@@ -39,7 +39,7 @@ impl pulse::Host for JobCtx {
             ),
             timeout_ms: request.timeout_ms,
             cost_estimate: request.cost_estimate,
-            parent_job_id: Some(scope.job.id.clone()),
+            parent_job_id: Some(scope.job_id.clone()),
             unique: request.unique,
         };
         if let Err(error) = job.validate() {
