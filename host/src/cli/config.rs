@@ -84,39 +84,63 @@ pub(super) fn load(data_dir: &Path) -> anyhow::Result<FileConfig> {
     }
 }
 
-/// Set `[pulse.budget]` keys in the settings file, keeping its other settings.
+/// Set `[pulse.budget]` keys in the settings file, keeping the rest of it as written: other
+/// settings, comments and layout.
 pub(super) fn write_budget(
     data_dir: &Path,
     changes: &[(Period, Option<f64>)],
 ) -> anyhow::Result<()> {
     let path = path(data_dir);
-    let mut table: toml::Table = match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str(&text)
-            .with_context(|| format!("reading settings '{}'", path.display()))?,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
-        Err(error) => {
-            return Err(error).with_context(|| format!("reading settings '{}'", path.display()));
-        }
+    let context = || format!("reading settings '{}'", path.display());
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(error) => return Err(error).with_context(context),
     };
-    let section = |table: &mut toml::Table, key: &str| -> anyhow::Result<toml::Table> {
-        match table.remove(key) {
-            None => Ok(toml::Table::new()),
-            Some(toml::Value::Table(t)) => Ok(t),
-            Some(_) => anyhow::bail!("'{key}' in '{}' is not a table", path.display()),
-        }
-    };
-    let mut pulse = section(&mut table, "pulse")?;
-    let mut budget = section(&mut pulse, "budget")?;
+    let mut document: toml_edit::DocumentMut = text.parse().with_context(context)?;
+    let pulse = table_at(document.as_table_mut(), "pulse", &path)?;
+    let budget = table_at(pulse, "budget", &path)?;
     for (period, limit) in changes {
-        match limit {
-            Some(limit) => budget.insert(period.as_str().into(), toml::Value::Float(*limit)),
-            None => budget.remove(period.as_str()),
-        };
+        let key = period.as_str();
+        match (
+            limit,
+            budget.get_mut(key).and_then(toml_edit::Item::as_value_mut),
+        ) {
+            (Some(limit), Some(old)) => {
+                // A new value keeps the old one's comment and spacing.
+                let decor = old.decor().clone();
+                *old = toml_edit::Value::from(*limit);
+                *old.decor_mut() = decor;
+            }
+            (Some(limit), None) => {
+                budget.insert(key, toml_edit::value(*limit));
+            }
+            (None, _) => {
+                budget.remove(key);
+            }
+        }
     }
-    pulse.insert("budget".into(), toml::Value::Table(budget));
-    table.insert("pulse".into(), toml::Value::Table(pulse));
-    let text = toml::to_string(&table).context("formatting settings")?;
+    let text = document.to_string();
+    let _checked: FileConfig = toml::from_str(&text).with_context(context)?;
     std::fs::write(&path, text).with_context(|| format!("writing settings '{}'", path.display()))
+}
+
+/// The table `key` of `parent`, created when missing; an error when `key` holds something else.
+fn table_at<'a>(
+    parent: &'a mut toml_edit::Table,
+    key: &str,
+    path: &Path,
+) -> anyhow::Result<&'a mut toml_edit::Table> {
+    parent
+        .entry(key)
+        .or_insert_with(|| {
+            // A new table without keys of its own gets no header: `[pulse.budget]` alone.
+            let mut table = toml_edit::Table::new();
+            table.set_implicit(true);
+            toml_edit::Item::Table(table)
+        })
+        .as_table_mut()
+        .with_context(|| format!("'{key}' in '{}' is not a table", path.display()))
 }
 
 /// Durations in the file are written like `30s`, `7d`.
@@ -147,8 +171,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             path(dir.path()),
-            "[pulse]\nlease = \"2s\"\n[pulse.budget]\ndaily = 5.0\n\
-             [pulse.handlers.\"text/stats\"]\nper_minute = 3\n",
+            "# Node settings.\n[pulse]\nlease = \"2s\" # renewed at a third\n[pulse.budget]\n\
+             daily = 5.0\n[pulse.handlers.\"text/stats\"]\nper_minute = 3\n",
         )
         .unwrap();
         let config = load(dir.path()).unwrap();
@@ -168,6 +192,24 @@ mod tests {
         let budget = config.pulse.budget.unwrap();
         assert_eq!((budget.daily, budget.weekly), (None, Some(9.5)));
         assert_eq!(config.pulse.lease, Some(Duration::from_secs(2)), "kept");
+        let text = std::fs::read_to_string(path(dir.path())).unwrap();
+        assert!(
+            text.starts_with("# Node settings.\n") && text.contains("\"2s\" # renewed at a third"),
+            "comments are kept: {text}"
+        );
+
+        let fresh = tempfile::tempdir().unwrap();
+        write_budget(fresh.path(), &[(Period::Monthly, Some(100.0))]).unwrap();
+        let budget = load(fresh.path()).unwrap().pulse.budget.unwrap();
+        assert_eq!(budget.monthly, Some(100.0));
+
+        std::fs::write(path(fresh.path()), "pulse = 3\n").unwrap();
+        let error = format!(
+            "{:#}",
+            write_budget(fresh.path(), &[(Period::Daily, Some(1.0))]).unwrap_err()
+        );
+        assert!(error.contains("'pulse' in"), "{error}");
+        assert!(error.ends_with("is not a table"), "{error}");
 
         std::fs::write(path(dir.path()), "[pulse]\nleese = \"2s\"\n").unwrap();
         let error = format!("{:#}", load(dir.path()).unwrap_err());
