@@ -267,3 +267,36 @@ fn bench_pulse_runs_tiny_and_writes_its_figures() {
         "{stderr}"
     );
 }
+
+#[test]
+fn claim_settings_come_from_flags_or_the_file_and_zero_batches_are_refused() {
+    let env = Env::with_plugins(&[&guests().probe]);
+    let (code, _, stderr) = run(env
+        .qntx()
+        .args(["run", "--until-idle", "--claim-batch", "0"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("0 is not in 1..=1000"), "{stderr}");
+
+    std::fs::write(
+        env.data_dir().join("qntx.toml"),
+        "[pulse]\nclaim_batch = 0\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = run(env.qntx().args(["run", "--until-idle"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("claim_batch in the settings file must be at least 1"),
+        "{stderr}"
+    );
+
+    std::fs::write(
+        env.data_dir().join("qntx.toml"),
+        "[pulse]\nclaim_batch = 4\nclaim_horizon = \"0s\"\n",
+    )
+    .unwrap();
+    let ids: Vec<String> = (0..3).map(|_| enqueue(&env, &["probe/ok"])).collect();
+    run_until_idle(&env);
+    for id in &ids {
+        assert_eq!(show(&env, id)["status"], "completed");
+    }
+}

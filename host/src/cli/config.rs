@@ -4,6 +4,8 @@
 //! [pulse]
 //! lease = "30s"            # how long a claim holds a job without renewal
 //! retention = "7d"         # finished jobs are deleted after this
+//! claim_batch = 32         # most jobs one claim takes for the node's workers
+//! claim_horizon = "10ms"   # ... but no more than a worker finishes in this time
 //!
 //! [pulse.budget]           # spend limits over sliding windows; `qntx budget set` edits these
 //! daily = 5.0
@@ -46,6 +48,9 @@ pub(super) struct PulseSection {
     pub(super) lease: Option<Duration>,
     #[serde(default, with = "humantime_serde_opt")]
     pub(super) retention: Option<Duration>,
+    pub(super) claim_batch: Option<u32>,
+    #[serde(default, with = "humantime_serde_opt")]
+    pub(super) claim_horizon: Option<Duration>,
     pub(super) budget: Option<BudgetLimits>,
     #[serde(default)]
     pub(super) handlers: BTreeMap<String, HandlerLimit>,
@@ -171,12 +176,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             path(dir.path()),
-            "# Node settings.\n[pulse]\nlease = \"2s\" # renewed at a third\n[pulse.budget]\n\
+            "# Node settings.\n[pulse]\nlease = \"2s\" # renewed at a third\nclaim_batch = 8\n\
+             claim_horizon = \"50ms\"\n[pulse.budget]\n\
              daily = 5.0\n[pulse.handlers.\"text/stats\"]\nper_minute = 3\n",
         )
         .unwrap();
         let config = load(dir.path()).unwrap();
         assert_eq!(config.pulse.lease, Some(Duration::from_secs(2)));
+        assert_eq!(config.pulse.claim_batch, Some(8));
+        assert_eq!(config.pulse.claim_horizon, Some(Duration::from_millis(50)));
         assert_eq!(config.pulse.budget.unwrap().daily, Some(5.0));
         assert_eq!(
             config.pulse.limits().get("text/stats").unwrap().per_minute,

@@ -41,6 +41,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = output::parse_duration, help_heading = "Pulse")]
     lease: Option<Duration>,
 
+    /// Most jobs one claim takes for this node's workers to share [default: 32]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000), help_heading = "Pulse")]
+    claim_batch: Option<u32>,
+
+    /// A claim takes no more jobs than a worker is expected to finish in this time, judging
+    /// by the node's recent jobs; 0s claims one job at a time [default: 10ms]
+    #[arg(long, value_name = "DURATION", value_parser = output::parse_duration, help_heading = "Pulse")]
+    claim_horizon: Option<Duration>,
+
     /// Delete finished jobs after this long [default: 7d]
     #[arg(long, value_name = "DURATION", value_parser = output::parse_duration, help_heading = "Pulse")]
     retention: Option<Duration>,
@@ -90,6 +99,14 @@ pub(super) fn start(global: &Global, args: &RunArgs) -> anyhow::Result<Node> {
             "lease {:?} is too short: a node renews it every third of it; use at least 300ms",
             config.worker.lease
         );
+    }
+    match args.claim_batch.or(file.pulse.claim_batch) {
+        Some(0) => anyhow::bail!("claim_batch in the settings file must be at least 1"),
+        Some(batch) => config.worker.claim_batch = batch,
+        None => {}
+    }
+    if let Some(horizon) = args.claim_horizon.or(file.pulse.claim_horizon) {
+        config.worker.claim_horizon = horizon;
     }
     if let Some(retention) = args.retention.or(file.pulse.retention) {
         config.pruner.retention = retention;
