@@ -285,7 +285,7 @@ fn claim_settings_come_from_flags_or_the_file_and_zero_batches_are_refused() {
     let (code, _, stderr) = run(env.qntx().args(["run", "--until-idle"]));
     assert_eq!(code, 2);
     assert!(
-        stderr.contains("claim_batch in the settings file must be at least 1"),
+        stderr.contains("claim_batch 0 in the settings file must be from 1 to 1000"),
         "{stderr}"
     );
 

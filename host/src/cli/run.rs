@@ -101,8 +101,10 @@ pub(super) fn start(global: &Global, args: &RunArgs) -> anyhow::Result<Node> {
         );
     }
     match args.claim_batch.or(file.pulse.claim_batch) {
-        Some(0) => anyhow::bail!("claim_batch in the settings file must be at least 1"),
-        Some(batch) => config.worker.claim_batch = batch,
+        Some(batch @ 1..=1000) => config.worker.claim_batch = batch,
+        Some(batch) => {
+            anyhow::bail!("claim_batch {batch} in the settings file must be from 1 to 1000")
+        }
         None => {}
     }
     if let Some(horizon) = args.claim_horizon.or(file.pulse.claim_horizon) {
