@@ -12,6 +12,7 @@
 //! All SQL lives in [`store`]; the schema is `host/migrations/001_create_attestations.sql` and
 //! `003_index_attestation_pairs.sql`.
 
+pub mod actor;
 mod error;
 pub mod feed;
 pub mod grammar;

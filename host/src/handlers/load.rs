@@ -90,10 +90,8 @@ pub fn job_handler(
 ) -> Result<Registered, Error> {
     let name = &version.name;
     let checked = check(runtime, name, bytes, conn)?;
-    let identity = Identity {
-        name: name.clone(),
-        version: version.sha256[..SHORT_SHA].to_owned(),
-    };
+    let identity = Identity::handler(name, &version.sha256[..SHORT_SHA]);
+    let announced = checked.plugin.handlers[0].0.clone();
     // A user handler has no manifest: the default policy, no grants.
     let inner = PluginHandler::new(
         runtime.clone(),
@@ -101,7 +99,8 @@ pub fn job_handler(
         identity,
         checked.plugin.policy.limits.clone(),
         checked.plugin.policy.grants.clone(),
-    );
+    )
+    .announced_as(announced);
     Ok(Registered {
         handler: registered_name(name),
         plugin: super::PREDICATE.to_owned(),
