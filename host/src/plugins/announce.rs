@@ -23,6 +23,8 @@ pub const MAX_VERSION_BYTES: usize = 128;
 pub const MAX_DESCRIPTION_BYTES: usize = 1024;
 /// Longest payload of one schedule, in bytes of JSON.
 pub const MAX_SCHEDULE_PAYLOAD_BYTES: usize = 64 * 1024;
+/// Longest interval of a schedule: 366 days, in seconds.
+pub const MAX_SCHEDULE_INTERVAL_SECONDS: u64 = 366 * 24 * 3600;
 /// Most values in one dimension of a watcher's filter.
 pub const MAX_FILTER_VALUES: usize = 100;
 /// Longest value in a watcher's filter, in bytes.
@@ -124,10 +126,17 @@ pub(crate) fn check(
                 "the schedule for '{handler}' has an interval of 0 seconds"
             ));
         }
+        if spec.interval_seconds > MAX_SCHEDULE_INTERVAL_SECONDS {
+            return Err(format!(
+                "the schedule for '{handler}' has an interval of {} seconds; the limit is \
+                 {MAX_SCHEDULE_INTERVAL_SECONDS} (366 days)",
+                spec.interval_seconds
+            ));
+        }
         schedules.push(ScheduleSpec {
             handler,
-            interval_ms: i64::try_from(spec.interval_seconds.saturating_mul(1000))
-                .unwrap_or(i64::MAX),
+            // At most 366 days: the product fits, and so does now plus it.
+            interval_ms: i64::try_from(spec.interval_seconds * 1000).unwrap_or(i64::MAX),
             enabled: spec.enabled,
             payload,
         });
@@ -250,6 +259,22 @@ mod tests {
         assert_eq!(
             check(info("p", "1"), twice).unwrap_err(),
             "plugin 'p' announces handler 'h0' twice"
+        );
+    }
+
+    #[test]
+    fn a_schedule_interval_past_a_year_is_refused() {
+        let mut registration = handlers(1);
+        registration.schedules.push(types::ScheduleSpec {
+            handler: "h0".into(),
+            interval_seconds: u64::MAX,
+            enabled: true,
+            payload: String::new(),
+        });
+        assert_eq!(
+            check(info("p", "1"), registration).unwrap_err(),
+            "the schedule for 'p/h0' has an interval of 18446744073709551615 seconds; the limit \
+             is 31622400 (366 days)"
         );
     }
 
