@@ -61,13 +61,7 @@ fn announcements_past_a_bound_are_refused_naming_it_and_the_largest_allowed_load
     let started = Instant::now();
     let node = env.start();
     let took = started.elapsed();
-    let dir = format!("{}/", env.plugin_dir().display());
-    let mut reasons: Vec<String> = node
-        .refused()
-        .iter()
-        .map(|e| qntx::error_chain(e).replace(&dir, ""))
-        .collect();
-    reasons.sort();
+    let reasons = env.refusals(&node);
     let expected: Vec<String> = refused
         .iter()
         .map(|(stem, _, why)| format!("plugin '{stem}.wasm': {why}"))
@@ -252,7 +246,7 @@ fn a_slow_initialize_does_not_hold_up_the_other_plugins() {
 
     slow("3000");
     let started = Instant::now();
-    let (code, _, stderr) = run(&mut node().arg("-v"));
+    let (code, _, stderr) = run(node().arg("-v"));
     let took = started.elapsed();
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stderr.matches("loaded plugin").count(), 2, "{stderr}");

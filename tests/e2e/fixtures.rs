@@ -139,6 +139,19 @@ impl Env {
         job
     }
 
+    /// Why the node refused each plugin file, sorted, with this plugin directory left out of
+    /// the paths.
+    pub fn refusals(&self, node: &Node) -> Vec<String> {
+        let dir = format!("{}/", self.plugin_dir().display());
+        let mut reasons: Vec<String> = node
+            .refused()
+            .iter()
+            .map(|e| qntx::error_chain(e).replace(&dir, ""))
+            .collect();
+        reasons.sort();
+        reasons
+    }
+
     pub fn conn(&self) -> rusqlite::Connection {
         qntx::db::open_in(self.data_dir()).expect("database opens")
     }

@@ -26,12 +26,7 @@ fn a_name_claimed_by_two_files_refuses_both_whatever_their_order() {
         "others still load"
     );
     let dir = format!("{}/", env.plugin_dir().display());
-    let mut reasons: Vec<String> = node
-        .refused()
-        .iter()
-        .map(|e| qntx::error_chain(e).replace(&dir, ""))
-        .collect();
-    reasons.sort();
+    let reasons = env.refusals(&node);
     let rule = "each file that claims a name is refused until only one does; remove or rename \
                 the others";
     assert_eq!(

@@ -22,12 +22,7 @@ fn broken_files_are_refused_with_distinct_reasons_and_good_plugins_still_load() 
 
     let node = env.start();
     assert_eq!(node.registry().names(), ["text/echo", "text/stats"]);
-    let mut reasons: Vec<String> = node
-        .refused()
-        .iter()
-        .map(|e| qntx::error_chain(e).replace(&format!("{}/", env.plugin_dir().display()), ""))
-        .collect();
-    reasons.sort();
+    let reasons = env.refusals(&node);
     let expect = [
         "plugin 'core.wasm' is a core WebAssembly module, not a component; build it for wasm32-wasip2 (qntx plugin build) or wrap it with 'wasm-tools component new'",
         "plugin 'empty-component.wasm' does not fit this node: it does not export 'metadata': it is not a qntx:plugin/plugin@0.1.0 component",
