@@ -76,8 +76,8 @@ pub fn component_bytes(
 }
 
 /// Build the registration of `version` (whose component is `bytes`) as `handler/NAME`:
-/// identity `NAME`, attestations `source = NAME@<sha256 prefix>`, jobs recording the full
-/// sha256.
+/// attestations by actor `handler:NAME` with `source = NAME@<sha256 prefix>`, jobs given the
+/// handler name the component announced and recording the full sha256.
 ///
 /// # Errors
 ///
