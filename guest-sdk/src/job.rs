@@ -11,7 +11,7 @@ use crate::{JobError, Value};
 pub struct Job {
     /// The job's id; the same across attempts.
     pub id: String,
-    /// The handler's own name, without the `<plugin>/` prefix.
+    /// The handler's own name as the component announced it, without the `<plugin>/` prefix.
     pub handler: String,
     /// The payload, parsed.
     pub payload: Value,

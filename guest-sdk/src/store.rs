@@ -45,7 +45,8 @@ impl Attestation {
     }
 }
 
-/// A claim to record. The node stamps actors and source with the plugin's own identity.
+/// A claim to record. The node stamps actors with the plugin's own actor (`plugin:NAME`, or
+/// `handler:NAME` for a user handler) and source with `name@version`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draft {
     subjects: Vec<String>,
@@ -85,7 +86,7 @@ impl Draft {
         self
     }
 
-    /// When the claim was made (Unix milliseconds); now if not set.
+    /// When the claim was made (Unix milliseconds, 1970 to 9999); now if not set.
     pub fn at(mut self, timestamp_ms: i64) -> Self {
         self.timestamp = Some(timestamp_ms);
         self

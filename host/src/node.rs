@@ -127,6 +127,8 @@ impl Node {
         let runtime = Arc::new(Runtime::new(config.runtime.clone())?);
         let files = plugins::discover(&config.plugin_dirs)?;
         let catalog = plugins::load_all(&runtime, &files, &conn);
+        plugins::record::save_all(&pulse::lock(&conn), &catalog.records)
+            .map_err(plugins::Error::Records)?;
         let registry = Arc::new(Registry::new());
         for plugin in &catalog.plugins {
             plugin.register(&runtime, &registry);

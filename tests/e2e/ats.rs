@@ -337,7 +337,7 @@ fn a_job_that_traps_after_attesting_leaves_nothing_and_its_retry_writes_once() {
     assert!(
         page.attestations
             .iter()
-            .all(|a| a.actors == ["probe"] && a.source == "probe@0.1.0")
+            .all(|a| a.actors == ["plugin:probe"] && a.source == "probe@0.1.0")
     );
     let logs = qntx::pulse::store::logs(&env.conn(), &id, 0).unwrap();
     assert!(

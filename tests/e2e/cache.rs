@@ -91,7 +91,9 @@ fn the_cli_shares_the_node_cache() {
     let env = Env::with_plugins(&[&guests().text]);
     start_and_run_text(&env);
     let before = entries(&env);
-    let (code, _, stderr) = crate::fixtures::run(env.qntx().args(["plugin", "list", "-vv"]));
+    let text = env.plugin_dir().join(guests().text.file_name().unwrap());
+    let (code, _, stderr) =
+        crate::fixtures::run(env.qntx().args(["plugin", "inspect", "-vv"]).arg(&text));
     assert_eq!(code, 0, "{stderr}");
     // The CLI's engine runs without the pooling allocator, which does not change compiled code.
     assert!(

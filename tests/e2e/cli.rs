@@ -83,6 +83,9 @@ fn show_names_a_missing_job() {
 #[test]
 fn plugin_list_shows_name_version_and_handlers() {
     let env = Env::with_plugins(&[&guests().text]);
+    // Listing describes what a node recorded at its last load.
+    let (code, _, stderr) = run(env.qntx().args(["run", "--until-idle"]));
+    assert_eq!(code, 0, "{stderr}");
     let (code, listed, stderr) = run(env.qntx().args(["plugin", "list", "--json"]));
     assert_eq!(code, 0, "{stderr}");
     let plugin: Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();

@@ -89,7 +89,7 @@ fn the_watcher_fires_upkeep_once_for_codes_analysis() {
 
     let analysis = about(&env, "fixture", "repository_analyzed");
     assert_eq!(analysis.len(), 1);
-    assert_eq!(analysis[0].actors, ["code"]);
+    assert_eq!(analysis[0].actors, ["plugin:code"]);
     assert_eq!(about(&env, "fixture/src/lib.rs", "file_analyzed").len(), 1);
 
     wait_for("upkeep's estimate", || {
@@ -98,7 +98,7 @@ fn the_watcher_fires_upkeep_once_for_codes_analysis() {
     node.wait_until_idle().unwrap();
     let estimates = about(&env, "fixture", "maintenance_estimated");
     assert_eq!(estimates.len(), 1, "{estimates:?}");
-    assert_eq!(estimates[0].actors, ["upkeep"]);
+    assert_eq!(estimates[0].actors, ["plugin:upkeep"]);
     assert_eq!(estimates[0].contexts, ["finance"]);
     assert_eq!(estimates[0].attributes["based_on"], json!(analysis[0].id));
 

@@ -113,6 +113,6 @@ fn a_guest_cannot_attest_as_someone_else() {
     assert_eq!(job.status, JobStatus::Completed, "{job:?}");
     let result = job.result.unwrap();
     let stored = ats::store::get(&env.conn(), result["id"].as_str().unwrap()).unwrap();
-    assert_eq!(stored.actors, ["probe"]);
+    assert_eq!(stored.actors, ["plugin:probe"]);
     assert_eq!(stored.source, "probe@0.1.0");
 }

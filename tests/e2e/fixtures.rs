@@ -23,6 +23,8 @@ pub struct Guests {
     pub code: PathBuf,
     /// `plugins/upkeep`.
     pub upkeep: PathBuf,
+    /// `tests/guests/announcer`: announces what its manifest and environment say.
+    pub announcer: PathBuf,
 }
 
 /// Build every guest once per test process (cargo makes later processes' builds no-ops).
@@ -45,6 +47,7 @@ pub fn guests() -> &'static Guests {
             otherworld: build("tests/guests/otherworld"),
             code: build("plugins/code"),
             upkeep: build("plugins/upkeep"),
+            announcer: build("tests/guests/announcer"),
         }
     })
 }
@@ -134,6 +137,19 @@ impl Env {
             "the node still runs jobs after {job:?}: {next:?}"
         );
         job
+    }
+
+    /// Why the node refused each plugin file, sorted, with this plugin directory left out of
+    /// the paths.
+    pub fn refusals(&self, node: &Node) -> Vec<String> {
+        let dir = format!("{}/", self.plugin_dir().display());
+        let mut reasons: Vec<String> = node
+            .refused()
+            .iter()
+            .map(|e| qntx::error_chain(e).replace(&dir, ""))
+            .collect();
+        reasons.sort();
+        reasons
     }
 
     pub fn conn(&self) -> rusqlite::Connection {

@@ -135,7 +135,7 @@ fn a_rust_handler_is_created_run_replaced_live_rolled_back_and_removed() {
         ats::store::get(&env.conn(), result["attestation"].as_str().unwrap()).unwrap();
     assert_eq!(
         attestation.actors,
-        ["word-freq"],
+        ["handler:word-freq"],
         "the handler is its own actor"
     );
     assert_eq!(attestation.source, format!("word-freq@{}", &first[..12]));
@@ -165,7 +165,7 @@ fn a_rust_handler_is_created_run_replaced_live_rolled_back_and_removed() {
             vec!["word-freq".to_owned()],
             vec!["handler".to_owned()],
             vec!["wasm".to_owned()],
-            vec!["word-freq".to_owned()],
+            vec!["handler:word-freq".to_owned()],
             "qntx-cli".to_owned()
         )
     );

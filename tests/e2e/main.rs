@@ -1,6 +1,7 @@
 //! End-to-end tests: real components built from this repository's sources, a real node, a real
 //! database file. Guests are built once per test run (see `fixtures`).
 
+mod announcements;
 mod ats;
 mod bench_suite;
 mod cache;
@@ -10,10 +11,12 @@ mod failures;
 mod fixtures;
 mod grants;
 mod handlers;
+mod identity;
 mod loading;
 mod pulse_cli;
 mod pulse_node;
 mod pulse_store;
 mod sandbox;
 mod text_plugin;
+mod timestamps;
 mod triggers;

@@ -41,7 +41,7 @@ fn text_plugin_runs_echo_and_stats_and_attests_the_counts() {
     assert_eq!(attestation.subjects, ["poem"]);
     assert_eq!(attestation.predicates, ["text_stats"]);
     assert_eq!(attestation.contexts, [format!("job:{}", stats.id)]);
-    assert_eq!(attestation.actors, ["text"]);
+    assert_eq!(attestation.actors, ["plugin:text"]);
     assert_eq!(attestation.source, "text@0.1.0");
     assert_eq!(
         serde_json::Value::Object(attestation.attributes),

@@ -11,7 +11,7 @@ use qntx::pulse::triggers::{
 };
 use qntx::pulse::{JobStatus, store as jobs};
 use rusqlite::Connection;
-use serde_json::json;
+use serde_json::{Value, json};
 use tempfile::TempDir;
 
 const START: i64 = 1_800_000_000_000;
@@ -181,18 +181,24 @@ fn a_watcher_fires_once_per_matching_attestation_but_not_on_its_own_writes() {
     let mut conn = s.conn();
     s.attest("other", "ping"); // before the watcher existed: not fired
     sync_plugin(&mut conn, "loop", &[], &[watcher(false, 100.0)], s.now()).unwrap();
-    let own = s.attest("loop", "ping");
+    let own = s.attest("plugin:loop", "ping");
+    // A person (or handler) named like the plugin is not the plugin: their claim fires it.
+    let person = s.attest("loop", "ping");
+    let handler = s.attest("handler:loop", "ping");
     let theirs = s.attest("other", "ping");
     s.attest("other", "pong");
     let mut watchers = s.watchers();
     let report = watchers.run_once().unwrap();
-    assert_eq!((report.examined, report.fired), (3, 1));
+    assert_eq!((report.examined, report.fired), (5, 3));
     assert_eq!(watchers.run_once().unwrap().fired, 0, "exactly once");
     let fired = jobs::list(&conn, None, Some("loop/react"), 10).unwrap();
-    assert_eq!(fired.len(), 1);
-    assert_eq!(fired[0].payload["id"], json!(theirs));
-    assert_ne!(fired[0].payload["id"], json!(own));
-    assert_eq!(fired[0].status, JobStatus::Queued);
+    let mut ids: Vec<&Value> = fired.iter().map(|job| &job.payload["id"]).collect();
+    ids.sort_by_key(|id| id.to_string());
+    let mut expected = [json!(person), json!(handler), json!(theirs)];
+    expected.sort_by_key(ToString::to_string);
+    assert_eq!(ids, expected.iter().collect::<Vec<_>>());
+    assert!(!ids.contains(&&json!(own)));
+    assert!(fired.iter().all(|job| job.status == JobStatus::Queued));
 
     // A second node's watcher service sees the advanced cursor: nothing fires twice.
     s.attest("other", "ping");
@@ -206,7 +212,7 @@ fn a_watcher_that_asks_for_its_own_writes_is_bounded_by_its_rate() {
     let mut conn = s.conn();
     sync_plugin(&mut conn, "loop", &[], &[watcher(true, 2.0)], s.now()).unwrap();
     for _ in 0..10 {
-        s.attest("loop", "ping");
+        s.attest("plugin:loop", "ping");
     }
     let mut watchers = s.watchers();
     let report = watchers.run_once().unwrap();

@@ -12,6 +12,7 @@
 //! All SQL lives in [`store`]; the schema is `host/migrations/001_create_attestations.sql` and
 //! `003_index_attestation_pairs.sql`.
 
+pub mod actor;
 mod error;
 pub mod feed;
 pub mod grammar;
@@ -22,7 +23,9 @@ pub mod store;
 pub mod when;
 
 pub use error::{Error, Result};
-pub use model::{Attestation, Dimension, Limits, NewAttestation, UNSPECIFIED};
+pub use model::{
+    Attestation, Dimension, Limits, MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS, NewAttestation, UNSPECIFIED,
+};
 pub use query::{
     Cursor, DEFAULT_LIMIT, MAX_ATTRIBUTE_CONDITIONS, MAX_LIMIT, MAX_QUERY_VALUES, Page, Query,
 };

@@ -130,6 +130,11 @@ pub struct NewAttestation {
     pub attributes: Value,
 }
 
+/// The earliest time an attestation may carry: 1970-01-01T00:00:00Z, in Unix milliseconds.
+pub const MIN_TIMESTAMP_MS: i64 = 0;
+/// The latest time an attestation may carry: 9999-12-31T23:59:59.999Z, in Unix milliseconds.
+pub const MAX_TIMESTAMP_MS: i64 = 253_402_300_799_999;
+
 impl NewAttestation {
     /// Check the claim against `limits` and turn it into an attestation with a fresh id.
     ///
@@ -185,6 +190,14 @@ impl NewAttestation {
                 limits.attribute_bytes
             )));
         }
+        let timestamp = self.timestamp.unwrap_or(now_ms);
+        if !(MIN_TIMESTAMP_MS..=MAX_TIMESTAMP_MS).contains(&timestamp) {
+            return Err(Error::Invalid(format!(
+                "timestamp {timestamp} ms is out of range: an attestation's time must be from \
+                 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z ({MIN_TIMESTAMP_MS} to \
+                 {MAX_TIMESTAMP_MS} ms)"
+            )));
+        }
         let id = super::id::generate(&subjects[0], &predicates[0], &contexts[0]);
         Ok(Attestation {
             id,
@@ -192,7 +205,7 @@ impl NewAttestation {
             predicates,
             contexts,
             actors,
-            timestamp: self.timestamp.unwrap_or(now_ms),
+            timestamp,
             source: self.source,
             attributes,
             created_at: now_ms,
@@ -260,6 +273,34 @@ mod tests {
             actors: vec!["bob".into()],
             source: "test".into(),
             ..NewAttestation::default()
+        }
+    }
+
+    #[test]
+    fn timestamps_outside_1970_to_9999_are_refused_naming_the_range() {
+        for timestamp in [MIN_TIMESTAMP_MS, 1_700_000_000_000, MAX_TIMESTAMP_MS] {
+            let new = NewAttestation {
+                timestamp: Some(timestamp),
+                ..claim()
+            };
+            assert_eq!(
+                new.validate(&Limits::default(), 1).unwrap().timestamp,
+                timestamp
+            );
+        }
+        for timestamp in [-1, i64::MIN, MAX_TIMESTAMP_MS + 1, i64::MAX] {
+            let message = invalid(NewAttestation {
+                timestamp: Some(timestamp),
+                ..claim()
+            });
+            assert_eq!(
+                message,
+                format!(
+                    "timestamp {timestamp} ms is out of range: an attestation's time must be \
+                     from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z (0 to \
+                     253402300799999 ms)"
+                )
+            );
         }
     }
 

@@ -191,10 +191,7 @@ fn reused_instance(bench: &Bench, running: &RunningJob, calls: usize) -> anyhow:
     let runtime = &bench.runtime;
     let limits = &bench.plugin.policy.limits;
     let ctx = JobCtx::for_job(
-        crate::runtime::Identity {
-            name: bench.plugin.name.clone(),
-            version: bench.plugin.version.clone(),
-        },
+        crate::runtime::Identity::plugin(&bench.plugin.name, &bench.plugin.version),
         limits.clone(),
         &bench.plugin.policy.grants,
         running,

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
+use anyhow::{Context, anyhow, bail};
 use rusqlite::TransactionBehavior;
 use serde_json::Value;
 
@@ -135,6 +135,7 @@ pub(super) fn run_as(global: &Global, args: AsArgs) -> anyhow::Result<Outcome> {
     }
     .validate(&Limits::default(), now)
     .context("invalid attestation")?;
+    check_speaker(&attestation)?;
 
     let data_dir = global.data_dir()?;
     let mut conn = db::open_in(&data_dir)
@@ -347,6 +348,29 @@ fn parse_attrs(attrs: &[String]) -> anyhow::Result<Vec<(String, Value)>> {
             Ok((key.to_owned(), value))
         })
         .collect()
+}
+
+/// A person speaks for no plugin, handler or node ([`ats::actor`]), and cannot write what
+/// reads as a user handler's version record: `qntx handler` writes those.
+fn check_speaker(attestation: &Attestation) -> anyhow::Result<()> {
+    for actor in &attestation.actors {
+        ats::actor::check_person(actor).map_err(|reason| anyhow!("{reason}"))?;
+    }
+    let is =
+        |values: &[String], wanted: &str| values.iter().any(|v| v.eq_ignore_ascii_case(wanted));
+    let record_shape = attestation.subjects.len() == 1
+        && attestation.actors == attestation.subjects
+        && is(&attestation.predicates, crate::handlers::PREDICATE)
+        && (is(&attestation.contexts, crate::handlers::CONTEXT_VERSION)
+            || is(&attestation.contexts, crate::handlers::CONTEXT_REMOVED));
+    if record_shape {
+        bail!(
+            "'{0} is handler of ... by {0}' is the shape of a user handler's record; \
+             use 'qntx handler create|rollback|remove {0}'",
+            attestation.subjects[0]
+        );
+    }
+    Ok(())
 }
 
 /// `$USER`, or `cli` when it is unset or empty.

@@ -42,8 +42,12 @@ pub(super) fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
         &format!("qntx {flag} plugin build {}", list(&crates)),
     )?;
     for path in &crates {
-        let installed =
-            plugin::build_and_install(path, &plugin_dir, &toolchain::BuildOptions::default())?;
+        let installed = plugin::build_and_install(
+            path,
+            &plugin_dir,
+            &toolchain::BuildOptions::default(),
+            None,
+        )?;
         writeln!(out, "  installed {}", installed.display())?;
     }
 

@@ -373,13 +373,26 @@ fn check_registered(
         return Ok(());
     }
     let mut known = store::registered_handler_names(conn)?;
-    let files = plugins::discover(&global.plugin_dirs()?)?;
-    if !files.is_empty() {
+    // What nodes recorded of the files as they are now; only files no node has loaded are
+    // loaded here (running their initialize once).
+    let mut unrecorded = Vec::new();
+    for entry in plugins::listing::list(conn, &global.plugin_dirs()?)? {
+        match entry.state {
+            plugins::listing::State::Loaded(record) => {
+                let plugin = record.name.unwrap_or_default();
+                known.extend(record.handlers.iter().map(|(h, _)| format!("{plugin}/{h}")));
+            }
+            plugins::listing::State::NeverLoaded => unrecorded.push(entry.path),
+            _ => {}
+        }
+    }
+    if !unrecorded.is_empty() {
         let catalog = plugins::load_all(
             &super::plugin::checking_runtime(Some(global))?,
-            &files,
+            &unrecorded,
             &super::plugin::scratch_store()?,
         );
+        plugins::record::save_all(conn, &catalog.records)?;
         for plugin in catalog.plugins {
             for (name, _) in &plugin.handlers {
                 known.push(plugin.handler_name(name));

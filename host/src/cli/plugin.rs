@@ -8,7 +8,8 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use super::{Global, Outcome, output};
-use crate::plugins::{self, Inspection, LoadedPlugin};
+use crate::plugins::listing::{Listed, State};
+use crate::plugins::{self, Inspection};
 use crate::runtime::{Runtime, RuntimeConfig, mib};
 use crate::{db, node, toolchain};
 
@@ -28,6 +29,11 @@ pub(super) enum PluginCommand {
         out: Option<PathBuf>,
     },
     /// List the plugins in the plugin directories, with versions and handlers
+    ///
+    /// Runs no plugin code: each file is described by what a node on this data directory
+    /// recorded when it last loaded that very file (same sha256, same manifest). A file no node
+    /// has loaded yet, or that changed since, is listed as never loaded; 'qntx run' or 'qntx
+    /// plugin inspect FILE' loads it. Exits 1 when no plugin is listed as loaded.
     List {
         /// One JSON object per line
         #[arg(long)]
@@ -38,6 +44,10 @@ pub(super) enum PluginCommand {
     /// Prints name, version, WIT world, imports (and whether this node links them), exports,
     /// size, sha256, the grants and limits its manifest (FILE with .toml) asks for, and the
     /// reason this node would refuse it, if it would. Exits 1 when it would be refused.
+    ///
+    /// What the plugin announces comes from what a node recorded when it last loaded this
+    /// very file. A file no node has loaded is loaded here: its initialize runs once, in a
+    /// sandbox with the node's limits (30 s at most by default), and the output says so.
     Inspect {
         /// The component file
         #[arg(value_name = "FILE.wasm")]
@@ -56,35 +66,33 @@ pub(super) fn run(global: &Global, command: PluginCommand) -> anyhow::Result<Out
                 Some(dir) => dir,
                 None => global.plugin_dirs()?.remove(0),
             };
+            let records = open_records(global)?;
             for path in paths {
-                let installed =
-                    build_and_install(&path, &dir, &toolchain::BuildOptions::default())?;
+                let installed = build_and_install(
+                    &path,
+                    &dir,
+                    &toolchain::BuildOptions::default(),
+                    Some(&records),
+                )?;
                 writeln!(out, "{}", installed.display())?;
             }
             Ok(Outcome::Ok)
         }
         PluginCommand::List { json } => {
-            let files = plugins::discover(&global.plugin_dirs()?)?;
-            let runtime = checking_runtime(Some(global))?;
-            let catalog = plugins::load_all(&runtime, &files, &scratch_store()?);
-            for plugin in &catalog.plugins {
+            let conn = open_records(global)?;
+            let listed = plugins::listing::list(&conn, &global.plugin_dirs()?)?;
+            let mut loaded = 0;
+            for entry in &listed {
+                if matches!(entry.state, State::Loaded(_)) {
+                    loaded += 1;
+                }
                 if json {
-                    output::json_line(&mut out, &describe(plugin))?;
+                    output::json_line(&mut out, &describe(entry))?;
                 } else {
-                    writeln!(
-                        out,
-                        "{} {}  {}",
-                        plugin.name, plugin.version, plugin.description
-                    )?;
-                    for (name, description) in &plugin.handlers {
-                        writeln!(out, "  {:<24} {description}", plugin.handler_name(name))?;
-                    }
+                    print_listed(&mut out, entry)?;
                 }
             }
-            for refused in &catalog.refused {
-                eprintln!("qntx: {}", crate::error_chain(refused));
-            }
-            Ok(if catalog.plugins.is_empty() {
+            Ok(if loaded == 0 {
                 Outcome::No
             } else {
                 Outcome::Ok
@@ -92,8 +100,9 @@ pub(super) fn run(global: &Global, command: PluginCommand) -> anyhow::Result<Out
         }
         PluginCommand::Inspect { file, json } => {
             let runtime = checking_runtime(Some(global))?;
-            let inspection = plugins::inspect(&runtime, &file, &scratch_store()?)
-                .with_context(|| format!("reading '{}'", file.display()))?;
+            let inspection =
+                plugins::inspect(&runtime, &file, &open_records(global)?, &scratch_store()?)
+                    .with_context(|| format!("reading '{}'", file.display()))?;
             if json {
                 output::json_line(&mut out, &inspection)?;
             } else {
@@ -106,6 +115,57 @@ pub(super) fn run(global: &Global, command: PluginCommand) -> anyhow::Result<Out
             })
         }
     }
+}
+
+/// The database of this data directory, where nodes record what they loaded.
+fn open_records(global: &Global) -> anyhow::Result<rusqlite::Connection> {
+    let data_dir = global.data_dir()?;
+    db::open_in(&data_dir)
+        .with_context(|| format!("opening the database in '{}'", data_dir.display()))
+}
+
+/// A loaded plugin on stdout with its handlers; anything else on stderr, saying why.
+fn print_listed(out: &mut impl Write, entry: &Listed) -> std::io::Result<()> {
+    let path = entry.path.display();
+    match &entry.state {
+        State::Loaded(record) => {
+            writeln!(
+                out,
+                "{} {}  {}",
+                record.name.as_deref().unwrap_or("?"),
+                record.version.as_deref().unwrap_or("?"),
+                record.description.as_deref().unwrap_or_default()
+            )?;
+            for (handler, description) in &record.handlers {
+                let name = format!("{}/{handler}", record.name.as_deref().unwrap_or("?"));
+                writeln!(out, "  {name:<24} {description}")?;
+            }
+        }
+        State::Clash { record, others } => eprintln!(
+            "qntx: plugin '{path}' is named '{}', like {}: a node refuses each of them",
+            record.name.as_deref().unwrap_or("?"),
+            quoted(others)
+        ),
+        State::Refused(record) => eprintln!(
+            "qntx: {} (at the node's load of {})",
+            record.refusal.as_deref().unwrap_or_default(),
+            output::time(record.loaded_at)
+        ),
+        State::NeverLoaded => eprintln!(
+            "qntx: plugin '{path}' was never loaded by a node on this data directory (or \
+             changed since); 'qntx run' or 'qntx plugin inspect {path}' loads it"
+        ),
+        State::Unreadable(reason) => eprintln!("qntx: {reason}"),
+    }
+    Ok(())
+}
+
+fn quoted(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| format!("'{}'", p.display()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn print_inspection(out: &mut impl Write, inspection: &Inspection) -> std::io::Result<()> {
@@ -176,6 +236,17 @@ fn print_inspection(out: &mut impl Write, inspection: &Inspection) -> std::io::R
     for note in &inspection.notes {
         writeln!(out, "note         {note}")?;
     }
+    match inspection.recorded_at {
+        Some(at) => writeln!(
+            out,
+            "announced    as recorded at a node's load of this file, {}",
+            output::time(at)
+        )?,
+        None => writeln!(
+            out,
+            "announced    no node had loaded this file: its initialize ran once now"
+        )?,
+    }
     match &inspection.refusal {
         None => writeln!(out, "verdict      this node would load it"),
         Some(reason) => writeln!(out, "verdict      this node would refuse it: {reason}"),
@@ -183,16 +254,26 @@ fn print_inspection(out: &mut impl Write, inspection: &Inspection) -> std::io::R
 }
 
 /// Build the crate at `path`, check the component by loading it, and copy it to
-/// `dir/<plugin-name>.wasm`. Returns the installed file.
+/// `dir/<plugin-name>.wasm`; record what the check found in `records`. Returns the installed
+/// file.
 pub(super) fn build_and_install(
     path: &Path,
     dir: &Path,
     options: &toolchain::BuildOptions,
+    records: Option<&rusqlite::Connection>,
 ) -> anyhow::Result<PathBuf> {
     let built = toolchain::build_crate(path, options)
         .with_context(|| format!("building plugin '{}'", path.display()))?;
     let plugin = plugins::load(&checking_runtime(None)?, &built.wasm, &scratch_store()?)
         .with_context(|| format!("checking the component built from '{}'", path.display()))?;
+    if let Some(records) = records {
+        // Installed without a manifest: what `qntx plugin list` shows until a node loads it.
+        let file = plugins::PluginFile::without_manifest(&built.wasm)
+            .with_context(|| format!("reading '{}'", built.wasm.display()))?;
+        let mut record = plugins::Record::loaded(&plugin, crate::clock::now_ms());
+        record.path = dir.join(format!("{}.wasm", plugin.name));
+        plugins::record::save(records, &file.key, &record).context("recording the plugin")?;
+    }
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating plugin directory '{}'", dir.display()))?;
     let installed = dir.join(format!("{}.wasm", plugin.name));
@@ -221,17 +302,36 @@ pub(super) fn scratch_store() -> anyhow::Result<Arc<Mutex<rusqlite::Connection>>
     Ok(Arc::new(Mutex::new(db::open_in_memory()?)))
 }
 
-fn describe(plugin: &LoadedPlugin) -> serde_json::Value {
+fn describe(entry: &Listed) -> serde_json::Value {
+    let (status, record, why) = match &entry.state {
+        State::Loaded(record) => ("loaded", Some(record), None),
+        State::Clash { record, others } => (
+            "refused",
+            Some(record),
+            Some(format!(
+                "named '{}', like {}",
+                record.name.as_deref().unwrap_or("?"),
+                quoted(others)
+            )),
+        ),
+        State::Refused(record) => ("refused", Some(record), record.refusal.clone()),
+        State::NeverLoaded => ("never loaded", None, None),
+        State::Unreadable(reason) => ("unreadable", None, Some(reason.clone())),
+    };
+    let name = record.and_then(|r| r.name.clone());
     serde_json::json!({
-        "name": plugin.name,
-        "version": plugin.version,
-        "description": plugin.description,
-        "path": plugin.path,
-        "sha256": plugin.sha256,
-        "size": plugin.size,
-        "handlers": plugin.handlers.iter().map(|(name, description)| serde_json::json!({
-            "name": plugin.handler_name(name),
+        "status": status,
+        "name": name,
+        "version": record.and_then(|r| r.version.clone()),
+        "description": record.and_then(|r| r.description.clone()),
+        "path": entry.path,
+        "sha256": entry.key.as_ref().map(|key| &key.sha256),
+        "size": record.map(|r| r.size),
+        "loaded_at": record.map(|r| r.loaded_at),
+        "refusal": why,
+        "handlers": record.map(|r| r.handlers.iter().map(|(handler, description)| serde_json::json!({
+            "name": format!("{}/{handler}", name.as_deref().unwrap_or("?")),
             "description": description,
-        })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>()).unwrap_or_default(),
     })
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
 use super::{Global, Outcome, config, output};
 use crate::clock::now_ms;
@@ -15,6 +15,10 @@ use crate::pulse::{Period, WorkerConfig};
 ///
 /// Runs until SIGINT or SIGTERM, then stops claiming and lets running jobs finish within the
 /// grace period; jobs still running after it go back to the queue without losing an attempt.
+///
+/// A node whose plugin files are all refused, with no user handler, exits with an error at
+/// once. With --until-idle, jobs left queued for handlers the node does not serve are named
+/// at exit, and when plugin files were refused the exit is an error (2) naming each refusal.
 ///
 /// Settings come from <data-dir>/qntx.toml ([pulse] lease, retention, budget, handlers); these
 /// flags override it. Its [pulse.budget] is written to the database at start.
@@ -65,9 +69,39 @@ pub struct RunArgs {
 
 pub(super) fn run(global: &Global, args: RunArgs) -> anyhow::Result<Outcome> {
     let node = start(global, &args)?;
+    if node.plugins().is_empty() && !node.refused().is_empty() && node.registry().names().is_empty()
+    {
+        bail!(
+            "every plugin file was refused ({}, reasons above) and there is no user handler: \
+             this node would serve nothing",
+            node.refused().len()
+        );
+    }
     if args.until_idle {
         let left = node.wait_until_idle().context("waiting for jobs")?;
         report_left(&left);
+        let conn = crate::db::open_in(&global.data_dir()?)?;
+        let stranded = store::queued_unserved(&conn, &node.registry().names())?;
+        if !stranded.is_empty() {
+            let jobs = stranded
+                .iter()
+                .map(|(handler, count)| format!("{handler} ({count})"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if !node.refused().is_empty() {
+                let refused = node
+                    .refused()
+                    .iter()
+                    .map(|error| format!("\n  - {}", crate::error_chain(error)))
+                    .collect::<String>();
+                node.shutdown(args.grace);
+                bail!(
+                    "jobs stay queued for handlers this node does not serve: {jobs}; plugin \
+                     files were refused:{refused}"
+                );
+            }
+            eprintln!("qntx: idle; jobs stay queued for handlers this node does not serve: {jobs}");
+        }
     } else {
         wait_for_signal()?;
         eprintln!(

@@ -52,6 +52,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "lighter_job_writes",
         sql: include_str!("../../migrations/007_lighter_job_writes.sql"),
     },
+    Migration {
+        version: 8,
+        name: "create_plugin_loads",
+        sql: include_str!("../../migrations/008_create_plugin_loads.sql"),
+    },
 ];
 
 /// Apply the migrations the database has not seen yet, each in its own transaction.

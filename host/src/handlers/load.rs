@@ -76,8 +76,8 @@ pub fn component_bytes(
 }
 
 /// Build the registration of `version` (whose component is `bytes`) as `handler/NAME`:
-/// identity `NAME`, attestations `source = NAME@<sha256 prefix>`, jobs recording the full
-/// sha256.
+/// attestations by actor `handler:NAME` with `source = NAME@<sha256 prefix>`, jobs given the
+/// handler name the component announced and recording the full sha256.
 ///
 /// # Errors
 ///
@@ -90,10 +90,8 @@ pub fn job_handler(
 ) -> Result<Registered, Error> {
     let name = &version.name;
     let checked = check(runtime, name, bytes, conn)?;
-    let identity = Identity {
-        name: name.clone(),
-        version: version.sha256[..SHORT_SHA].to_owned(),
-    };
+    let identity = Identity::handler(name, &version.sha256[..SHORT_SHA]);
+    let announced = checked.plugin.handlers[0].0.clone();
     // A user handler has no manifest: the default policy, no grants.
     let inner = PluginHandler::new(
         runtime.clone(),
@@ -101,7 +99,8 @@ pub fn job_handler(
         identity,
         checked.plugin.policy.limits.clone(),
         checked.plugin.policy.grants.clone(),
-    );
+    )
+    .announced_as(announced);
     Ok(Registered {
         handler: registered_name(name),
         plugin: super::PREDICATE.to_owned(),

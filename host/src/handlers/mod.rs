@@ -1,12 +1,13 @@
 //! User handlers (ADR-004 phase 3): one source file, compiled to a component, stored in the
 //! database, and served by every node that shares it as `handler/NAME`.
 //!
-//! A handler is described by attestations (self-certifying: the handler is its own actor):
+//! A handler is described by attestations (self-certifying: the handler is its own actor,
+//! `handler:NAME`; records that older nodes wrote with actor `NAME` are read too):
 //!
 //! | | subjects | predicates | contexts | actors | source | attributes |
 //! |---|---|---|---|---|---|---|
-//! | a version | `[NAME]` | `["handler"]` | `["wasm"]` | `[NAME]` | `qntx-cli` | `sha256`, `size`, `language`, `source`, `wit_version`, `description` (+ `rolled_back_from`) |
-//! | a removal | `[NAME]` | `["handler"]` | `["removed"]` | `[NAME]` | `qntx-cli` | `sha256` of the version removed |
+//! | a version | `[NAME]` | `["handler"]` | `["wasm"]` | `[handler:NAME]` | `qntx-cli` | `sha256`, `size`, `language`, `source`, `wit_version`, `description` (+ `rolled_back_from`) |
+//! | a removal | `[NAME]` | `["handler"]` | `["removed"]` | `[handler:NAME]` | `qntx-cli` | `sha256` of the version removed |
 //!
 //! The newest of these (by timestamp, then insertion) is the handler's state: a version to
 //! serve, or removed. A rollback is a new version attestation pointing at an older sha256;
@@ -15,7 +16,7 @@
 //!
 //! A node registers every current handler at start and follows changes while it runs
 //! ([`Discovery`]); jobs record the sha256 of the version that ran them. Inside the sandbox a
-//! handler's identity is `NAME` and its attestations carry `source = NAME@<sha256 prefix>`.
+//! handler's attestations carry `actors = [handler:NAME]` and `source = NAME@<sha256 prefix>`.
 
 mod discovery;
 mod error;

@@ -132,14 +132,20 @@ fn query(name: Option<&str>) -> Query {
     }
 }
 
-/// Every handler attestation matching `query`, newest first, that is self-certifying (its
-/// actors are exactly its one subject).
+/// Every handler attestation matching `query`, newest first, that is self-certifying: its
+/// actor is `handler:NAME` for its one subject NAME, or (as older nodes wrote it) NAME itself.
 fn events(conn: &Connection, mut query: Query, first_only: bool) -> Result<Vec<Event>, Error> {
     let mut events = Vec::new();
     loop {
         let page = ats::store::query(conn, &query)?;
         for attestation in page.attestations {
-            let own = attestation.subjects.len() == 1 && attestation.actors == attestation.subjects;
+            let own = match attestation.subjects.as_slice() {
+                [name] => {
+                    attestation.actors == [ats::actor::handler(name)]
+                        || attestation.actors == [name.clone()]
+                }
+                _ => false,
+            };
             if !own {
                 continue;
             }
@@ -270,7 +276,7 @@ fn record(
         subjects: vec![name.to_owned()],
         predicates: vec![PREDICATE.to_owned()],
         contexts: vec![context.to_owned()],
-        actors: vec![name.to_owned()],
+        actors: vec![ats::actor::handler(name)],
         timestamp: Some(now),
         source: SOURCE.to_owned(),
         attributes,

@@ -75,14 +75,21 @@ pub enum Error {
         /// The rule.
         reason: String,
     },
-    /// Two files claim the same plugin name.
-    #[error("plugin '{path}' is named '{name}', like '{other}', which is already loaded")]
+    /// More than one file claims the same plugin name: each of them is refused.
+    #[error(
+        "plugin '{path}' is named '{name}', like {}: each file that claims a name is refused \
+         until only one does; remove or rename the others",
+        others.iter().map(|p| format!("'{}'", p.display())).collect::<Vec<_>>().join(", ")
+    )]
     Duplicate {
         /// The file refused.
         path: PathBuf,
-        /// The name both claim.
+        /// The name they claim.
         name: String,
-        /// The file loaded first.
-        other: PathBuf,
+        /// The other files that claim it.
+        others: Vec<PathBuf>,
     },
+    /// The records of plugin loads could not be read or written.
+    #[error("plugin load records")]
+    Records(#[from] rusqlite::Error),
 }

@@ -3,11 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rusqlite::Connection;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+use super::Error;
 use super::load::import_names;
 use super::manifest::{self, Manifest};
+use super::record::{self, PluginFile, Record};
 use crate::pulse::SharedConnection;
 use crate::runtime::{self, Runtime};
 
@@ -42,6 +44,11 @@ pub struct Inspection {
     pub notes: Vec<String>,
     /// Whether this node would load it.
     pub loads: bool,
+    /// When a node recorded what the file announced (Unix milliseconds), if the answer comes
+    /// from that record; `None` when no node had loaded it, so `initialize` ran now.
+    pub recorded_at: Option<i64>,
+    /// Whether the guest's `initialize` ran for this answer (with the node's timeout).
+    pub ran_initialize: bool,
     /// Why not, when it would not.
     pub refusal: Option<String>,
 }
@@ -55,7 +62,10 @@ pub struct Import {
     pub status: String,
 }
 
-/// Look at `path` and try to load it as this node would (in a scratch store).
+/// Look at `path`: what it is, and whether this node would load it. What it announces comes
+/// from what a node recorded when it last loaded this very file (same sha256, same manifest);
+/// only a file no node has loaded is loaded here, in `scratch` (running its `initialize` once,
+/// within the node's timeout), and the result recorded in `records`.
 ///
 /// # Errors
 ///
@@ -63,15 +73,21 @@ pub struct Import {
 pub fn inspect(
     runtime: &Arc<Runtime>,
     path: &Path,
-    conn: &SharedConnection,
+    records: &Connection,
+    scratch: &SharedConnection,
 ) -> std::io::Result<Inspection> {
-    let bytes = std::fs::read(path)?;
+    let (file, unreadable_manifest) = match PluginFile::read(path) {
+        Ok(file) => (file, None),
+        Err(Error::Read { source, .. }) => return Err(source),
+        Err(error) => (PluginFile::without_manifest(path)?, Some(error)),
+    };
+    let bytes = &file.bytes;
     let manifest_file = manifest::manifest_path(path);
     let requested = manifest::read_beside(path).ok().flatten();
     let mut inspection = Inspection {
         path: path.to_owned(),
         size: bytes.len() as u64,
-        sha256: hex::encode(Sha256::digest(&bytes)),
+        sha256: file.key.sha256.clone(),
         name: None,
         version: None,
         description: None,
@@ -83,10 +99,12 @@ pub fn inspect(
         requested,
         notes: Vec::new(),
         loads: false,
+        recorded_at: None,
+        ran_initialize: false,
         refusal: None,
     };
-    let is_component = bytes.starts_with(b"\0asm") && !wasmparser::Parser::is_core_wasm(&bytes);
-    if is_component && let Ok(component) = runtime.compile(&bytes, &inspection.sha256) {
+    let is_component = bytes.starts_with(b"\0asm") && !wasmparser::Parser::is_core_wasm(bytes);
+    if is_component && let Ok(component) = runtime.compile(bytes, &inspection.sha256) {
         let ty = component.component_type();
         inspection.imports = import_names(runtime, &component)
             .into_iter()
@@ -101,21 +119,37 @@ pub fn inspect(
             .collect();
         inspection.world = world_of(&inspection.imports, &inspection.exports);
     }
-    match super::load(runtime, path, conn) {
-        Ok(plugin) => {
-            inspection.handlers = plugin
-                .handlers
-                .iter()
-                .map(|(name, _)| plugin.handler_name(name))
-                .collect();
-            inspection.name = Some(plugin.name);
-            inspection.version = Some(plugin.version);
-            inspection.description = Some(plugin.description);
-            inspection.notes = plugin.policy.notes;
-            inspection.loads = true;
+    let recorded = record::find(records, &file.key).ok().flatten();
+    let record = match (unreadable_manifest, recorded) {
+        (Some(error), _) => Record::refused(&file, &error, crate::clock::now_ms()),
+        (None, Some(record)) => {
+            inspection.recorded_at = Some(record.loaded_at);
+            record
         }
-        Err(error) => inspection.refusal = Some(crate::error_chain(&error)),
-    }
+        (None, None) => {
+            inspection.ran_initialize = true;
+            let now = crate::clock::now_ms();
+            let record = match super::load_file(runtime, &file, scratch) {
+                Ok(plugin) => Record::loaded(&plugin, now),
+                Err(error) => Record::refused(&file, &error, now),
+            };
+            if let Err(error) = record::save(records, &file.key, &record) {
+                tracing::warn!(error = %crate::error_chain(&error), "recording the plugin load failed");
+            }
+            record
+        }
+    };
+    inspection.handlers = record
+        .handlers
+        .iter()
+        .map(|(handler, _)| format!("{}/{handler}", record.name.as_deref().unwrap_or("?")))
+        .collect();
+    inspection.loads = record.refusal.is_none();
+    inspection.name = record.name;
+    inspection.version = record.version;
+    inspection.description = record.description;
+    inspection.notes = record.notes;
+    inspection.refusal = record.refusal;
     Ok(inspection)
 }
 

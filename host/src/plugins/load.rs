@@ -8,11 +8,12 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
+use super::Error;
 use super::manifest::{self, Manifest, NodeDir, Policy};
-use super::{Error, check_handler_name, check_plugin_name};
-use crate::pulse::triggers::{ScheduleSpec, WatcherFilter, WatcherSpec};
+use super::record::{FileKey, PluginFile, Record};
+use crate::pulse::triggers::{ScheduleSpec, WatcherSpec};
 use crate::pulse::{Registered, Registry, SharedConnection};
-use crate::runtime::{self, Identity, JobCtx, PluginHandler, PluginPre, Runtime, types};
+use crate::runtime::{self, Identity, JobCtx, PluginHandler, PluginPre, Runtime};
 
 /// A plugin that loaded and initialized.
 pub struct LoadedPlugin {
@@ -71,10 +72,7 @@ impl LoadedPlugin {
         let handler = Arc::new(PluginHandler::new(
             runtime.clone(),
             self.pre.clone(),
-            Identity {
-                name: self.name.clone(),
-                version: self.version.clone(),
-            },
+            Identity::plugin(&self.name, &self.version),
             self.policy.limits.clone(),
             self.policy.grants.clone(),
         ));
@@ -97,7 +95,14 @@ pub struct Catalog {
     pub plugins: Vec<LoadedPlugin>,
     /// Files refused, with the reason.
     pub refused: Vec<Error>,
+    /// What each readable file gave, to [`record::save`]: files are described by it later
+    /// without running them.
+    pub records: Vec<(FileKey, Record)>,
 }
+
+/// How many plugin files [`load_all`] loads at once: a slow `initialize` holds up only its
+/// own file.
+pub const PARALLEL_LOADS: usize = 4;
 
 /// The `.wasm` files in `dirs`, sorted by name within each directory.
 ///
@@ -124,33 +129,119 @@ pub fn discover(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
-/// Load every file; a refused file does not stop the others. Names must be unique: the first
-/// file with a name wins.
+/// Load every file, up to [`PARALLEL_LOADS`] at once; a refused file does not stop the others.
+/// A plugin name claimed by more than one file refuses every one of them, whatever the file
+/// order: which of them is the real plugin is for the operator to say, by removing the others.
 pub fn load_all(runtime: &Arc<Runtime>, files: &[PathBuf], conn: &SharedConnection) -> Catalog {
+    let results = load_each(runtime, files, conn);
+    let mut claims: HashMap<&str, Vec<&Path>> = HashMap::new();
+    for (_, result) in &results {
+        if let Ok(plugin) = result {
+            claims
+                .entry(plugin.name.as_str())
+                .or_default()
+                .push(&plugin.path);
+        }
+    }
+    let claimed: HashMap<String, Vec<PathBuf>> = claims
+        .into_iter()
+        .filter(|(_, paths)| paths.len() > 1)
+        .map(|(name, paths)| {
+            (
+                name.to_owned(),
+                paths.into_iter().map(Path::to_owned).collect(),
+            )
+        })
+        .collect();
+    let now = crate::clock::now_ms();
     let mut catalog = Catalog::default();
-    let mut seen: HashMap<String, PathBuf> = HashMap::new();
-    for path in files {
-        match load(runtime, path, conn) {
+    for (file, result) in results {
+        match result {
             Ok(plugin) => {
-                if let Some(other) = seen.get(&plugin.name) {
-                    catalog.refused.push(Error::Duplicate {
-                        path: path.clone(),
-                        name: plugin.name,
-                        other: other.clone(),
-                    });
+                // The file itself loads: its record says so, and a name clash is reported
+                // from the records of the files that clash.
+                if let Some(file) = &file {
+                    catalog
+                        .records
+                        .push((file.key.clone(), Record::loaded(&plugin, now)));
+                }
+                if let Some(paths) = claimed.get(&plugin.name) {
+                    let error = Error::Duplicate {
+                        name: plugin.name.clone(),
+                        path: plugin.path.clone(),
+                        others: paths
+                            .iter()
+                            .filter(|p| **p != plugin.path)
+                            .cloned()
+                            .collect(),
+                    };
+                    tracing::warn!(error = %crate::error_chain(&error), "refused plugin");
+                    catalog.refused.push(error);
                     continue;
                 }
-                seen.insert(plugin.name.clone(), path.clone());
-                tracing::info!(plugin = %plugin.name, version = %plugin.version, handlers = plugin.handlers.len(), path = %path.display(), "loaded plugin");
+                tracing::info!(plugin = %plugin.name, version = %plugin.version, handlers = plugin.handlers.len(), path = %plugin.path.display(), "loaded plugin");
                 catalog.plugins.push(plugin);
             }
             Err(error) => {
                 tracing::warn!(error = %crate::error_chain(&error), "refused plugin");
+                if let Some(file) = &file {
+                    catalog
+                        .records
+                        .push((file.key.clone(), Record::refused(file, &error, now)));
+                }
                 catalog.refused.push(error);
             }
         }
     }
     catalog
+}
+
+/// Load each file on up to [`PARALLEL_LOADS`] threads; results in file order, each with the
+/// file as read (none when it could not be read).
+fn load_each(
+    runtime: &Arc<Runtime>,
+    files: &[PathBuf],
+    conn: &SharedConnection,
+) -> Vec<(Option<PluginFile>, Result<LoadedPlugin, Error>)> {
+    let one = |path: &PathBuf| match PluginFile::read(path) {
+        Ok(file) => {
+            let loaded = load_file(runtime, &file, conn);
+            // The bytes are not needed past loading.
+            let file = PluginFile {
+                bytes: Vec::new(),
+                ..file
+            };
+            (Some(file), loaded)
+        }
+        Err(error) => (None, Err(error)),
+    };
+    let threads = PARALLEL_LOADS.min(files.len());
+    if threads <= 1 {
+        return files.iter().map(one).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<_> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(path) = files.get(index) else {
+                            return done;
+                        };
+                        done.push((index, one(path)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("a plugin load does not panic"))
+            .collect()
+    });
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
 /// Load one plugin file: check it is a component of our world, compile it, call `metadata`
@@ -164,12 +255,25 @@ pub fn load(
     path: &Path,
     conn: &SharedConnection,
 ) -> Result<LoadedPlugin, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let manifest = manifest::read_beside(path)?;
-    load_component(runtime, path, &bytes, manifest, conn)
+    load_file(runtime, &PluginFile::read(path)?, conn)
+}
+
+/// [`load`] for a file already read.
+///
+/// # Errors
+///
+/// As [`load`].
+pub fn load_file(
+    runtime: &Arc<Runtime>,
+    file: &PluginFile,
+    conn: &SharedConnection,
+) -> Result<LoadedPlugin, Error> {
+    let manifest = file
+        .manifest
+        .as_deref()
+        .map(|text| manifest::parse_beside(&file.path, text))
+        .transpose()?;
+    load_component(runtime, &file.path, &file.bytes, manifest, conn)
 }
 
 /// [`load`] for a component already in memory (a user handler's, from the database), with no
@@ -287,19 +391,19 @@ fn load_component(
         path: path.clone(),
         reason,
     })?;
-    let bad = |reason: String| Error::BadRegistration {
-        path: path.clone(),
-        reason,
-    };
-    let types::PluginInfo {
+    let super::announce::Checked {
         name,
         version,
         description,
-    } = announcement.info;
-    check_plugin_name(&name).map_err(bad)?;
-    if version.trim().is_empty() {
-        return Err(bad(format!("plugin '{name}' has an empty version")));
-    }
+        handlers,
+        schedules,
+        watchers,
+    } = super::announce::check(announcement.info, announcement.registration).map_err(|reason| {
+        Error::BadRegistration {
+            path: path.clone(),
+            reason,
+        }
+    })?;
     if let Some(manifest) = &found {
         let mut problems = Vec::new();
         if manifest.name != name {
@@ -328,70 +432,6 @@ fn load_component(
     }
     for note in &policy.notes {
         tracing::warn!(plugin = %name, "{note}");
-    }
-    let mut handlers = Vec::new();
-    for spec in announcement.registration.handlers {
-        check_handler_name(&spec.name).map_err(bad)?;
-        if handlers.iter().any(|(existing, _)| existing == &spec.name) {
-            return Err(bad(format!(
-                "plugin '{name}' announces handler '{}' twice",
-                spec.name
-            )));
-        }
-        handlers.push((spec.name, spec.description));
-    }
-    let own = |handler: &str| -> Result<String, Error> {
-        if handlers.iter().any(|(name, _)| name == handler) {
-            Ok(format!("{name}/{handler}"))
-        } else {
-            Err(bad(format!(
-                "plugin '{name}' announces a schedule or watcher for handler '{handler}', which it does not announce"
-            )))
-        }
-    };
-    let mut schedules = Vec::new();
-    for spec in announcement.registration.schedules {
-        let handler = own(&spec.handler)?;
-        let payload = match spec.payload.as_str() {
-            "" => serde_json::Value::Null,
-            text => serde_json::from_str(text).map_err(|e| {
-                bad(format!(
-                    "the payload of the schedule for '{handler}' is not JSON: {e}"
-                ))
-            })?,
-        };
-        if spec.interval_seconds == 0 {
-            return Err(bad(format!(
-                "the schedule for '{handler}' has an interval of 0 seconds"
-            )));
-        }
-        schedules.push(ScheduleSpec {
-            handler,
-            interval_ms: i64::try_from(spec.interval_seconds.saturating_mul(1000))
-                .unwrap_or(i64::MAX),
-            enabled: spec.enabled,
-            payload,
-        });
-    }
-    let mut watchers = Vec::new();
-    for spec in announcement.registration.watchers {
-        let handler = own(&spec.handler)?;
-        if !(spec.max_fires_per_second.is_finite() && spec.max_fires_per_second > 0.0) {
-            return Err(bad(format!(
-                "the watcher for '{handler}' must allow a positive number of fires per second"
-            )));
-        }
-        watchers.push(WatcherSpec {
-            handler,
-            filter: WatcherFilter {
-                subjects: spec.filter.subjects,
-                predicates: spec.filter.predicates,
-                contexts: spec.filter.contexts,
-                actors: spec.filter.actors,
-            },
-            max_fires_per_second: spec.max_fires_per_second,
-            include_own_writes: spec.include_own_writes,
-        });
     }
     Ok(LoadedPlugin {
         manifest: found.map(|_| manifest::manifest_path(&path)),

@@ -184,19 +184,38 @@ pub fn manifest_path(wasm: &Path) -> PathBuf {
 ///
 /// [`Error::Manifest`] when it cannot be read or is not a valid manifest.
 pub fn read_beside(wasm: &Path) -> Result<Option<Manifest>, Error> {
+    read_text_beside(wasm)?
+        .map(|text| parse_beside(wasm, &text))
+        .transpose()
+}
+
+/// The text of the manifest beside `wasm`, if there is one.
+///
+/// # Errors
+///
+/// [`Error::Manifest`] when it exists but cannot be read.
+pub fn read_text_beside(wasm: &Path) -> Result<Option<String>, Error> {
     let path = manifest_path(wasm);
-    let problem = |problem: String| Error::Manifest {
-        path: path.clone(),
-        problems: vec![problem],
-    };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(problem(format!("cannot be read: {error}"))),
-    };
-    toml::from_str(&text)
-        .map(Some)
-        .map_err(|error| problem(error.to_string().trim().replace('\n', "\n    ")))
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some(text)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(Error::Manifest {
+            path,
+            problems: vec![format!("cannot be read: {error}")],
+        }),
+    }
+}
+
+/// Parse `text`, the manifest beside `wasm`.
+///
+/// # Errors
+///
+/// [`Error::Manifest`] when it is not a valid manifest.
+pub fn parse_beside(wasm: &Path, text: &str) -> Result<Manifest, Error> {
+    toml::from_str(text).map_err(|error| Error::Manifest {
+        path: manifest_path(wasm),
+        problems: vec![error.to_string().trim().replace('\n', "\n    ")],
+    })
 }
 
 impl Manifest {

@@ -39,7 +39,7 @@ fn check(name: &str, what: &str, also: impl Fn(char) -> bool) -> Result<(), Stri
     if name.is_empty() || name.len() > 64 || !ok_start || !ok_chars {
         return Err(format!(
             "{what} name '{}' is invalid: use 1 to 64 lowercase letters, digits{}, starting with a letter or digit",
-            name.escape_debug(),
+            shown(name),
             if also('_') {
                 ", '-' and '_'"
             } else {
@@ -48,6 +48,15 @@ fn check(name: &str, what: &str, also: impl Fn(char) -> bool) -> Result<(), Stri
         ));
     }
     Ok(())
+}
+
+/// A guest's string for an error message: at most 64 characters, escaped.
+pub(crate) fn shown(text: &str) -> String {
+    let mut shown: String = text.chars().take(64).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    shown.escape_debug().to_string()
 }
 
 #[cfg(test)]

@@ -140,6 +140,23 @@ pub fn list(
     Ok(jobs)
 }
 
+/// How many jobs are queued for each handler not in `served`, by handler name.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn queued_unserved(conn: &Connection, served: &[String]) -> Result<Vec<(String, u64)>> {
+    let served = serde_json::to_string(served).expect("strings serialize");
+    let counts = conn
+        .prepare_cached(sql!("job_count_unserved"))?
+        .query_map([served], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })?
+        .map(|row| row.map(|(handler, count)| (handler, u64::try_from(count).unwrap_or(0))))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(counts)
+}
+
 /// What a worker asks for when it claims.
 #[derive(Debug, Clone)]
 pub struct ClaimParams<'a> {

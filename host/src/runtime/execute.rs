@@ -25,6 +25,8 @@ pub struct PluginHandler {
     limits: Limits,
     grants: Grants,
     slots: Slots,
+    /// The handler name every job is given, whatever it was registered as (a user handler's).
+    announced: Option<String>,
 }
 
 impl PluginHandler {
@@ -43,17 +45,26 @@ impl PluginHandler {
             slots: Slots::new(limits.concurrency),
             limits,
             grants,
+            announced: None,
         }
+    }
+
+    /// Give every job `job.handler = name`: a user handler registered as `handler/NAME` sees
+    /// the name its component announced, as the WIT promises.
+    pub(crate) fn announced_as(mut self, name: String) -> Self {
+        self.announced = Some(name);
+        self
     }
 }
 
 impl pulse::JobHandler for PluginHandler {
     fn execute(&self, running: &RunningJob) -> Execution {
         let job = &running.job;
-        let raw_handler = job
-            .handler
-            .split_once('/')
-            .map_or(job.handler.as_str(), |(_, name)| name);
+        let raw_handler = self.announced.as_deref().unwrap_or_else(|| {
+            job.handler
+                .split_once('/')
+                .map_or(job.handler.as_str(), |(_, name)| name)
+        });
         // Only a failure names the handler: a successful job never formats it.
         let name = || format!("plugin '{}' handler '{raw_handler}'", self.identity.name);
         let version = self.identity.version.clone();
@@ -161,10 +172,7 @@ pub(crate) fn initialize(
     config: &[(String, String)],
     conn: SharedConnection,
 ) -> Result<Announcement, String> {
-    let identity = Identity {
-        name: identity_hint.to_owned(),
-        version: String::new(),
-    };
+    let identity = Identity::plugin(identity_hint, "");
     let ctx = JobCtx::for_initialize(identity, limits.clone(), grants, conn)?;
     let limit_ms = crate::clock::millis(limits.timeout);
     let mut store = new_store(
@@ -176,10 +184,7 @@ pub(crate) fn initialize(
     );
     let called = pre.instantiate(&mut store).and_then(|plugin| {
         let info = plugin.call_metadata(&mut store)?;
-        store.data_mut().identity = Identity {
-            name: info.name.clone(),
-            version: info.version.clone(),
-        };
+        store.data_mut().identity = Identity::plugin(&info.name, &info.version);
         let registration = plugin.call_initialize(&mut store, config)?;
         Ok((info, registration))
     });

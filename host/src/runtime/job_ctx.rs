@@ -19,16 +19,37 @@ use crate::pulse::{
     self, Interrupt, Interruption, LogLevel, LogLine, NewJob, Progress, SharedConnection,
 };
 
-/// Who a guest is: its attestations carry `actors = [name]` and `source = name@version`.
+/// Who a guest is: its attestations carry `actors = [actor]` and `source = name@version`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     /// The plugin's name (or `handler/NAME`'s NAME for a user handler).
     pub name: String,
     /// Its version (or the handler's sha256).
     pub version: String,
+    /// What its attestations say wrote them: `plugin:NAME` or `handler:NAME`
+    /// ([`crate::ats::actor`]).
+    pub actor: String,
 }
 
 impl Identity {
+    /// Plugin `name` at `version`, actor `plugin:NAME`.
+    pub fn plugin(name: &str, version: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            actor: crate::ats::actor::plugin(name),
+        }
+    }
+
+    /// User handler `name` at `version`, actor `handler:NAME`.
+    pub fn handler(name: &str, version: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            actor: crate::ats::actor::handler(name),
+        }
+    }
+
     /// `name@version`, the source of its attestations.
     pub fn source(&self) -> String {
         format!("{}@{}", self.name, self.version)

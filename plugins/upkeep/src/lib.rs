@@ -36,7 +36,9 @@ impl Plugin for Upkeep {
             )
             .watcher(Watcher::new(
                 "assess",
-                Filter::new().predicate("repository_analyzed").actor("code"),
+                Filter::new()
+                    .predicate("repository_analyzed")
+                    .actor("plugin:code"),
             )))
     }
 
@@ -58,7 +60,7 @@ fn assess(payload: &Value) -> Result<Value, JobError> {
         Filter::new()
             .subject(repository)
             .predicate("repository_analyzed")
-            .actor("code"),
+            .actor("plugin:code"),
     )
     .limit(20)
     .first()?;

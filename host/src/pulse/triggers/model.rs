@@ -92,9 +92,13 @@ pub struct Watcher {
 }
 
 impl Watcher {
-    /// Whether `attestation` fires this watcher.
+    /// Whether `attestation` fires this watcher. Its own writes are the plugin's actor,
+    /// `plugin:OWNER`: a person or handler named like the plugin still fires it.
     pub fn fires_on(&self, attestation: &Attestation) -> bool {
-        if !self.include_own_writes && attestation.actors.iter().any(|a| a == &self.owner) {
+        let own = |actor: &String| {
+            actor.strip_prefix(crate::ats::actor::PLUGIN_PREFIX) == Some(self.owner.as_str())
+        };
+        if !self.include_own_writes && attestation.actors.iter().any(own) {
             return false;
         }
         Query {

@@ -12,7 +12,7 @@ impl store::Host for JobCtx {
         &mut self,
         draft: AttestationDraft,
     ) -> wasmtime::Result<Result<store::Attestation, HostError>> {
-        let own = vec![self.identity.name.clone()];
+        let own = vec![self.identity.actor.clone()];
         let source = self.identity.source();
         let limit = self.limits.attestations;
         let byte_limit = self.limits.attestation_bytes;

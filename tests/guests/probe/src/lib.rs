@@ -45,6 +45,10 @@ const HANDLERS: &[(&str, &str)] = &[
         "Queries payload.subject with payload.limit (and payload.key = 1); returns the page size",
     ),
     ("forge", "Attests with actors = payload.actors"),
+    (
+        "attest-at",
+        "Attests payload.subject at time payload.timestamp; returns the id or the refusal",
+    ),
     ("read-own-writes", "Attests, then queries for it"),
     ("huge-result", "Returns a string of payload.bytes bytes"),
     (
@@ -197,6 +201,15 @@ impl Plugin for Probe {
                 })
                 .map_err(|e| JobError::permanent(format!("{e:?}")))?;
                 Ok(json!({ "id": stored.id, "actors": stored.actors, "source": stored.source }))
+            }
+            "attest-at" => {
+                let at = p["timestamp"].as_i64().unwrap_or_default();
+                Ok(
+                    match store::attest(Draft::subject(text("subject")).predicate("dated").at(at)) {
+                        Ok(stored) => json!({ "id": stored.id }),
+                        Err(refusal) => json!({ "refused": refusal.to_string() }),
+                    },
+                )
             }
             "read-own-writes" => {
                 let written = store::attest(Draft::subject(text("subject")).predicate("probed"))?;
