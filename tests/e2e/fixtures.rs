@@ -23,6 +23,10 @@ pub struct Guests {
     pub code: PathBuf,
     /// `plugins/upkeep`.
     pub upkeep: PathBuf,
+    /// `tests/guests/bare`: wit-bindgen alone, no SDK, from `wit/plugin.wit`.
+    pub bare: PathBuf,
+    /// `tests/guests/legacy`: built against `qntx:plugin@0.1.0`.
+    pub legacy: PathBuf,
 }
 
 /// Build every guest once per test process (cargo makes later processes' builds no-ops).
@@ -45,6 +49,8 @@ pub fn guests() -> &'static Guests {
             otherworld: build("tests/guests/otherworld"),
             code: build("plugins/code"),
             upkeep: build("plugins/upkeep"),
+            bare: build("tests/guests/bare"),
+            legacy: build("tests/guests/legacy"),
         }
     })
 }

@@ -24,7 +24,7 @@ mod linker;
 mod output;
 mod slots;
 
-pub use bindings::{PACKAGE, VERSION, WORLD};
+pub use bindings::{COMPATIBLE_VERSIONS, PACKAGE, VERSION, WORLD};
 pub use engine::{CompileStats, MAX_WASM_STACK, Runtime, RuntimeConfig};
 pub use error::{Error, Result};
 pub use execute::PluginHandler;
