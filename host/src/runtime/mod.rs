@@ -17,6 +17,7 @@ mod engine;
 mod error;
 mod execute;
 mod grants;
+mod guest_exception;
 mod host;
 mod job_ctx;
 mod limits;
