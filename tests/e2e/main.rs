@@ -2,6 +2,7 @@
 //! database file. Guests are built once per test run (see `fixtures`).
 
 mod ats;
+mod authors;
 mod bench_suite;
 mod cache;
 mod cli;
