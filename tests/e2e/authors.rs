@@ -13,32 +13,44 @@ use serde_json::{Value, json};
 use crate::fixtures::{Env, guests, run, workspace_root};
 use crate::handlers::{toolchain_ready, toolchains};
 
-/// A new project directory holding `wit/plugin.wit` (copied from this checkout, as an author
-/// copies it) and the example `file` from `examples/<dir>`.
-fn project(dir: &str, file: &str) -> tempfile::TempDir {
+/// The README's row for `language` in "Building a plugin without the SDK": the example's path
+/// and the build command, as an author reads them.
+fn documented(language: &str) -> (PathBuf, Vec<String>) {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let row = readme
+        .lines()
+        .find(|line| line.starts_with(&format!("| {language} |")))
+        .unwrap_or_else(|| panic!("the README has no build row for {language}"));
+    let cells: Vec<&str> = row
+        .split('|')
+        .map(|cell| cell.trim().trim_matches('`'))
+        .collect();
+    let command = cells[3].split_whitespace().map(str::to_owned).collect();
+    (workspace_root().join(cells[2]), command)
+}
+
+/// Build the README's example for `language` in a new project directory holding only
+/// `wit/plugin.wit` (copied, as an author copies it) and the example, with the README's
+/// command (its program found in `tools`); returns the directory and the component.
+fn build_documented(language: &str, tools: &Path) -> (tempfile::TempDir, PathBuf) {
+    let (example, command) = documented(language);
     let project = tempfile::tempdir().unwrap();
     std::fs::create_dir(project.path().join("wit")).unwrap();
-    let root = workspace_root();
     std::fs::copy(
-        root.join("wit/plugin.wit"),
+        workspace_root().join("wit/plugin.wit"),
         project.path().join("wit/plugin.wit"),
     )
     .unwrap();
-    std::fs::copy(
-        root.join("examples").join(dir).join(file),
-        project.path().join(file),
-    )
-    .unwrap();
-    project
-}
-
-/// Run a documented build command in `dir`; panics with its output when it fails.
-fn build(dir: &Path, command: &mut Command, output: &str) -> PathBuf {
-    let (code, stdout, stderr) = run(command.current_dir(dir));
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    let wasm = dir.join(output);
+    let file = example.file_name().unwrap();
+    std::fs::copy(&example, project.path().join(file)).unwrap();
+    let (code, stdout, stderr) = run(Command::new(tools.join(&command[0]))
+        .args(&command[1..])
+        .current_dir(project.path()));
+    assert_eq!(code, 0, "{command:?}: {stdout}{stderr}");
+    let output = &command[command.iter().position(|arg| arg == "-o").unwrap() + 1];
+    let wasm = project.path().join(output);
     assert!(wasm.is_file(), "{output} was not built: {stdout}{stderr}");
-    wasm
+    (project, wasm)
 }
 
 /// A node with `wasm` installed as `<stem>.wasm`, with the manifest the README shows.
@@ -133,22 +145,7 @@ fn a_python_plugin_built_by_hand_reads_its_config_and_an_exception_fails_it_once
     if !toolchain_ready(qntx::toolchain::componentize_py, "Python") {
         return;
     }
-    let project = project("python", "app.py");
-    let tool = toolchains().join("python/bin/componentize-py");
-    let wasm = build(
-        project.path(),
-        Command::new(tool).args([
-            "-d",
-            "wit",
-            "-w",
-            "plugin",
-            "componentize",
-            "app",
-            "-o",
-            "greeter_py.wasm",
-        ]),
-        "greeter_py.wasm",
-    );
+    let (_project, wasm) = build_documented("Python", &toolchains().join("python/bin"));
     let env = install(&wasm, "greeter_py", "greeter-py");
     let missing = check_greeter(&env, "greeter-py");
     assert_eq!(
@@ -169,24 +166,8 @@ fn a_javascript_plugin_built_by_hand_reads_its_config_and_a_throw_fails_it_once(
     if !toolchain_ready(qntx::toolchain::componentize_js, "JavaScript") {
         return;
     }
-    let project = project("js", "plugin.js");
-    let tool = toolchains().join("js/node_modules/.bin/componentize-js");
-    let wasm = build(
-        project.path(),
-        Command::new(tool).args([
-            "plugin.js",
-            "--wit",
-            "wit",
-            "--world-name",
-            "plugin",
-            "--disable",
-            "http",
-            "fetch-event",
-            "-o",
-            "greeter_js.wasm",
-        ]),
-        "greeter_js.wasm",
-    );
+    let (_project, wasm) =
+        build_documented("JavaScript", &toolchains().join("js/node_modules/.bin"));
     let env = install(&wasm, "greeter_js", "greeter-js");
     let missing = check_greeter(&env, "greeter-js");
     assert_eq!(

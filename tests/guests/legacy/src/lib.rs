@@ -4,6 +4,7 @@
 
 #![expect(unsafe_code, reason = "the export glue wit-bindgen generates")]
 
+#[expect(clippy::too_many_arguments, reason = "generated code")]
 mod bindings {
     wit_bindgen::generate!({ world: "plugin", path: "../../../wit/v0.1.0/plugin.wit" });
 }
