@@ -227,8 +227,12 @@ fn a_component_built_against_0_1_0_loads_and_runs() {
     assert_eq!(job.status, JobStatus::Completed, "{job:?}");
     let id = job.result.unwrap();
     let attestation = qntx::ats::store::get(&env.conn(), id.as_str().unwrap()).unwrap();
-    assert_eq!(
-        (attestation.actors, attestation.source),
-        (vec!["legacy".to_owned()], "legacy@0.1.0".to_owned())
+    // Stamped with the plugin's identity through the 0.1.0 `store` import (how an actor is
+    // spelled is the identity tests' concern).
+    assert_eq!(attestation.source, "legacy@0.1.0");
+    assert!(
+        matches!(attestation.actors.as_slice(), [actor] if actor.ends_with("legacy")),
+        "{:?}",
+        attestation.actors
     );
 }
