@@ -74,8 +74,8 @@ fn without_a_manifest_a_guest_has_no_files_network_or_environment() {
     }
     let config = answer(&env, &node, "probe/config", json!({ "key": "announce" }));
     assert_eq!(
-        config,
-        json!({ "all": {}, "get": null, "parsed": { "Ok": null } })
+        (&config["all"], &config["get"], &config["parsed"]),
+        (&json!({}), &json!(null), &json!({ "Ok": null }))
     );
 }
 
@@ -127,6 +127,7 @@ fn a_manifest_grants_directories_variables_and_config_and_nothing_more() {
             "all": { "announce": "from-config", "ratio": "0.5", "retries": "5" },
             "get": "5",
             "parsed": { "Ok": 5 },
+            "required": { "Ok": "5" },
         })
     );
     let config = answer(&env, &node, "probe/config", json!({ "key": "ratio" }));
@@ -138,6 +139,10 @@ fn a_manifest_grants_directories_variables_and_config_and_nothing_more() {
     assert_eq!(
         (&config["get"], &config["parsed"]),
         (&json!(null), &json!({ "Ok": null }))
+    );
+    assert_eq!(
+        config["required"],
+        json!({ "Err": "config 'absent' is not set: add it under [config] in the plugin's manifest" })
     );
 
     let read = answer(

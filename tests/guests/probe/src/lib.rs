@@ -69,7 +69,7 @@ const HANDLERS: &[(&str, &str)] = &[
     ),
     (
         "config",
-        "Returns the manifest's config, and config payload.key as it is and parsed as a u32",
+        "Returns the manifest's config, and config payload.key as it is, parsed as a u32 and required",
     ),
 ];
 
@@ -239,6 +239,7 @@ impl Plugin for Probe {
                 "all": config::all(),
                 "get": config::get(&text("key")),
                 "parsed": config::parse::<u32>(&text("key")).map_err(|e| e.to_string()),
+                "required": config::require(&text("key")).map_err(|e| e.to_string()),
             })),
             "connect" => Ok(json!(
                 std::net::TcpStream::connect(text("addr"))
