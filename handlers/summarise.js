@@ -4,7 +4,7 @@
 //
 //   qntx handler create summarise --file handlers/summarise.js
 //   qntx job enqueue handler/summarise --payload '{"predicates": ["word_frequencies"]}' --wait
-import { query } from "qntx:plugin/store@0.1.0";
+import { query } from "qntx:plugin/store@0.1.1";
 
 function list(payload, key) {
   const value = payload[key] ?? [];

@@ -4,7 +4,7 @@
 //! handlers when it is initialised; the node registers them with Pulse as `<plugin>/<handler>`
 //! and runs each job for them in a fresh instance. A plugin reaches the outside world only
 //! through this crate: the attestation [`store`], [`pulse`] for new jobs, the running [`job`]'s
-//! progress and cost, and [`log`].
+//! progress and cost, the manifest's [`config`], and [`log`].
 //!
 //! Implement [`Plugin`] and name the type in [`export_plugin!`]; build with
 //! `qntx plugin build PATH` (a `cdylib` crate for `wasm32-wasip2`).
@@ -55,6 +55,7 @@ mod job_error;
 mod plugin;
 mod registration;
 
+pub mod config;
 pub mod job;
 pub mod log;
 pub mod pulse;

@@ -17,6 +17,8 @@ pub trait Plugin {
     fn info() -> PluginInfo;
 
     /// Announce handlers, schedules and watchers. An error refuses the plugin at load.
+    ///
+    /// `config` is the manifest's `[config]`; jobs read the same values with [`crate::config`].
     fn initialize(config: &Config) -> Result<Registration, String>;
 
     /// Run one attempt of a job for one of the announced handlers ([`Job::handler`]).

@@ -133,7 +133,7 @@ fn plugin_inspect_tells_what_a_component_is_and_whether_this_node_would_load_it(
     let shown: Value = serde_json::from_str(&shown).unwrap();
     assert_eq!(shown["name"], "probe");
     assert_eq!(shown["version"], "0.1.0");
-    assert_eq!(shown["world"], "qntx:plugin/plugin@0.1.0");
+    assert_eq!(shown["world"], "qntx:plugin/plugin@0.1.1");
     assert_eq!(shown["loads"], true);
     let bytes = std::fs::read(&probe).unwrap();
     assert_eq!(shown["size"], bytes.len());
@@ -146,7 +146,7 @@ fn plugin_inspect_tells_what_a_component_is_and_whether_this_node_would_load_it(
             .find(|i| i["name"].as_str().unwrap().starts_with(prefix))
             .map(|i| i["status"].as_str().unwrap().to_owned())
     };
-    assert_eq!(status("qntx:plugin/store@0.1.0").as_deref(), Some("linked"));
+    assert_eq!(status("qntx:plugin/store@0.1.1").as_deref(), Some("linked"));
     assert_eq!(
         status("wasi:sockets/tcp@").as_deref(),
         Some("linked, inert without a grant")
@@ -171,7 +171,7 @@ fn plugin_inspect_tells_what_a_component_is_and_whether_this_node_would_load_it(
         "{shown}"
     );
     assert!(
-        shown.contains("world        not qntx:plugin/plugin@0.1.0: it does not export metadata, initialize and execute-job"),
+        shown.contains("world        not qntx:plugin/plugin@0.1.1: it does not export metadata, initialize and execute-job"),
         "{shown}"
     );
     assert!(

@@ -25,6 +25,10 @@ pub struct Guests {
     pub upkeep: PathBuf,
     /// `tests/guests/announcer`: announces what its manifest and environment say.
     pub announcer: PathBuf,
+    /// `tests/guests/bare`: wit-bindgen alone, no SDK, from `wit/plugin.wit`.
+    pub bare: PathBuf,
+    /// `tests/guests/legacy`: built against `qntx:plugin@0.1.0`.
+    pub legacy: PathBuf,
 }
 
 /// Build every guest once per test process (cargo makes later processes' builds no-ops).
@@ -48,6 +52,8 @@ pub fn guests() -> &'static Guests {
             code: build("plugins/code"),
             upkeep: build("plugins/upkeep"),
             announcer: build("tests/guests/announcer"),
+            bare: build("tests/guests/bare"),
+            legacy: build("tests/guests/legacy"),
         }
     })
 }

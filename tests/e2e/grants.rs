@@ -72,6 +72,11 @@ fn without_a_manifest_a_guest_has_no_files_network_or_environment() {
         let var = answer(&env, &node, "probe/env", json!({ "name": name }));
         assert_eq!(var, Value::Null, "{name} is not granted");
     }
+    let config = answer(&env, &node, "probe/config", json!({ "key": "announce" }));
+    assert_eq!(
+        (&config["all"], &config["get"], &config["parsed"]),
+        (&json!({}), &json!(null), &json!({ "Ok": null }))
+    );
 }
 
 #[test]
@@ -100,6 +105,8 @@ fn a_manifest_grants_directories_variables_and_config_and_nothing_more() {
             mode = "rw"
             [config]
             announce = "from-config"
+            retries = 5
+            ratio = 0.5
             "#,
             root = root.display()
         ),
@@ -111,6 +118,31 @@ fn a_manifest_grants_directories_variables_and_config_and_nothing_more() {
             .contains(&"probe/from-config".to_owned()),
         "config reached initialize: {:?}",
         node.registry().names()
+    );
+    // ... and every job, each in a fresh instance that never ran `initialize`.
+    let config = answer(&env, &node, "probe/config", json!({ "key": "retries" }));
+    assert_eq!(
+        config,
+        json!({
+            "all": { "announce": "from-config", "ratio": "0.5", "retries": "5" },
+            "get": "5",
+            "parsed": { "Ok": 5 },
+            "required": { "Ok": "5" },
+        })
+    );
+    let config = answer(&env, &node, "probe/config", json!({ "key": "ratio" }));
+    assert_eq!(
+        config["parsed"],
+        json!({ "Err": "config 'ratio' is '0.5', which is not a valid u32: invalid digit found in string" })
+    );
+    let config = answer(&env, &node, "probe/config", json!({ "key": "absent" }));
+    assert_eq!(
+        (&config["get"], &config["parsed"]),
+        (&json!(null), &json!({ "Ok": null }))
+    );
+    assert_eq!(
+        config["required"],
+        json!({ "Err": "config 'absent' is not set: add it under [config] in the plugin's manifest" })
     );
 
     let read = answer(

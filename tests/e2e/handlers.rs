@@ -15,7 +15,7 @@ use crate::fixtures::{Env, guests, run, workspace_root};
 
 /// One toolchains directory for the whole test run: componentize-py and componentize-js are
 /// installed once, and Rust handlers share one cargo target directory.
-fn toolchains() -> PathBuf {
+pub(crate) fn toolchains() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("toolchains")
 }
 
@@ -147,7 +147,7 @@ fn a_rust_handler_is_created_run_replaced_live_rolled_back_and_removed() {
     assert_eq!(version.sha256, first);
     assert_eq!(version.language, "rust");
     assert_eq!(version.description, "word frequencies");
-    assert_eq!(version.wit_version, "qntx:plugin/plugin@0.1.0");
+    assert_eq!(version.wit_version, "qntx:plugin/plugin@0.1.1");
     assert_eq!(
         version.source,
         std::fs::read_to_string(example("word_freq.rs")).unwrap()
@@ -309,11 +309,11 @@ fn components_of_another_world_or_with_several_handlers_are_refused() {
     // The text plugin, rebuilt for another version of the world: only the version in its
     // import names differs.
     let text = std::fs::read(&guests().text).unwrap();
-    let other = replace_all(&text, b"@0.1.0", b"@9.9.9");
+    let other = replace_all(&text, b"@0.1.1", b"@9.9.9");
     let stderr = refused(&other, "other-version.wasm");
     assert!(
         stderr
-            .contains("built for qntx:plugin@9.9.9; this node implements qntx:plugin/plugin@0.1.0"),
+            .contains("built for qntx:plugin@9.9.9; this node implements qntx:plugin/plugin@0.1.1"),
         "{stderr}"
     );
     // An empty component exports nothing of the world.
@@ -388,7 +388,7 @@ fn invalid_names_and_unknown_handlers_are_refused() {
 }
 
 /// Whether a component toolchain is installed (installing it on first use); prints why not.
-fn toolchain_ready(
+pub(crate) fn toolchain_ready(
     install: fn(&Path) -> Result<PathBuf, qntx::toolchain::Error>,
     language: &str,
 ) -> bool {

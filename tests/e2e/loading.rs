@@ -25,7 +25,7 @@ fn broken_files_are_refused_with_distinct_reasons_and_good_plugins_still_load() 
     let reasons = env.refusals(&node);
     let expect = [
         "plugin 'core.wasm' is a core WebAssembly module, not a component; build it for wasm32-wasip2 (qntx plugin build) or wrap it with 'wasm-tools component new'",
-        "plugin 'empty-component.wasm' does not fit this node: it does not export 'metadata': it is not a qntx:plugin/plugin@0.1.0 component",
+        "plugin 'empty-component.wasm' does not fit this node: it does not export 'metadata': it is not a qntx:plugin/plugin@0.1.1 component",
         "plugin 'empty.wasm' is an empty file",
         "plugin 'noise.wasm' is not WebAssembly (no '\\0asm' header)",
         "plugin 'otherworld.wasm' does not fit this node: it imports 'acme:other/greeter@1.0.0', which this node does not offer (it offers qntx:plugin/* and the WASI 0.2 interfaces of wasi:cli, clocks, filesystem, io, random and sockets)",

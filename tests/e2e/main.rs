@@ -3,6 +3,7 @@
 
 mod announcements;
 mod ats;
+mod authors;
 mod bench_suite;
 mod cache;
 mod cli;

@@ -384,7 +384,7 @@ fn load_component(
         &hint,
         &policy.limits,
         &policy.grants,
-        &policy.config,
+        &policy.grants.config,
         conn.clone(),
     )
     .map_err(|reason| Error::Initialize {

@@ -157,8 +157,6 @@ pub struct Policy {
     pub limits: Limits,
     /// Granted capabilities.
     pub grants: Grants,
-    /// Values passed to `initialize`.
-    pub config: Vec<(String, String)>,
     /// What the node changed or ignored, to tell the operator.
     pub notes: Vec<String>,
 }
@@ -241,14 +239,13 @@ impl Manifest {
         let grants = Grants {
             dirs: self.resolve_dirs(base, node_dirs, &mut problems),
             env: self.resolve_env(&mut problems, &mut notes),
+            config: self.resolve_config(&mut problems).into(),
         };
-        let config = self.resolve_config(&mut problems);
         let limits = self.resolve_limits(node, fuel_metered, &mut problems, &mut notes);
         if problems.is_empty() {
             Ok(Policy {
                 limits,
                 grants,
-                config,
                 notes,
             })
         } else {
@@ -556,10 +553,53 @@ mod tests {
         assert_eq!(policy.grants.env[0].0, "PATH");
         assert_eq!(policy.grants.env.len(), 1);
         assert_eq!(
-            policy.config,
+            *policy.grants.config,
             [("n".into(), "3".into()), ("s".into(), "x".into())]
         );
         assert!(policy.notes[0].contains("'QNTX_SURELY_UNSET', which is not set on this node"));
+    }
+
+    /// The forms the WIT's `config` interface documents, key by key.
+    #[test]
+    fn config_values_become_the_strings_the_wit_documents() {
+        let manifest = parse(
+            "name = \"ok\"\n[config]\ns = \"a \\\"b\\\"\"\nhex = 0x10\nbig = 1_000\nneg = -7\n\
+             half = 1.5\ntwo = 2.0\nexp = 1e3\ninf = inf\nninf = -inf\nnan = nan\nyes = true\nno = false\n\
+             when = 1979-05-27T07:32:00Z\nday = 1979-05-27",
+        );
+        let policy = manifest
+            .resolve(Path::new("."), &Limits::default(), false, &[])
+            .unwrap();
+        let config: BTreeMap<&str, &str> = policy
+            .grants
+            .config
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+            .collect();
+        let expected = [
+            ("s", "a \"b\""),
+            ("hex", "16"),
+            ("big", "1000"),
+            ("neg", "-7"),
+            ("half", "1.5"),
+            ("two", "2.0"),
+            ("exp", "1000.0"),
+            ("inf", "inf"),
+            ("ninf", "-inf"),
+            ("nan", "nan"),
+            ("yes", "true"),
+            ("no", "false"),
+            ("when", "1979-05-27T07:32:00Z"),
+            ("day", "1979-05-27"),
+        ];
+        assert_eq!(config, BTreeMap::from(expected));
+        let keys: Vec<&str> = policy
+            .grants
+            .config
+            .iter()
+            .map(|(key, _)| key.as_str())
+            .collect();
+        assert!(keys.is_sorted(), "sorted by key: {keys:?}");
     }
 
     #[test]

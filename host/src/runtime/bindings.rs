@@ -9,11 +9,14 @@ mod generated {
 }
 
 pub use generated::PluginPre;
-pub use generated::qntx::plugin::{job_context, logging, pulse, store, types};
+pub use generated::qntx::plugin::{config, job_context, logging, pulse, store, types};
 
 /// The WIT package and version this node implements.
-pub const WORLD: &str = "qntx:plugin/plugin@0.1.0";
+pub const WORLD: &str = "qntx:plugin/plugin@0.1.1";
 /// The WIT package name, without version.
 pub const PACKAGE: &str = "qntx:plugin";
 /// The WIT package version.
-pub const VERSION: &str = "0.1.0";
+pub const VERSION: &str = "0.1.1";
+/// Every version of the package this node loads: each later one only adds to the one before,
+/// and wasmtime's linker matches a component's `@0.1.x` imports to ours semver-compatibly.
+pub const COMPATIBLE_VERSIONS: &[&str] = &["0.1.0", "0.1.1"];

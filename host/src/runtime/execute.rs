@@ -7,6 +7,7 @@ use wasmtime::{Store, UpdateDeadline};
 
 use super::bindings::{PluginPre, types};
 use super::engine::MAX_WASM_STACK;
+use super::guest_exception;
 use super::job_ctx::Stop;
 use super::limits::mib;
 use super::slots::Slots;
@@ -130,14 +131,20 @@ impl pulse::JobHandler for PluginHandler {
                     .filter(|line| line.stage == "stderr")
                     .map(|line| line.message.as_str())
                     .collect();
-                Err(trap_failure(
-                    &name(),
-                    &error,
-                    stop,
-                    memory_exceeded,
-                    &self.limits,
-                    panic_message(&stderr),
-                ))
+                // A limit the host enforced explains the trap before the guest's own words.
+                let exception = guest_exception::find(&stderr)
+                    .filter(|_| stop.is_none() && memory_exceeded.is_none());
+                Err(match exception {
+                    Some(exception) => exception.failure(&name(), &error),
+                    None => trap_failure(
+                        &name(),
+                        &error,
+                        stop,
+                        memory_exceeded,
+                        &self.limits,
+                        panic_message(&stderr),
+                    ),
+                })
             }
         };
         Execution {
@@ -193,12 +200,17 @@ pub(crate) fn initialize(
     let (logs, _) = store.into_data().finish();
     let stderr: Vec<&str> = logs.iter().map(|line| line.message.as_str()).collect();
     let panic = panic_message(&stderr);
+    let exception =
+        guest_exception::find(&stderr).filter(|_| stop.is_none() && memory_exceeded.is_none());
     match called {
         Ok((info, Ok(registration))) => Ok(Announcement { info, registration }),
         Ok((_, Err(refusal))) => Err(format!("initialize refused: {refusal}")),
-        Err(error) => {
-            Err(trap_failure("initialize", &error, stop, memory_exceeded, limits, panic).message)
-        }
+        Err(error) => Err(match exception {
+            Some(exception) => exception.failure("initialize", &error).message,
+            None => {
+                trap_failure("initialize", &error, stop, memory_exceeded, limits, panic).message
+            }
+        }),
     }
 }
 

@@ -2,6 +2,7 @@
 //! the node resolved it at load.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
@@ -12,6 +13,9 @@ pub struct Grants {
     pub dirs: Vec<DirGrant>,
     /// Environment variables, with the values they had in the node's environment at load.
     pub env: Vec<(String, String)>,
+    /// The manifest's `[config]` as strings, sorted by key: what `initialize` receives and the
+    /// `config` interface returns in every job. Shared, so a job's context copies no values.
+    pub config: Arc<[(String, String)]>,
 }
 
 /// One host directory mapped into the guest.

@@ -95,6 +95,8 @@ pub struct JobCtx {
     table: ResourceTable,
     pub(crate) memory: MemoryLimiter,
     pub(crate) identity: Identity,
+    /// The plugin's manifest `[config]`, for the `config` interface.
+    pub(crate) config: Arc<[(String, String)]>,
     pub(crate) limits: Limits,
     pub(crate) conn: SharedConnection,
     pub(crate) scope: Option<JobScope>,
@@ -177,6 +179,7 @@ impl JobCtx {
             table,
             memory: MemoryLimiter::new(limits.memory_bytes),
             identity,
+            config: grants.config.clone(),
             limits,
             conn,
             scope,

@@ -13,7 +13,7 @@ use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::JobCtx;
-use super::bindings::{job_context, logging, pulse, store, types};
+use super::bindings::{config, job_context, logging, pulse, store, types};
 
 /// The WASI 0.2 interfaces this node links, without version.
 pub(crate) const OFFERED_WASI: &[&str] = &[
@@ -59,6 +59,7 @@ pub(crate) fn new_linker(engine: &Engine) -> wasmtime::Result<Linker<JobCtx>> {
     pulse::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)?;
     job_context::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)?;
     logging::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)?;
+    config::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)?;
     Ok(linker)
 }
 
@@ -66,11 +67,14 @@ pub(crate) fn new_linker(engine: &Engine) -> wasmtime::Result<Linker<JobCtx>> {
 pub(crate) fn refuse_import(name: &str) -> Option<String> {
     let (interface, version) = name.split_once('@').unwrap_or((name, ""));
     if interface.starts_with(&format!("{}/", super::PACKAGE)) {
-        return (version != super::VERSION).then(|| {
+        return (!super::COMPATIBLE_VERSIONS.contains(&version)).then(|| {
             format!(
-                "it imports '{name}', built for {}@{version}; this node implements {}",
+                "it imports '{name}', built for {}@{version}; this node implements {} (and \
+                 loads components built for {}@{})",
                 super::PACKAGE,
-                super::WORLD
+                super::WORLD,
+                super::PACKAGE,
+                super::COMPATIBLE_VERSIONS.join(", ")
             )
         });
     }
@@ -93,6 +97,15 @@ mod tests {
     #[test]
     fn imports_are_refused_by_name() {
         assert_eq!(refuse_import("qntx:plugin/store@0.1.0"), None);
+        assert_eq!(refuse_import("qntx:plugin/store@0.1.1"), None);
+        assert_eq!(refuse_import("qntx:plugin/config@0.1.1"), None);
+        assert_eq!(
+            refuse_import("qntx:plugin/store@0.1.2").unwrap(),
+            "it imports 'qntx:plugin/store@0.1.2', built for qntx:plugin@0.1.2; this node \
+             implements qntx:plugin/plugin@0.1.1 (and loads components built for \
+             qntx:plugin@0.1.0, 0.1.1)"
+        );
+        assert!(refuse_import("qntx:plugin/store").is_some());
         assert_eq!(refuse_import("wasi:io/streams@0.2.6"), None);
         assert!(
             refuse_import("qntx:plugin/store@0.2.0")

@@ -17,6 +17,7 @@ mod engine;
 mod error;
 mod execute;
 mod grants;
+mod guest_exception;
 mod host;
 mod job_ctx;
 mod limits;
@@ -24,7 +25,7 @@ mod linker;
 mod output;
 mod slots;
 
-pub use bindings::{PACKAGE, VERSION, WORLD};
+pub use bindings::{COMPATIBLE_VERSIONS, PACKAGE, VERSION, WORLD};
 pub use engine::{CompileStats, MAX_WASM_STACK, Runtime, RuntimeConfig};
 pub use error::{Error, Result};
 pub use execute::PluginHandler;

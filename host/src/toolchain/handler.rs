@@ -267,6 +267,7 @@ fn javascript(
     let scratch = Scratch::new(toolchains, "js", hash)?;
     let dir = &scratch.0;
     let file = dir.join("handler.js");
+    let code = current_specifiers(code);
     write_if_changed(&file, &format!("{code}\n{}", javascript_glue(source)))?;
     let out = dir.join("handler.wasm");
     tracing::info!(
@@ -294,6 +295,39 @@ fn javascript(
         });
     }
     read_output(&out)
+}
+
+/// The user's code with `qntx:plugin/...@0.1.x` import specifiers moved to the version built
+/// against: componentize-js resolves a specifier only at the WIT's exact version, and every
+/// 0.1.x is compatible with it, so a handler written against an earlier one keeps building.
+fn current_specifiers(code: &str) -> String {
+    let prefix = format!("{}/", crate::runtime::PACKAGE);
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(at) = rest.find(&prefix) {
+        let (before, after) = rest.split_at(at + prefix.len());
+        out.push_str(before);
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+            .unwrap_or(after.len());
+        let (name, tail) = after.split_at(name_len);
+        out.push_str(name);
+        rest = tail;
+        let old = crate::runtime::COMPATIBLE_VERSIONS.iter().find(|version| {
+            tail.strip_prefix('@')
+                .is_some_and(|t| t.starts_with(*version))
+        });
+        if let Some(old) = old {
+            let end = 1 + old.len();
+            if !tail[end..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '.') {
+                out.push('@');
+                out.push_str(crate::runtime::VERSION);
+                rest = &tail[end..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn javascript_glue(source: &HandlerSource<'_>) -> String {
@@ -370,6 +404,27 @@ mod tests {
         };
         assert!(python_app(&source).contains(r#"DESCRIPTION = "say \"hi\"\n\\""#));
         assert!(javascript_glue(&source).contains(r#"description: "say \"hi\"\n\\""#));
+    }
+
+    #[test]
+    fn earlier_compatible_specifiers_move_to_the_current_version() {
+        let current = crate::runtime::VERSION;
+        assert_eq!(
+            current_specifiers(
+                "import { query } from \"qntx:plugin/store@0.1.0\";\nimport { log } from 'qntx:plugin/logging@0.1.0';"
+            ),
+            format!(
+                "import {{ query }} from \"qntx:plugin/store@{current}\";\nimport {{ log }} from 'qntx:plugin/logging@{current}';"
+            )
+        );
+        for unchanged in [
+            "import { query } from \"qntx:plugin/store@0.2.0\";",
+            "import { query } from \"qntx:plugin/store@0.1.10\";",
+            "import { query } from \"qntx:plugin/store\";",
+            "const text = \"qntx:plugin/\";",
+        ] {
+            assert_eq!(current_specifiers(unchanged), unchanged);
+        }
     }
 
     #[test]

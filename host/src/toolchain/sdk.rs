@@ -17,6 +17,10 @@ const SDK_MANIFEST: &str = include_str!("../../../guest-sdk/Cargo.toml");
 /// The SDK's source files, by path under `guest-sdk/src`.
 pub(crate) const SDK_SOURCES: &[(&str, &str)] = &[
     (
+        "config.rs",
+        include_str!("../../../guest-sdk/src/config.rs"),
+    ),
+    (
         "handler.rs",
         include_str!("../../../guest-sdk/src/handler.rs"),
     ),

@@ -4,6 +4,7 @@
 //! A refusal the guest can handle is a `host-error`; a broken host (the database failing) traps,
 //! and Pulse decides whether to retry.
 
+mod config;
 mod job_context;
 mod logging;
 mod pulse;

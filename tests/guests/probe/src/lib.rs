@@ -5,7 +5,9 @@ use std::hint::black_box;
 
 use qntx_guest::bindings::qntx::plugin::store as raw_store;
 use qntx_guest::store::{self, Draft};
-use qntx_guest::{Config, Job, JobError, Plugin, PluginInfo, Registration, Value, job, json, log};
+use qntx_guest::{
+    Config, Job, JobError, Plugin, PluginInfo, Registration, Value, config, job, json, log,
+};
 
 struct Probe;
 
@@ -68,6 +70,10 @@ const HANDLERS: &[(&str, &str)] = &[
     (
         "progress",
         "Reports progress payload.steps times and adds cost",
+    ),
+    (
+        "config",
+        "Returns the manifest's config, and config payload.key as it is, parsed as a u32 and required",
     ),
 ];
 
@@ -242,6 +248,12 @@ impl Plugin for Probe {
                 std::fs::write(text("path"), text("text")).map_err(|e| e.to_string())
             )),
             "env" => Ok(json!(std::env::var(text("name")).ok())),
+            "config" => Ok(json!({
+                "all": config::all(),
+                "get": config::get(&text("key")),
+                "parsed": config::parse::<u32>(&text("key")).map_err(|e| e.to_string()),
+                "required": config::require(&text("key")).map_err(|e| e.to_string()),
+            })),
             "connect" => Ok(json!(
                 std::net::TcpStream::connect(text("addr"))
                     .map(|_| ())
