@@ -1,6 +1,6 @@
 //! Plugins built by hand from `wit/plugin.wit` with other toolchains, exactly as the README's
-//! "Building a plugin without the SDK" says: componentize-py (`examples/python`),
-//! componentize-js (`examples/js`) and wit-bindgen alone (`tests/guests/bare`). Each loads with
+//! "Building a plugin without the SDK" says: componentize-py (`tests/hand-built/python`),
+//! componentize-js (`tests/hand-built/js`) and wit-bindgen alone (`tests/guests/bare`). Each loads with
 //! a manifest `[config]` its jobs read; a guest's own exception fails its job at once, named.
 //! A component built against the previous version of the contract (0.1.0) still loads.
 
