@@ -23,6 +23,10 @@ pub struct Guests {
     pub code: PathBuf,
     /// `plugins/upkeep`.
     pub upkeep: PathBuf,
+    /// `tests/guests/hostile`: waits and floods only the host can stop.
+    pub hostile: PathBuf,
+    /// `tests/guests/hostile/memories.wat`, assembled: a component with nine memories.
+    pub memories: Vec<u8>,
 }
 
 /// Build every guest once per test process (cargo makes later processes' builds no-ops).
@@ -45,6 +49,9 @@ pub fn guests() -> &'static Guests {
             otherworld: build("tests/guests/otherworld"),
             code: build("plugins/code"),
             upkeep: build("plugins/upkeep"),
+            hostile: build("tests/guests/hostile"),
+            memories: wat::parse_file(root.join("tests/guests/hostile/memories.wat"))
+                .unwrap_or_else(|e| panic!("assembling memories.wat: {e}")),
         }
     })
 }

@@ -10,6 +10,7 @@ mod failures;
 mod fixtures;
 mod grants;
 mod handlers;
+mod hostile;
 mod loading;
 mod pulse_cli;
 mod pulse_node;

@@ -13,6 +13,7 @@
 
 mod bindings;
 mod cache;
+mod drive;
 mod engine;
 mod error;
 mod execute;
@@ -30,9 +31,10 @@ pub use error::{Error, Result};
 pub use execute::PluginHandler;
 pub use grants::{DirGrant, Grants};
 pub use job_ctx::{Identity, JobCtx};
-pub use limits::Limits;
+pub use limits::{Limits, MAX_MEMORIES_PER_COMPONENT, MAX_TABLES_PER_COMPONENT};
 
 pub(crate) use bindings::{PluginPre, types};
+pub(crate) use drive::block_on;
 pub(crate) use execute::initialize;
 pub(crate) use limits::mib;
 pub(crate) use linker::{new_linker, refuse_import};
