@@ -54,7 +54,8 @@ impl Default for Limits {
 
 /// Core memories one component may define, on a node with the pooling allocator (each takes a
 /// slot of the pool). Rust, Python (componentize-py) and JavaScript (componentize-js) components
-/// have one; the memory limit bounds all of them together in any case.
+/// define one memory and two tables (the example handlers, 2026-12-01); the memory limit bounds
+/// all memories together in any case.
 pub const MAX_MEMORIES_PER_COMPONENT: u32 = 4;
 /// Core tables one component may define, on a node with the pooling allocator.
 pub const MAX_TABLES_PER_COMPONENT: u32 = 16;
