@@ -210,3 +210,18 @@ impl Env {
         }
     }
 }
+
+/// Poll `check` every 10 ms until it returns `Some`, failing after 60 s (a hang, not a timing).
+pub fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -8,22 +8,10 @@ use std::time::{Duration, Instant};
 use qntx::pulse::{JobStatus, NewJob, store};
 use serde_json::json;
 
-use crate::fixtures::{Env, guests};
+use crate::fixtures::{Env, eventually, guests};
 
 /// The hostile guest's file stem: its manifest is `qntx_guest_hostile.toml`.
 const HOSTILE: &str = "qntx_guest_hostile";
-
-/// Poll `check` every 5 ms until it returns `Some`, failing after 60 s (a hang, not a timing).
-fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "never happened: {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
 
 /// A node with the hostile guest and the probe, whose manifest grants `dir` read-write at
 /// `/data` when given.

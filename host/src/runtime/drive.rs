@@ -64,7 +64,7 @@ pub(crate) struct Watch<'a> {
     pub(crate) deadline_ms: i64,
     /// The limit the deadline enforces, for the error.
     pub(crate) limit_ms: i64,
-    /// When the call started (Unix milliseconds), for the error.
+    /// When the attempt started (Unix milliseconds): the error says how long after it stopped.
     pub(crate) started_ms: i64,
     /// The job's interrupt flag; `None` outside a job (`initialize`).
     pub(crate) interrupt: Option<&'a Interrupt>,

@@ -89,7 +89,11 @@ impl pulse::JobHandler for PluginHandler {
         let watch = Watch {
             deadline_ms,
             limit_ms,
-            started_ms: now_ms(),
+            // When the attempt started (Pulse set its deadline then), so that "stopped after"
+            // counts what the limit counts, a wait for a slot included.
+            started_ms: running
+                .deadline_ms
+                .saturating_sub(crate::clock::millis(running.timeout)),
             interrupt: Some(&running.interrupt),
             tick: self.runtime.config().epoch_tick,
         };
@@ -327,7 +331,7 @@ fn trap_failure(
                     "trap: too many live resources (limit {MAX_RESOURCES} streams, files, \
                      pollables and the like at once)"
                 ),
-                None => error.to_string(),
+                None => host_cause(error),
             };
             let message = match panic {
                 Some(panic) => format!("{name}: {panic} ({cause})"),
@@ -351,6 +355,21 @@ fn resources_exhausted(error: &wasmtime::Error) -> bool {
             Some(ResourceTableError::Full)
         )
     })
+}
+
+/// What a failed host call said, without the wasm backtrace wasmtime wraps it in (the
+/// backtrace stays in the error's details): `writing attestations: disk I/O error`.
+fn host_cause(error: &wasmtime::Error) -> String {
+    let causes: Vec<String> = error
+        .chain()
+        .map(ToString::to_string)
+        .filter(|cause| !cause.starts_with("error while executing at wasm backtrace"))
+        .collect();
+    if causes.is_empty() {
+        error.to_string()
+    } else {
+        causes.join(": ")
+    }
 }
 
 /// `64 KiB`.
