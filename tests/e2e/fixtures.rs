@@ -29,6 +29,10 @@ pub struct Guests {
     pub bare: PathBuf,
     /// `tests/guests/legacy`: built against `qntx:plugin@0.1.0`.
     pub legacy: PathBuf,
+    /// `tests/guests/hostile`: waits and floods only the host can stop.
+    pub hostile: PathBuf,
+    /// `tests/guests/hostile/memories.wat`, assembled: a component with nine memories.
+    pub memories: Vec<u8>,
 }
 
 /// Build every guest once per test process (cargo makes later processes' builds no-ops).
@@ -54,6 +58,9 @@ pub fn guests() -> &'static Guests {
             announcer: build("tests/guests/announcer"),
             bare: build("tests/guests/bare"),
             legacy: build("tests/guests/legacy"),
+            hostile: build("tests/guests/hostile"),
+            memories: wat::parse_file(root.join("tests/guests/hostile/memories.wat"))
+                .unwrap_or_else(|e| panic!("assembling memories.wat: {e}")),
         }
     })
 }
@@ -223,5 +230,20 @@ impl Env {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+}
+
+/// Poll `check` every 10 ms until it returns `Some`, failing after 60 s (a hang, not a timing).
+pub fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
 }

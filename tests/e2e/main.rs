@@ -12,6 +12,7 @@ mod failures;
 mod fixtures;
 mod grants;
 mod handlers;
+mod hostile;
 mod identity;
 mod loading;
 mod pulse_cli;

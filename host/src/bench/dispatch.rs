@@ -200,7 +200,8 @@ fn reused_instance(bench: &Bench, running: &RunningJob, calls: usize) -> anyhow:
     let mut store = wasmtime::Store::new(runtime.engine(), ctx);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Continue(1)));
-    let plugin = bench.plugin.pre().instantiate(&mut store)?;
+    let plugin = crate::runtime::block_on(bench.plugin.pre().instantiate_async(&mut store))
+        .map_err(anyhow::Error::msg)??;
     let job = &running.job;
     let wit_job = types::Job {
         id: job.id.clone(),
@@ -213,13 +214,16 @@ fn reused_instance(bench: &Bench, running: &RunningJob, calls: usize) -> anyhow:
         source: job.source.clone(),
     };
     let mut failed = None;
-    let summary = time_calls(calls.div_ceil(100).max(10), 100, || {
-        match plugin.call_execute_job(&mut store, &wit_job) {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => failed = Some(format!("{error:?}")),
-            Err(error) => failed = Some(format!("{error:#}")),
-        }
-    });
+    let summary = time_calls(
+        calls.div_ceil(100).max(10),
+        100,
+        || match crate::runtime::block_on(plugin.call_execute_job(&mut store, &wit_job)) {
+            Ok(Ok(Ok(_))) => {}
+            Ok(Ok(Err(error))) => failed = Some(format!("{error:?}")),
+            Ok(Err(error)) => failed = Some(format!("{error:#}")),
+            Err(error) => failed = Some(error),
+        },
+    );
     if let Some(error) = failed {
         anyhow::bail!("calling the reused instance failed: {error}");
     }

@@ -10,11 +10,17 @@ use wasmtime::component::Component;
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::cache::{ComponentCache, Lookup};
+use super::limits::{MAX_MEMORIES_PER_COMPONENT, MAX_TABLES_PER_COMPONENT};
 use super::{Error, Limits, Result};
 
 /// The wasm stack of a guest call: deep recursion traps as a stack overflow at this depth,
 /// well before the host's own stack is at risk.
 pub const MAX_WASM_STACK: usize = 1 << 20;
+
+/// The stack in linear memory ("shadow stack") of guests that `qntx` builds
+/// (`-zstack-size=65536`, see `toolchain/cargo.rs`): locals too big for the wasm stack live there,
+/// and overflowing it is an out-of-bounds access, not a stack overflow trap.
+pub(crate) const SHADOW_STACK_BYTES: usize = 64 << 10;
 
 /// How the engine is set up.
 #[derive(Debug, Clone)]
@@ -134,6 +140,13 @@ impl Runtime {
                 .total_core_instances(instances * 8)
                 .total_memories(instances * 2)
                 .total_tables(instances * 4)
+                // A component with many core memories takes many slots: wasmtime refuses one
+                // with more at compile time, naming both numbers (the memory limit bounds all
+                // its memories together anyway, see `MemoryLimiter`).
+                .max_memories_per_component(MAX_MEMORIES_PER_COMPONENT)
+                .max_tables_per_component(MAX_TABLES_PER_COMPONENT)
+                // Each call runs on a fiber stack (calls are async, see `drive.rs`).
+                .total_stacks(instances)
                 .max_memory_size(config.limits.memory_bytes)
                 // A freed slot stays mapped and is reset in place. Decommitting tables made
                 // every drop send an IPI to the other cores and every instance fault them in

@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use wasmtime::component::ResourceTableError;
 use wasmtime::{Store, UpdateDeadline};
 
 use super::bindings::{PluginPre, types};
-use super::engine::MAX_WASM_STACK;
+use super::drive::{Ended, Watch, drive};
+use super::engine::{MAX_WASM_STACK, SHADOW_STACK_BYTES};
 use super::guest_exception;
-use super::job_ctx::Stop;
+use super::job_ctx::{MAX_RESOURCES, Stop};
 use super::limits::mib;
 use super::slots::Slots;
 use super::{Grants, Identity, JobCtx, Limits, Runtime};
@@ -96,7 +98,18 @@ impl pulse::JobHandler for PluginHandler {
                 return Execution::failed(retryable(format!("{}: {reason}", name())), version);
             }
         };
-        let mut store = new_store(&self.runtime, ctx, deadline_ms, limit_ms, &self.limits);
+        let watch = Watch {
+            deadline_ms,
+            limit_ms,
+            // When the attempt started (Pulse set its deadline then), so that "stopped after"
+            // counts what the limit counts, a wait for a slot included.
+            started_ms: running
+                .deadline_ms
+                .saturating_sub(crate::clock::millis(running.timeout)),
+            interrupt: Some(&running.interrupt),
+            tick: self.runtime.config().epoch_tick,
+        };
+        let mut store = new_store(&self.runtime, ctx, &watch, &self.limits);
         let wit_job = types::Job {
             id: job.id.clone(),
             handler: raw_handler.to_owned(),
@@ -107,10 +120,14 @@ impl pulse::JobHandler for PluginHandler {
             parent_id: job.parent_job_id.clone(),
             source: job.source.clone(),
         };
-        let called = self
-            .pre
-            .instantiate(&mut store)
-            .and_then(|plugin| plugin.call_execute_job(&mut store, &wit_job));
+        let called = drive(
+            async {
+                let plugin = self.pre.instantiate_async(&mut store).await?;
+                plugin.call_execute_job(&mut store, &wit_job).await
+            },
+            &watch,
+        );
+        let called = settle(&mut store, called);
         let memory_exceeded = store.data().memory.exceeded;
         let stop = store.data().stop;
         // Progress, cost and log lines not yet flushed are committed with the outcome.
@@ -182,19 +199,26 @@ pub(crate) fn initialize(
     let identity = Identity::plugin(identity_hint, "");
     let ctx = JobCtx::for_initialize(identity, limits.clone(), grants, conn)?;
     let limit_ms = crate::clock::millis(limits.timeout);
-    let mut store = new_store(
-        runtime,
-        ctx,
-        now_ms().saturating_add(limit_ms),
+    let started_ms = now_ms();
+    let watch = Watch {
+        deadline_ms: started_ms.saturating_add(limit_ms),
         limit_ms,
-        limits,
+        started_ms,
+        interrupt: None,
+        tick: runtime.config().epoch_tick,
+    };
+    let mut store = new_store(runtime, ctx, &watch, limits);
+    let called = drive(
+        async {
+            let plugin = pre.instantiate_async(&mut store).await?;
+            let info = plugin.call_metadata(&mut store).await?;
+            store.data_mut().identity = Identity::plugin(&info.name, &info.version);
+            let registration = plugin.call_initialize(&mut store, config).await?;
+            Ok((info, registration))
+        },
+        &watch,
     );
-    let called = pre.instantiate(&mut store).and_then(|plugin| {
-        let info = plugin.call_metadata(&mut store)?;
-        store.data_mut().identity = Identity::plugin(&info.name, &info.version);
-        let registration = plugin.call_initialize(&mut store, config)?;
-        Ok((info, registration))
-    });
+    let called = settle(&mut store, called);
     let memory_exceeded = store.data().memory.exceeded;
     let stop = store.data().stop;
     let (logs, _) = store.into_data().finish();
@@ -215,14 +239,15 @@ pub(crate) fn initialize(
 }
 
 /// A store for one instance: memory limit, fuel when the engine meters it, and an epoch
-/// callback that stops the guest at its deadline or when Pulse interrupts the job.
-fn new_store(
-    runtime: &Runtime,
-    ctx: JobCtx,
-    deadline_ms: i64,
-    limit_ms: i64,
-    limits: &Limits,
-) -> Store<JobCtx> {
+/// callback that stops a running guest at its deadline or when Pulse interrupts the job (a
+/// guest waiting in a host call is stopped by [`drive`] instead).
+fn new_store(runtime: &Runtime, ctx: JobCtx, watch: &Watch<'_>, limits: &Limits) -> Store<JobCtx> {
+    let Watch {
+        deadline_ms,
+        limit_ms,
+        started_ms,
+        ..
+    } = *watch;
     let mut store = Store::new(runtime.engine(), ctx);
     store.limiter(|ctx| &mut ctx.memory);
     if runtime.config().fuel {
@@ -238,13 +263,38 @@ fn new_store(
             ctx.stop = Some(Stop::Interrupted(why));
             return Err(wasmtime::Error::msg("interrupted by the node"));
         }
-        if now_ms() >= deadline_ms {
-            ctx.stop = Some(Stop::Timeout { limit_ms });
+        let now = now_ms();
+        if now >= deadline_ms {
+            ctx.stop = Some(Stop::Timeout {
+                limit_ms,
+                after_ms: now - started_ms,
+            });
             return Err(wasmtime::Error::msg("deadline passed"));
         }
         Ok(UpdateDeadline::Continue(1))
     });
     store
+}
+
+/// The result of a driven call as that of the guest call: a stop by the watch is recorded in
+/// the store, as the epoch callback records its own.
+fn settle<T>(
+    store: &mut Store<JobCtx>,
+    driven: Result<wasmtime::Result<T>, Ended>,
+) -> wasmtime::Result<T> {
+    match driven {
+        Ok(called) => called,
+        Err(Ended::Stopped(stop)) => {
+            store.data_mut().stop = Some(stop);
+            Err(wasmtime::Error::msg(match stop {
+                Stop::Timeout { .. } => "deadline passed while the guest waited in a host call",
+                Stop::Interrupted(_) => {
+                    "interrupted by the node while the guest waited in a host call"
+                }
+            }))
+        }
+        Err(Ended::NoExecutor(reason)) => Err(wasmtime::Error::msg(reason)),
+    }
 }
 
 /// Explain why a guest call failed, naming the limit when the host stopped it.
@@ -262,13 +312,13 @@ fn trap_failure(
             let failure = interrupted(name, why);
             (failure.message, failure.kind)
         }
-        (Some(Stop::Timeout { limit_ms }), _) => (
-            format!("{name}: timed out (limit {limit_ms} ms)"),
+        (Some(Stop::Timeout { limit_ms, after_ms }), _) => (
+            format!("{name}: timed out (limit {limit_ms} ms, stopped after {after_ms} ms)"),
             FailureKind::Retryable,
         ),
         (None, Some(desired)) => (
             format!(
-                "{name}: trap: out of memory (limit {}; it asked for {})",
+                "{name}: trap: out of memory (limit {}; it asked for {} in all its memories)",
                 mib(limits.memory_bytes),
                 mib(desired)
             ),
@@ -284,11 +334,21 @@ fn trap_failure(
                     "trap: out of fuel (limit {})",
                     limits.fuel.unwrap_or(u64::MAX)
                 ),
+                Some(wasmtime::Trap::MemoryOutOfBounds) => format!(
+                    "trap: out of bounds memory access (also how a guest ends whose stack in \
+                     linear memory overflows: guests built by qntx have a {} stack in linear \
+                     memory, so keep large buffers on the heap)",
+                    kib(SHADOW_STACK_BYTES)
+                ),
                 Some(trap) => format!(
                     "trap: {}",
                     trap.to_string().trim_start_matches("wasm trap: ")
                 ),
-                None => error.to_string(),
+                None if resources_exhausted(error) => format!(
+                    "trap: too many live resources (limit {MAX_RESOURCES} streams, files, \
+                     pollables and the like at once)"
+                ),
+                None => host_cause(error),
             };
             let message = match panic {
                 Some(panic) => format!("{name}: {panic} ({cause})"),
@@ -302,6 +362,36 @@ fn trap_failure(
         details,
         kind,
     }
+}
+
+/// Whether the guest trapped because its resource table was full.
+fn resources_exhausted(error: &wasmtime::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<ResourceTableError>(),
+            Some(ResourceTableError::Full)
+        )
+    })
+}
+
+/// What a failed host call said, without the wasm backtrace wasmtime wraps it in (the
+/// backtrace stays in the error's details): `writing attestations: disk I/O error`.
+fn host_cause(error: &wasmtime::Error) -> String {
+    let causes: Vec<String> = error
+        .chain()
+        .map(ToString::to_string)
+        .filter(|cause| !cause.starts_with("error while executing at wasm backtrace"))
+        .collect();
+    if causes.is_empty() {
+        error.to_string()
+    } else {
+        causes.join(": ")
+    }
+}
+
+/// `64 KiB`.
+fn kib(bytes: usize) -> String {
+    format!("{} KiB", bytes >> 10)
 }
 
 /// The message of a Rust guest's panic, from what it printed to stderr:

@@ -60,13 +60,13 @@ impl Identity {
 const PROGRESS_FLUSH_INTERVAL_MS: i64 = 100;
 /// Live resources (streams, pollables, files, ...) a guest may hold at once: each is host
 /// memory, so a guest creating them in a loop must hit a wall long before the host does.
-const MAX_RESOURCES: usize = 10_000;
+pub(crate) const MAX_RESOURCES: usize = 10_000;
 
 /// Why the host stopped the guest, recorded so the error can say which limit was hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stop {
-    /// The wall-clock deadline passed.
-    Timeout { limit_ms: i64 },
+    /// The wall-clock deadline passed; the guest was stopped `after_ms` into its call.
+    Timeout { limit_ms: i64, after_ms: i64 },
     /// Pulse interrupted the job.
     Interrupted(Interruption),
 }

@@ -10,7 +10,7 @@
 //! A component importing anything else is refused at load, naming the import.
 
 use wasmtime::Engine;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{HasSelf, Linker, Resource};
 
 use super::JobCtx;
 use super::bindings::{config, job_context, logging, pulse, store, types};
@@ -53,7 +53,10 @@ pub(crate) const OFFERED_WASI: &[&str] = &[
 /// When wasmtime refuses a definition (a bug, not a runtime condition).
 pub(crate) fn new_linker(engine: &Engine) -> wasmtime::Result<Linker<JobCtx>> {
     let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    // Async WASI: a guest waiting on a clock, a stream or a file is a pending future that the
+    // job's deadline and interrupt can drop (`drive.rs`), not a blocked worker thread.
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    refuse_symlinks(&mut linker)?;
     types::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)?;
     store::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)?;
     pulse::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)?;
@@ -61,6 +64,28 @@ pub(crate) fn new_linker(engine: &Engine) -> wasmtime::Result<Linker<JobCtx>> {
     logging::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)?;
     config::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)?;
     Ok(linker)
+}
+
+/// The `wasi:filesystem/types` that wasmtime-wasi defines (a guest built for any 0.2.x links
+/// to it).
+const FILESYSTEM_TYPES: &str = "wasi:filesystem/types@0.2.12";
+
+/// Make `symlink-at` return `not-permitted`. A symbolic link the guest plants in a writable
+/// grant may point anywhere on the host (`/etc`, `../..`): wasmtime-wasi never follows it out
+/// of the grant, but the node's user or another program would. Hard links need no such rule:
+/// wasmtime-wasi resolves both ends of `link-at` inside writable grants, without following
+/// symlinks.
+fn refuse_symlinks(linker: &mut Linker<JobCtx>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::p2::bindings::filesystem::types::{Descriptor, ErrorCode};
+    linker.allow_shadowing(true);
+    linker.instance(FILESYSTEM_TYPES)?.func_wrap(
+        "[method]descriptor.symlink-at",
+        |_, (_dir, _target, _link): (Resource<Descriptor>, String, String)| {
+            Ok((Err::<(), _>(ErrorCode::NotPermitted),))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
 }
 
 /// What this node makes of an import: `None` if it links it, else why not.

@@ -6,13 +6,16 @@
 //! built from the plugin's shared `InstancePre`, with a [`JobCtx`] that denies by default: no
 //! files, no network, no environment; stdout and stderr captured into the job log; memory, time
 //! and output bounded by [`Limits`]; a plugin's manifest adds [`Grants`] and may lower the
-//! limits. A trap ends that job only. Compiled components are cached on disk (see `cache.rs`).
+//! limits. A trap ends that job only. Guests are called asynchronously, each call driven on the
+//! calling thread and raced against its deadline and interrupt (`drive.rs`), so a guest waiting
+//! in a host call stops on time too. Compiled components are cached on disk (see `cache.rs`).
 //!
 //! `host/` holds one file per WIT interface; [`PluginHandler`] turns a Pulse job into an
 //! `execute-job` call and the guest's effects into an [`crate::pulse::Execution`].
 
 mod bindings;
 mod cache;
+mod drive;
 mod engine;
 mod error;
 mod execute;
@@ -31,9 +34,10 @@ pub use error::{Error, Result};
 pub use execute::PluginHandler;
 pub use grants::{DirGrant, Grants};
 pub use job_ctx::{Identity, JobCtx};
-pub use limits::Limits;
+pub use limits::{Limits, MAX_MEMORIES_PER_COMPONENT, MAX_TABLES_PER_COMPONENT};
 
 pub(crate) use bindings::{PluginPre, types};
+pub(crate) use drive::block_on;
 pub(crate) use execute::initialize;
 pub(crate) use limits::mib;
 pub(crate) use linker::{new_linker, refuse_import};
