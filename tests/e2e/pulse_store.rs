@@ -109,7 +109,7 @@ fn complete(setup: &Setup, conn: &mut Connection, job: &Job, cost: f64) -> Resul
         &report(cost),
         store::Completion {
             result: &json!("done"),
-            attestations: Vec::new(),
+            attestations: &[],
             children: &[],
             logs: &[],
         },

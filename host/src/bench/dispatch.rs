@@ -110,6 +110,7 @@ impl Bench {
             timeout: std::time::Duration::from_secs(3600),
             interrupt: Arc::new(Interrupt::default()),
             conn: Arc::new(std::sync::Mutex::new(conn)),
+            tree: crate::pulse::TreeLimits::default(),
         })
     }
 }

@@ -347,6 +347,8 @@ fn enqueue(
         cost_estimate: args.cost_estimate,
         parent_job_id: None,
         unique: args.unique,
+        root_job_id: None,
+        depth: 0,
     };
     let enqueued = store::enqueue(conn, &job, now)?;
     if enqueued.existing {

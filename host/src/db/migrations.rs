@@ -52,6 +52,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "lighter_job_writes",
         sql: include_str!("../../migrations/007_lighter_job_writes.sql"),
     },
+    Migration {
+        version: 8,
+        name: "job_trees_and_nodes",
+        sql: include_str!("../../migrations/008_job_trees_and_nodes.sql"),
+    },
 ];
 
 /// Apply the migrations the database has not seen yet, each in its own transaction.

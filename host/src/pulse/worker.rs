@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use serde_json::Value;
 
+use super::fair::Shares;
 use super::store::{self, AttemptError, ClaimParams, Completion, Lease, Report};
-use super::{Error, HandlerLimits, Job, JobStatus, LogLevel, LogLine, NewJob, Progress, Registry};
+use super::{
+    Error, HandlerLimits, Job, JobStatus, LogLevel, LogLine, NewJob, Progress, Registry, TreeLimits,
+};
 use crate::ats;
 use crate::clock::{self, Clock, millis, now_ms};
 
@@ -50,6 +53,11 @@ pub struct WorkerConfig {
     pub claim_horizon: Duration,
     /// Rate and concurrency limits per handler.
     pub limits: HandlerLimits,
+    /// How far one job tree may grow (depth, descendants of one root).
+    pub tree: TreeLimits,
+    /// The node's worker threads: each plugin's fair share is counted in them
+    /// (see [`super::fair`]).
+    pub workers: usize,
     /// Where stored times come from (sandbox deadlines use the wall clock).
     pub clock: Arc<dyn Clock>,
 }
@@ -71,8 +79,8 @@ impl WorkerConfig {
     /// How long a job is taken to last before the node has run one: 10 ms.
     pub const UNMEASURED_JOB: Duration = Duration::from_millis(10);
 
-    /// Defaults for a node with this id: the constants above, no handler limits, the wall
-    /// clock.
+    /// Defaults for a node with this id: the constants above, no handler limits, the default
+    /// [`TreeLimits`], one worker, the wall clock.
     pub fn new(owner: impl Into<String>) -> Self {
         Self {
             owner: owner.into(),
@@ -83,6 +91,8 @@ impl WorkerConfig {
             claim_batch: Self::DEFAULT_CLAIM_BATCH,
             claim_horizon: Self::DEFAULT_CLAIM_HORIZON,
             limits: HandlerLimits::new(),
+            tree: TreeLimits::default(),
+            workers: 1,
             clock: clock::system(),
         }
     }
@@ -122,11 +132,21 @@ impl Interrupt {
     }
 }
 
+/// A running claim: its number, interrupt flag and handler.
+#[derive(Debug)]
+struct Held {
+    claim: u32,
+    interrupt: Arc<Interrupt>,
+    handler: String,
+}
+
 /// The jobs running on this node, so the node can interrupt them and tell when it is idle.
 #[derive(Debug, Default)]
 pub struct InFlight {
-    /// By job id: the claim number and its interrupt flag.
-    jobs: Mutex<HashMap<String, (u32, Arc<Interrupt>)>>,
+    /// By job id: jobs a worker runs or is committing the outcome of.
+    jobs: Mutex<HashMap<String, Held>>,
+    /// Since when, and why, the node's writes fail; cleared by the next successful commit.
+    fault: Mutex<Option<(Instant, String)>>,
     /// Workers between the start of a claim and the commit of its outcome.
     busy: AtomicUsize,
     /// Claims finished so far: a change between two looks means work happened in between.
@@ -144,12 +164,52 @@ impl InFlight {
         (self.busy.load(Ordering::SeqCst) == 0).then(|| self.finished.load(Ordering::SeqCst))
     }
 
-    /// The running claims: job id and claim number.
+    /// The running claims (outcomes not committed yet included): job id and claim number.
     pub fn held(&self) -> Vec<(String, u32)> {
         self.lock()
             .iter()
-            .map(|(id, (claim, _))| (id.clone(), *claim))
+            .map(|(id, held)| (id.clone(), held.claim))
             .collect()
+    }
+
+    /// Every claim a worker of this node still holds: running, committing, or claimed and
+    /// waiting for a worker. Only these leases are renewed.
+    pub fn renewable(&self) -> Vec<(String, u32)> {
+        let mut held = self.held();
+        held.extend(
+            self.claimed()
+                .iter()
+                .map(|job| (job.id.clone(), job.claims)),
+        );
+        held
+    }
+
+    /// Since when and why the node's writes have failed, if they fail now (a later commit
+    /// that succeeds clears it).
+    pub fn fault(&self) -> Option<(Duration, String)> {
+        self.fault_lock()
+            .as_ref()
+            .map(|(since, why)| (since.elapsed(), why.clone()))
+    }
+
+    fn record_fault(&self, why: String) {
+        let mut fault = self.fault_lock();
+        let since = fault
+            .as_ref()
+            .map_or_else(Instant::now, |(since, _)| *since);
+        *fault = Some((since, why));
+    }
+
+    fn clear_fault(&self) {
+        let mut fault = self.fault_lock();
+        if fault.is_some() {
+            tracing::info!("database writes succeed again");
+            *fault = None;
+        }
+    }
+
+    fn fault_lock(&self) -> std::sync::MutexGuard<'_, Option<(Instant, String)>> {
+        self.fault.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// How many jobs are running.
@@ -164,15 +224,15 @@ impl InFlight {
 
     /// Interrupt one job, if it runs here.
     pub fn interrupt(&self, id: &str, why: Interruption) {
-        if let Some((_, flag)) = self.lock().get(id) {
-            flag.raise(why);
+        if let Some(held) = self.lock().get(id) {
+            held.interrupt.raise(why);
         }
     }
 
     /// Interrupt every running job.
     pub fn interrupt_all(&self, why: Interruption) {
-        for (_, flag) in self.lock().values() {
-            flag.raise(why);
+        for held in self.lock().values() {
+            held.interrupt.raise(why);
         }
     }
 
@@ -211,27 +271,62 @@ impl InFlight {
         self.claimed().pop_front()
     }
 
+    /// The most urgent claimed job whose plugin has room in its share, now running here with
+    /// its interrupt flag.
+    fn start_claimed(&self, shares: Option<&Shares>) -> Option<(Job, Arc<Interrupt>)> {
+        let mut jobs = self.lock();
+        let mut claimed = self.claimed();
+        let index = match shares {
+            None => 0,
+            Some(shares) => {
+                let counts = shares.counts(jobs.values().map(|held| held.handler.as_str()));
+                claimed
+                    .iter()
+                    .position(|job| shares.has_room(&job.handler, &counts))?
+            }
+        };
+        let job = claimed.remove(index)?;
+        let interrupt = Arc::new(Interrupt::default());
+        let held = Held {
+            claim: job.claims,
+            interrupt: interrupt.clone(),
+            handler: job.handler.clone(),
+        };
+        if let Some(older) = jobs.insert(job.id.clone(), held) {
+            // An older claim of the same job still runs here: it was paused or rescued.
+            older.interrupt.raise(Interruption::Cancelled);
+        }
+        Some((job, interrupt))
+    }
+
+    /// Handlers whose plugin runs its whole share here now, not counting the jobs `except`:
+    /// a claim leaves them out.
+    fn full_handlers(&self, shares: &Shares, handlers: &[String], except: &[&str]) -> Vec<String> {
+        let jobs = self.lock();
+        let counts = shares.counts(
+            jobs.iter()
+                .filter(|(id, _)| !except.contains(&id.as_str()))
+                .map(|(_, held)| held.handler.as_str()),
+        );
+        handlers
+            .iter()
+            .filter(|handler| !shares.has_room(handler, &counts))
+            .cloned()
+            .collect()
+    }
+
     fn claimed(&self) -> std::sync::MutexGuard<'_, VecDeque<Job>> {
         self.claimed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn insert(&self, id: &str, claim: u32) -> Arc<Interrupt> {
-        let flag = Arc::new(Interrupt::default());
-        if let Some((_, older)) = self.lock().insert(id.to_owned(), (claim, flag.clone())) {
-            // An older claim of the same job still runs here: it was paused or rescued.
-            older.raise(Interruption::Cancelled);
-        }
-        flag
-    }
-
     fn remove(&self, id: &str, claim: u32) {
         let mut jobs = self.lock();
-        if jobs.get(id).is_some_and(|(held, _)| *held == claim) {
+        if jobs.get(id).is_some_and(|held| held.claim == claim) {
             jobs.remove(id);
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Arc<Interrupt>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held>> {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -295,6 +390,8 @@ pub struct RunningJob {
     pub interrupt: Arc<Interrupt>,
     /// The worker's connection: for progress, logs and queries while the job runs.
     pub conn: SharedConnection,
+    /// How far the job's tree may grow: bounds the children it enqueues.
+    pub tree: TreeLimits,
 }
 
 impl RunningJob {
@@ -382,12 +479,35 @@ pub struct WorkerReport {
     pub released: usize,
     /// Outcomes discarded because the job was cancelled or rescued meanwhile.
     pub discarded: usize,
+    /// Outcomes that could not be committed even after retries: their jobs stay `running`
+    /// until their lease expires, and the rescuer requeues them.
+    pub abandoned: usize,
+}
+
+impl WorkerReport {
+    fn add(&mut self, other: Self) {
+        self.claimed += other.claimed;
+        self.paused += other.paused;
+        self.completed += other.completed;
+        self.retried += other.retried;
+        self.failed += other.failed;
+        self.released += other.released;
+        self.discarded += other.discarded;
+        self.abandoned += other.abandoned;
+    }
 }
 
 /// Most outcomes a worker holds before committing them in one transaction.
 const MAX_PENDING: usize = 32;
 /// Longest a worker holds a finished outcome before committing it, while more claimed jobs wait.
 const MAX_COMMIT_DELAY: Duration = Duration::from_millis(5);
+/// A batch of outcomes whose commit fails is committed again one outcome at a time; one that
+/// still fails is retried after these delays, then given up (its lease then expires).
+const COMMIT_RETRY_DELAYS: [Duration; 3] = [
+    Duration::from_millis(100),
+    Duration::from_secs(1),
+    Duration::from_secs(5),
+];
 
 /// Claims jobs for registered handlers and runs them, one at a time, on the calling thread.
 ///
@@ -453,13 +573,20 @@ impl Worker {
     ///
     /// [`Error::Sqlite`] when the database fails; the jobs, if claimed, are then rescued later.
     pub fn run_once(&self) -> Result<WorkerReport, Error> {
-        let handlers = self.registry.names();
+        let registered = self.registry.all();
         let mut report = WorkerReport::default();
-        if handlers.is_empty() {
+        if registered.is_empty() {
             return Ok(report);
         }
+        let handlers: Vec<String> = registered.iter().map(|r| r.handler.clone()).collect();
+        let shares = Shares::new(&registered, self.config.workers);
+        let shares = (!shares.is_unbounded(self.config.workers)).then_some(shares);
         self.in_flight.busy.fetch_add(1, Ordering::SeqCst);
-        let result = self.claim_and_run(&handlers, &mut report);
+        let result = self.claim_and_run(&handlers, shares.as_ref(), &mut report);
+        if let Err(error) = &result {
+            self.in_flight
+                .record_fault(format!("claiming jobs: {}", crate::error_chain(error)));
+        }
         if report.claimed > 0 {
             self.in_flight.finished.fetch_add(1, Ordering::SeqCst);
         }
@@ -467,21 +594,31 @@ impl Worker {
         result.map(|()| report)
     }
 
-    fn claim_and_run(&self, handlers: &[String], report: &mut WorkerReport) -> Result<(), Error> {
+    fn claim_and_run(
+        &self,
+        handlers: &[String],
+        shares: Option<&Shares>,
+        report: &mut WorkerReport,
+    ) -> Result<(), Error> {
         let mut pending = Vec::new();
         let mut first_done = None;
         while !self.wakeup.is_stopping() {
-            let job = match self.in_flight.take_claimed() {
-                Some(job) => job,
-                None if pending.is_empty() => match self.claim(handlers, report)? {
-                    Some(job) => job,
-                    None => break,
-                },
+            let (job, interrupt) = match self.in_flight.start_claimed(shares) {
+                Some(started) => started,
+                None if pending.is_empty() => {
+                    if !self.claim(handlers, shares, report)? {
+                        break;
+                    }
+                    match self.in_flight.start_claimed(shares) {
+                        Some(started) => started,
+                        None => break,
+                    }
+                }
                 None => break,
             };
             report.claimed += 1;
             let started = Instant::now();
-            pending.push(self.run_job(job));
+            pending.push(self.run_job(job, interrupt));
             self.in_flight.record_run(started.elapsed());
             let done = *first_done.get_or_insert_with(Instant::now);
             if pending.len() >= MAX_PENDING || done.elapsed() >= MAX_COMMIT_DELAY {
@@ -491,35 +628,144 @@ impl Worker {
         if pending.is_empty() {
             return Ok(());
         }
+        let mut batch = WorkerReport::default();
+        match self.commit_batch(&pending, handlers, shares, &mut batch) {
+            Ok(next) => {
+                report.add(batch);
+                self.in_flight.clear_fault();
+                self.forget(&pending);
+                if let Some(claimed) = next {
+                    self.share(claimed, report);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(jobs = pending.len(), error = %self.describe(&error), "committing a batch of outcomes failed; committing them one by one");
+                for (running, execution) in &pending {
+                    self.commit_alone(running, execution, report);
+                }
+                self.forget(&pending);
+            }
+        }
+        Ok(())
+    }
+
+    /// Commit a batch of outcomes in one transaction, and claim the next batch in it when no
+    /// claimed job waits (one commit fewer per batch).
+    fn commit_batch(
+        &self,
+        pending: &[(RunningJob, Execution)],
+        handlers: &[String],
+        shares: Option<&Shares>,
+        report: &mut WorkerReport,
+    ) -> Result<Option<store::Claimed>, Error> {
         let mut conn = lock(&self.conn);
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for (running, execution) in pending {
-            self.commit(&tx, &running, execution, report)?;
+            self.commit(&tx, running, execution, report)?;
         }
-        // No claimed job waits: claim the next batch in the same transaction, one commit
-        // fewer per batch. A claim that fails leaves the outcomes to commit on their own.
+        // A claim that fails leaves the outcomes to commit on their own.
         let next = if self.wakeup.is_stopping() || self.in_flight.waiting() > 0 {
             None
         } else {
-            store::claim_in(&tx, &self.claim_params(handlers))
+            // The jobs just run are still held: they no longer count against their plugins.
+            let eligible = self.eligible(handlers, shares, pending);
+            store::claim_in(&tx, &self.claim_params(&eligible))
                 .inspect_err(|error| {
                     tracing::warn!(error = %crate::error_chain(error), "claiming the next batch failed");
                 })
                 .ok()
         };
         tx.commit()?;
-        drop(conn);
-        if let Some(claimed) = next
-            && let Some(first) = self.share(claimed, report)
-        {
-            self.in_flight.claimed().push_front(first);
-        }
-        Ok(())
+        Ok(next)
     }
 
-    /// Claim a batch; keep the first job, leave the rest for the node's workers.
-    fn claim(&self, handlers: &[String], report: &mut WorkerReport) -> Result<Option<Job>, Error> {
-        let claimed = store::claim(&mut lock(&self.conn), &self.claim_params(handlers))?;
+    /// Commit one outcome in a transaction of its own, retrying after [`COMMIT_RETRY_DELAYS`];
+    /// when every try fails, give the claim up: its lease is no longer renewed, so the rescuer
+    /// of a node that can write requeues it when the lease expires.
+    fn commit_alone(&self, running: &RunningJob, execution: &Execution, report: &mut WorkerReport) {
+        let job = &running.job;
+        let mut delays = COMMIT_RETRY_DELAYS.iter();
+        loop {
+            let mut alone = WorkerReport::default();
+            let committed = (|| {
+                let mut conn = lock(&self.conn);
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                self.commit(&tx, running, execution, &mut alone)?;
+                tx.commit().map_err(Error::from)
+            })();
+            let error = match committed {
+                Ok(()) => {
+                    report.add(alone);
+                    self.in_flight.clear_fault();
+                    return;
+                }
+                Err(error) => self.describe(&error),
+            };
+            match delays.next() {
+                Some(delay) if !self.wakeup.is_stopping() => {
+                    tracing::warn!(job = %job.id, handler = %job.handler, retry_in = ?delay, %error, "committing an outcome failed; retrying");
+                    std::thread::sleep(*delay);
+                }
+                _ => {
+                    tracing::error!(job = %job.id, handler = %job.handler, %error, "giving up on committing an outcome: the job stays running until its lease expires, then it is rescued");
+                    self.in_flight.record_fault(format!(
+                        "committing the outcome of job '{}': {error}",
+                        job.id
+                    ));
+                    report.abandoned += 1;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The jobs of `pending` are committed or given up: this worker holds them no more.
+    fn forget(&self, pending: &[(RunningJob, Execution)]) {
+        for (running, _) in pending {
+            self.in_flight.remove(&running.job.id, running.job.claims);
+        }
+    }
+
+    /// A database error with the file it concerns and the operating system's error.
+    fn describe(&self, error: &Error) -> String {
+        crate::db::describe_error(&lock(&self.conn), error)
+    }
+
+    /// The handlers a claim may take: `handlers` without those of plugins at their share
+    /// (counting the running jobs other than `finishing`).
+    fn eligible(
+        &self,
+        handlers: &[String],
+        shares: Option<&Shares>,
+        finishing: &[(RunningJob, Execution)],
+    ) -> Vec<String> {
+        let Some(shares) = shares else {
+            return handlers.to_vec();
+        };
+        let finishing: Vec<&str> = finishing.iter().map(|(r, _)| r.job.id.as_str()).collect();
+        let full = self.in_flight.full_handlers(shares, handlers, &finishing);
+        handlers
+            .iter()
+            .filter(|handler| !full.contains(handler))
+            .cloned()
+            .collect()
+    }
+
+    /// Claim a batch for the node's workers (this one included); false when nothing was
+    /// claimed.
+    fn claim(
+        &self,
+        handlers: &[String],
+        shares: Option<&Shares>,
+        report: &mut WorkerReport,
+    ) -> Result<bool, Error> {
+        let eligible = self.eligible(handlers, shares, &[]);
+        if eligible.is_empty() {
+            return Ok(false);
+        }
+        let claimed = store::claim(&mut lock(&self.conn), &self.claim_params(&eligible))?;
+        self.in_flight.clear_fault();
         Ok(self.share(claimed, report))
     }
 
@@ -537,22 +783,24 @@ impl Worker {
         }
     }
 
-    /// Put a claimed batch where the node's workers find it, and wake them; return the first
-    /// job for this worker.
-    fn share(&self, claimed: store::Claimed, report: &mut WorkerReport) -> Option<Job> {
+    /// Put a claimed batch where the node's workers find it (most urgent first, ahead of
+    /// what waits already), and wake the others when more than one job came; true when any
+    /// job came.
+    fn share(&self, claimed: store::Claimed, report: &mut WorkerReport) -> bool {
         report.paused += claimed.paused.len();
         for id in &claimed.paused {
             tracing::info!(job = %id, "paused: its cost estimate does not fit the budget");
         }
-        let mut jobs = claimed.jobs.into_iter();
-        let first = jobs.next();
+        let count = claimed.jobs.len();
         let mut waiting = self.in_flight.claimed();
-        waiting.extend(jobs);
-        if !waiting.is_empty() {
-            drop(waiting);
+        for job in claimed.jobs.into_iter().rev() {
+            waiting.push_front(job);
+        }
+        drop(waiting);
+        if count > 1 {
             self.wakeup.notify();
         }
-        first
+        count > 0
     }
 
     /// Run jobs until `wakeup` says stop; sleeps when idle. Claimed jobs no worker started are
@@ -612,16 +860,17 @@ impl Worker {
             .is_ok_and(|gone| !gone.is_empty())
     }
 
-    fn run_job(&self, job: Job) -> (RunningJob, Execution) {
+    fn run_job(&self, job: Job, interrupt: Arc<Interrupt>) -> (RunningJob, Execution) {
         let timeout = job
             .timeout_ms
             .map_or(self.config.default_timeout, Duration::from_millis);
         let running = RunningJob {
-            deadline_ms: now_ms() + millis(timeout),
+            deadline_ms: now_ms().saturating_add(millis(timeout)),
             timeout,
-            interrupt: self.in_flight.insert(&job.id, job.claims),
+            interrupt,
             lease_owner: self.config.owner.clone(),
             conn: self.conn.clone(),
+            tree: self.config.tree,
             job,
         };
         let span = tracing::info_span!("job", id = %running.job.id, handler = %running.job.handler, attempt = running.job.attempt);
@@ -636,7 +885,6 @@ impl Worker {
                 details: Vec::new(),
                 kind: FailureKind::Interrupted(Interruption::Cancelled),
             };
-            self.in_flight.remove(&running.job.id, running.job.claims);
             return (running, Execution::failed(failure, ""));
         }
         let execution = match self.registry.get(&running.job.handler) {
@@ -667,7 +915,6 @@ impl Worker {
                 "",
             ),
         };
-        self.in_flight.remove(&running.job.id, running.job.claims);
         (running, execution)
     }
 
@@ -677,7 +924,7 @@ impl Worker {
         &self,
         conn: &Connection,
         running: &RunningJob,
-        execution: Execution,
+        execution: &Execution,
         report: &mut WorkerReport,
     ) -> Result<(), Error> {
         let job = &running.job;
@@ -695,8 +942,8 @@ impl Worker {
             plugin_version: &execution.plugin_version,
         };
         let writes = (execution.attestations.len(), execution.children.len());
-        let mut logs = execution.logs;
-        let outcome = match execution.outcome {
+        let mut logs = execution.logs.clone();
+        let outcome = match &execution.outcome {
             Ok(result) => {
                 let mut lines = logs.clone();
                 lines.push(line(
@@ -706,18 +953,20 @@ impl Worker {
                         job.attempt, writes.0, writes.1
                     ),
                 ));
-                let completed = store::complete_in(
-                    conn,
-                    running.lease(),
-                    &attempt_report,
-                    Completion {
-                        result: &result,
-                        attestations: execution.attestations,
-                        children: &execution.children,
-                        logs: &lines,
-                    },
-                    now,
-                );
+                let completed = self.check_tree(conn, running, execution).and_then(|()| {
+                    store::complete_in(
+                        conn,
+                        running.lease(),
+                        &attempt_report,
+                        Completion {
+                            result,
+                            attestations: &execution.attestations,
+                            children: &execution.children,
+                            logs: &lines,
+                        },
+                        now,
+                    )
+                });
                 if completed.is_ok() {
                     report.completed += 1;
                     tracing::info!(job = %job.id, handler = %job.handler, attempt = job.attempt, attestations = writes.0, children = writes.1, "completed");
@@ -734,7 +983,7 @@ impl Worker {
                         ),
                     ));
                 }
-                self.fail(conn, running, &failure, &attempt_report, now, report, &logs)
+                self.fail(conn, running, failure, &attempt_report, now, report, &logs)
             }
         };
         match outcome {
@@ -755,8 +1004,9 @@ impl Worker {
                 ));
                 store::append_logs(conn, &job.id, &logs)
             }
-            Err(error @ (Error::Ats(_) | Error::Invalid(_))) => {
-                // The attempt's writes cannot be stored: that is the attempt's failure.
+            Err(error) if refused_by_database(&error) => {
+                // The attempt's writes cannot be stored: that is the attempt's failure, not the
+                // batch's (its savepoint is rolled back; the other outcomes commit).
                 let failure = Failure {
                     message: format!("storing the outcome of '{}': {error}", job.handler),
                     details: crate::error_chain(&error)
@@ -772,6 +1022,25 @@ impl Worker {
             }
             Err(other) => Err(other),
         }
+    }
+
+    /// Refuse the children of an attempt that would take its job tree past the node's
+    /// descendant bound (the guest's enqueue checks the same bound against what it saw; this
+    /// check, serialised with every other commit, is the one that holds).
+    fn check_tree(
+        &self,
+        conn: &Connection,
+        running: &RunningJob,
+        execution: &Execution,
+    ) -> Result<(), Error> {
+        if execution.children.is_empty() {
+            return Ok(());
+        }
+        let root = running.job.root();
+        let adding = u64::try_from(execution.children.len()).unwrap_or(u64::MAX);
+        running
+            .tree
+            .check_descendants(root, store::descendants(conn, root)?, adding)
     }
 
     /// Record a failed attempt with its log: back to the queue uncounted (shutdown), queued
@@ -862,6 +1131,22 @@ impl Worker {
         }
         Ok(())
     }
+}
+
+/// Whether the database refused this attempt's writes themselves (a rule, a constraint, a size),
+/// as opposed to failing to write anything (I/O, a full disk, a lock, a read-only file).
+fn refused_by_database(error: &Error) -> bool {
+    use rusqlite::ErrorCode::{ConstraintViolation, TooBig, TypeMismatch};
+    let sqlite = match error {
+        Error::Invalid(_) | Error::Ats(crate::ats::Error::Invalid(_)) => return true,
+        Error::Sqlite(sqlite) | Error::Ats(crate::ats::Error::Sqlite(sqlite)) => sqlite,
+        Error::Ats(_) => return true,
+        _ => return false,
+    };
+    matches!(
+        sqlite.sqlite_error_code(),
+        Some(ConstraintViolation | TooBig | TypeMismatch)
+    )
 }
 
 /// Delay before retrying after failed attempt number `attempt`: `base · 2^(attempt-1)`, with

@@ -48,6 +48,10 @@ impl PluginHandler {
 }
 
 impl pulse::JobHandler for PluginHandler {
+    fn concurrency(&self) -> Option<usize> {
+        Some(self.limits.concurrency)
+    }
+
     fn execute(&self, running: &RunningJob) -> Execution {
         let job = &running.job;
         let raw_handler = job
