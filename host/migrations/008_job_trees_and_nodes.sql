@@ -12,3 +12,18 @@ CREATE INDEX jobs_by_root ON jobs (root_job_id) WHERE root_job_id IS NOT NULL;
 -- One `{"attempt": N, "node": ID}` per claim, appended by the claim and kept after the job
 -- finishes (`lease_owner` is cleared then).
 ALTER TABLE jobs ADD COLUMN attempt_nodes TEXT NOT NULL DEFAULT '[]';
+
+-- The nodes that ran on this database: `qntx job show` names the host of each attempt and says
+-- when no live node serves a queued job's handler. A node refreshes `seen_at` (and its
+-- handlers) at every lease renewal; it is live while `seen_at + lease_ms` has not passed and
+-- it has not stopped.
+CREATE TABLE nodes (
+    id         TEXT    PRIMARY KEY,
+    host       TEXT    NOT NULL,
+    pid        INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    seen_at    INTEGER NOT NULL,
+    lease_ms   INTEGER NOT NULL CHECK (lease_ms > 0),
+    stopped_at INTEGER,
+    handlers   TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(handlers))
+);

@@ -236,6 +236,7 @@ impl Node {
         let mut maintenance = Maintenance {
             conn: open()?,
             owner: id.clone(),
+            registry: registry.clone(),
             lease: config.worker.lease,
             in_flight: in_flight.clone(),
             wakeup: wakeup.clone(),
@@ -379,6 +380,9 @@ impl Node {
         for thread in self.threads.drain(..) {
             let _joined = thread.join();
         }
+        if let Err(error) = pulse::nodes::stopped(&pulse::lock(&self.conn), &self.id, now_ms()) {
+            tracing::warn!(error = %error_chain(&error), "could not record that the node stopped");
+        }
         tracing::info!(node = %self.id, "node stopped");
     }
 }
@@ -395,6 +399,7 @@ impl Drop for Node {
 struct Maintenance {
     conn: rusqlite::Connection,
     owner: String,
+    registry: Arc<Registry>,
     lease: Duration,
     in_flight: Arc<InFlight>,
     wakeup: Arc<Wakeup>,
@@ -455,6 +460,13 @@ impl Maintenance {
                 .now_ms()
                 .saturating_add(crate::clock::millis(self.lease));
             store::renew_leases(&self.conn, &self.in_flight.renewable(), &self.owner, until)?;
+            pulse::nodes::heartbeat(
+                &self.conn,
+                &self.owner,
+                crate::clock::millis(self.lease),
+                &self.registry.names(),
+                self.clock.now_ms(),
+            )?;
         }
         if due(&mut last.wal, WAL_CHECK)
             && let Some(report) = self.wal.check(&self.conn)

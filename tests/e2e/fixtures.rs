@@ -23,6 +23,8 @@ pub struct Guests {
     pub code: PathBuf,
     /// `plugins/upkeep`.
     pub upkeep: PathBuf,
+    /// `tests/guests/swarm`: jobs hostile to the queue.
+    pub swarm: PathBuf,
 }
 
 /// Build every guest once per test process (cargo makes later processes' builds no-ops).
@@ -45,6 +47,7 @@ pub fn guests() -> &'static Guests {
             otherworld: build("tests/guests/otherworld"),
             code: build("plugins/code"),
             upkeep: build("plugins/upkeep"),
+            swarm: build("tests/guests/swarm"),
         }
     })
 }

@@ -73,6 +73,7 @@ impl Setup {
                 lease_until: self.now() + LEASE_MS,
                 limit,
                 limits,
+                room: None,
                 now: self.now(),
             },
         )
@@ -482,6 +483,7 @@ fn two_connections_racing_never_claim_the_same_job() {
                             lease_until: now + LEASE_MS,
                             limit: 1 + (got.len() % 4) as u32,
                             limits: &HandlerLimits::new(),
+                            room: None,
                             now,
                         },
                     )

@@ -97,6 +97,7 @@ impl Bench {
                 lease_until: now + 3_600_000,
                 limit: 1,
                 limits: &HandlerLimits::new(),
+                room: None,
                 now,
             },
         )?

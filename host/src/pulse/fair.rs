@@ -73,6 +73,62 @@ impl Shares {
     }
 }
 
+/// What a claim may still take of each plugin: its share of workers times the jobs one worker
+/// is expected to finish within the claim horizon (judging by that plugin's recent jobs), less
+/// the jobs it runs or has waiting here. Short jobs are thus claimed in batches; long ones one
+/// at a time, and no more than the plugin's share can start.
+#[derive(Debug, Clone)]
+pub struct Room {
+    group_of: HashMap<String, usize>,
+    left: Vec<usize>,
+}
+
+impl Room {
+    /// The room of each plugin of `shares`, given the handlers of the jobs held here (`held`)
+    /// and how many jobs of a handler one worker finishes within the horizon (`per_worker`).
+    pub fn new<'a>(
+        shares: &Shares,
+        held: impl Iterator<Item = &'a str>,
+        per_worker: impl Fn(&str) -> usize,
+    ) -> Self {
+        let counts = shares.counts(held);
+        let mut within = vec![usize::MAX; shares.limits.len()];
+        for (handler, &group) in &shares.group_of {
+            within[group] = within[group].min(per_worker(handler).max(1));
+        }
+        let left = shares
+            .limits
+            .iter()
+            .zip(within)
+            .zip(counts)
+            .map(|((limit, within), held)| limit.saturating_mul(within).saturating_sub(held))
+            .collect();
+        Self {
+            group_of: shares.group_of.clone(),
+            left,
+        }
+    }
+
+    /// Whether `handler`'s plugin has room for one more job.
+    pub fn has_room(&self, handler: &str) -> bool {
+        self.group_of
+            .get(handler)
+            .is_none_or(|&group| self.left[group] > 0)
+    }
+
+    /// Take room for one job of `handler`; false when its plugin has none.
+    pub fn take(&mut self, handler: &str) -> bool {
+        match self.group_of.get(handler) {
+            Some(&group) if self.left[group] == 0 => false,
+            Some(&group) => {
+                self.left[group] -= 1;
+                true
+            }
+            None => true,
+        }
+    }
+}
+
 /// The plugin a handler counts against: its plugin, or for a user handler the handler itself.
 fn group(registered: &Registered) -> &str {
     if registered.handler.starts_with("handler/") {

@@ -34,6 +34,7 @@ mod error;
 pub mod fair;
 mod job;
 pub mod limits;
+pub mod nodes;
 mod pruner;
 mod registry;
 mod rescuer;

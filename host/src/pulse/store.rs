@@ -160,6 +160,9 @@ pub struct ClaimParams<'a> {
     pub limit: u32,
     /// Rate and concurrency limits of handlers.
     pub limits: &'a HandlerLimits,
+    /// What the claiming node may still take of each plugin ([`super::fair`]); `None`: no
+    /// bound.
+    pub room: Option<&'a super::fair::Room>,
     /// Now, Unix milliseconds.
     pub now: i64,
 }
@@ -209,10 +212,12 @@ fn claim_writes(tx: &Connection, claim: &ClaimParams<'_>) -> Result<Claimed> {
             room.insert(handler.to_owned(), free);
         }
     }
+    let mut shares = claim.room.cloned();
     let eligible: Vec<&String> = claim
         .handlers
         .iter()
         .filter(|h| room.get(h.as_str()) != Some(&0))
+        .filter(|h| shares.as_ref().is_none_or(|s| s.has_room(h)))
         .collect();
     let mut claimed = Claimed::default();
     if eligible.is_empty() || claim.limit == 0 {
@@ -239,14 +244,18 @@ fn claim_writes(tx: &Connection, claim: &ClaimParams<'_>) -> Result<Claimed> {
             .then(a.run_at.cmp(&b.run_at))
             .then(a_seq.cmp(b_seq))
     });
-    // A batch may take more of a limited handler than it has room for: give those back.
+    // A batch may take more of a limited handler (or of a plugin on this node) than it has
+    // room for: undo those claims, as if they had not been made.
     let mut kept = Vec::with_capacity(jobs.len());
     for (_, job) in jobs {
-        if let Some(free) = room.get_mut(&job.handler) {
-            if *free == 0 {
-                release_claim(tx, claim_lease(&job, claim.owner), claim.now)?;
-                continue;
-            }
+        let limited = room.get_mut(&job.handler);
+        let over = limited.as_ref().is_some_and(|free| **free == 0)
+            || shares.as_mut().is_some_and(|s| !s.take(&job.handler));
+        if over {
+            unclaim(tx, &job, claim.owner)?;
+            continue;
+        }
+        if let Some(free) = limited {
             *free -= 1;
         }
         kept.push(job);
@@ -277,6 +286,17 @@ fn claim_writes(tx: &Connection, claim: &ClaimParams<'_>) -> Result<Claimed> {
         claimed.jobs.push(job);
     }
     Ok(claimed)
+}
+
+/// Undo a claim made in this transaction: attempt, claim count and node record as before.
+fn unclaim(conn: &Connection, job: &Job, owner: &str) -> Result<()> {
+    let changed = conn
+        .prepare_cached(sql!("job_unclaim"))?
+        .execute(params![job.id, job.claims, owner])?;
+    if changed == 0 {
+        return Err(lease_lost(claim_lease(job, owner)));
+    }
+    Ok(())
 }
 
 fn claim_lease<'a>(job: &'a Job, owner: &'a str) -> Lease<'a> {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use serde_json::Value;
 
-use super::fair::Shares;
+use super::fair::{Room, Shares};
 use super::store::{self, AttemptError, ClaimParams, Completion, Lease, Report};
 use super::{
     Error, HandlerLimits, Job, JobStatus, LogLevel, LogLine, NewJob, Progress, Registry, TreeLimits,
@@ -155,6 +155,8 @@ pub struct InFlight {
     claimed: Mutex<VecDeque<Job>>,
     /// How long this node's recent jobs ran, in µs (a moving average); 0 before the first.
     job_micros: AtomicU64,
+    /// The same, per handler (only consulted when plugins have shares to respect).
+    handler_micros: Mutex<HashMap<String, u64>>,
 }
 
 impl InFlight {
@@ -244,27 +246,28 @@ impl InFlight {
     /// How many jobs one worker is expected to finish within `horizon`, judging by how long
     /// recent jobs took, between 1 and `most`.
     fn jobs_within(&self, horizon: Duration, most: u32) -> u32 {
-        let horizon = u64::try_from(horizon.as_micros()).unwrap_or(u64::MAX);
-        let per_job = match self.job_micros.load(Ordering::Relaxed) {
-            0 => u64::try_from(WorkerConfig::UNMEASURED_JOB.as_micros()).unwrap_or(u64::MAX),
-            micros => micros,
-        };
-        u32::try_from(horizon / per_job.max(1))
-            .unwrap_or(u32::MAX)
-            .clamp(1, most.max(1))
+        within(horizon, self.job_micros.load(Ordering::Relaxed), most)
     }
 
-    /// Count a job that ran for `took` in the moving average (each new job weighs 1/8).
-    fn record_run(&self, took: Duration) {
+    /// Count a job of `handler` that ran for `took` in the moving averages (each new job
+    /// weighs 1/8).
+    fn record_run(&self, handler: &str, took: Duration) {
         let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
         let _always_some =
             self.job_micros
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |mean| {
-                    Some(match mean {
-                        0 => micros,
-                        mean => mean - mean / 8 + micros / 8,
-                    })
+                    Some(moving(mean, micros))
                 });
+        let mut by_handler = self
+            .handler_micros
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match by_handler.get_mut(handler) {
+            Some(mean) => *mean = moving(*mean, micros),
+            None => {
+                by_handler.insert(handler.to_owned(), micros);
+            }
+        }
     }
 
     fn take_claimed(&self) -> Option<Job> {
@@ -299,20 +302,28 @@ impl InFlight {
         Some((job, interrupt))
     }
 
-    /// Handlers whose plugin runs its whole share here now, not counting the jobs `except`:
-    /// a claim leaves them out.
-    fn full_handlers(&self, shares: &Shares, handlers: &[String], except: &[&str]) -> Vec<String> {
+    /// What a claim may still take of each plugin (see [`Room`]), not counting the jobs
+    /// `except`, whose outcomes are being committed.
+    fn room(&self, shares: &Shares, except: &[&str], horizon: Duration, most: u32) -> Room {
         let jobs = self.lock();
-        let counts = shares.counts(
-            jobs.iter()
-                .filter(|(id, _)| !except.contains(&id.as_str()))
-                .map(|(_, held)| held.handler.as_str()),
-        );
-        handlers
+        let claimed = self.claimed();
+        let by_handler = self
+            .handler_micros
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let running = jobs
             .iter()
-            .filter(|handler| !shares.has_room(handler, &counts))
-            .cloned()
-            .collect()
+            .filter(|(id, _)| !except.contains(&id.as_str()))
+            .map(|(_, held)| held.handler.as_str());
+        let per_worker = |handler: &str| {
+            let micros = by_handler.get(handler).copied().unwrap_or(0);
+            usize::try_from(within(horizon, micros, most)).unwrap_or(usize::MAX)
+        };
+        Room::new(
+            shares,
+            running.chain(claimed.iter().map(|job| job.handler.as_str())),
+            per_worker,
+        )
     }
 
     fn claimed(&self) -> std::sync::MutexGuard<'_, VecDeque<Job>> {
@@ -618,8 +629,9 @@ impl Worker {
             };
             report.claimed += 1;
             let started = Instant::now();
+            let handler = job.handler.clone();
             pending.push(self.run_job(job, interrupt));
-            self.in_flight.record_run(started.elapsed());
+            self.in_flight.record_run(&handler, started.elapsed());
             let done = *first_done.get_or_insert_with(Instant::now);
             if pending.len() >= MAX_PENDING || done.elapsed() >= MAX_COMMIT_DELAY {
                 break;
@@ -668,8 +680,9 @@ impl Worker {
             None
         } else {
             // The jobs just run are still held: they no longer count against their plugins.
-            let eligible = self.eligible(handlers, shares, pending);
-            store::claim_in(&tx, &self.claim_params(&eligible))
+            let finishing: Vec<&str> = pending.iter().map(|(r, _)| r.job.id.as_str()).collect();
+            let room = shares.map(|shares| self.room(shares, &finishing));
+            store::claim_in(&tx, &self.claim_params(handlers, room.as_ref()))
                 .inspect_err(|error| {
                     tracing::warn!(error = %crate::error_chain(error), "claiming the next batch failed");
                 })
@@ -708,14 +721,63 @@ impl Worker {
                     std::thread::sleep(*delay);
                 }
                 _ => {
-                    tracing::error!(job = %job.id, handler = %job.handler, %error, "giving up on committing an outcome: the job stays running until its lease expires, then it is rescued");
-                    self.in_flight.record_fault(format!(
-                        "committing the outcome of job '{}': {error}",
-                        job.id
-                    ));
-                    report.abandoned += 1;
+                    self.give_up(running, execution, &error, report);
                     return;
                 }
+            }
+        }
+    }
+
+    /// After the last retry: record the attempt as failed (retryable) without its writes, with
+    /// the cause; when even that cannot be written, abandon the claim, so that its lease lapses
+    /// and a node that can write rescues it.
+    fn give_up(
+        &self,
+        running: &RunningJob,
+        execution: &Execution,
+        error: &str,
+        report: &mut WorkerReport,
+    ) {
+        let job = &running.job;
+        let failure = Failure {
+            message: format!("storing the outcome of '{}' failed: {error}", job.handler),
+            details: vec![error.to_owned()],
+            kind: FailureKind::Retryable,
+        };
+        let attempt_report = Report {
+            progress: execution.progress,
+            cost_actual: execution.cost,
+            plugin_version: &execution.plugin_version,
+        };
+        let mut alone = WorkerReport::default();
+        let now = self.config.clock.now_ms();
+        let failed = (|| {
+            let mut conn = lock(&self.conn);
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            self.fail(
+                &tx,
+                running,
+                &failure,
+                &attempt_report,
+                now,
+                &mut alone,
+                &execution.logs,
+            )?;
+            tx.commit().map_err(Error::from)
+        })();
+        match failed {
+            Ok(()) => {
+                tracing::error!(job = %job.id, handler = %job.handler, %error, "could not store an outcome; the attempt is recorded as failed without its writes");
+                report.add(alone);
+            }
+            Err(second) => {
+                let second = self.describe(&second);
+                tracing::error!(job = %job.id, handler = %job.handler, %error, %second, "giving up on an outcome that cannot be written: the job stays running until its lease expires, then it is rescued");
+                self.in_flight.record_fault(format!(
+                    "committing the outcome of job '{}': {error}",
+                    job.id
+                ));
+                report.abandoned += 1;
             }
         }
     }
@@ -732,26 +794,6 @@ impl Worker {
         crate::db::describe_error(&lock(&self.conn), error)
     }
 
-    /// The handlers a claim may take: `handlers` without those of plugins at their share
-    /// (counting the running jobs other than `finishing`).
-    fn eligible(
-        &self,
-        handlers: &[String],
-        shares: Option<&Shares>,
-        finishing: &[(RunningJob, Execution)],
-    ) -> Vec<String> {
-        let Some(shares) = shares else {
-            return handlers.to_vec();
-        };
-        let finishing: Vec<&str> = finishing.iter().map(|(r, _)| r.job.id.as_str()).collect();
-        let full = self.in_flight.full_handlers(shares, handlers, &finishing);
-        handlers
-            .iter()
-            .filter(|handler| !full.contains(handler))
-            .cloned()
-            .collect()
-    }
-
     /// Claim a batch for the node's workers (this one included); false when nothing was
     /// claimed.
     fn claim(
@@ -760,16 +802,32 @@ impl Worker {
         shares: Option<&Shares>,
         report: &mut WorkerReport,
     ) -> Result<bool, Error> {
-        let eligible = self.eligible(handlers, shares, &[]);
-        if eligible.is_empty() {
-            return Ok(false);
+        let room = shares.map(|shares| self.room(shares, &[]));
+        let claimed = store::claim(
+            &mut lock(&self.conn),
+            &self.claim_params(handlers, room.as_ref()),
+        )?;
+        if !claimed.jobs.is_empty() {
+            // Only a claim that wrote something shows that the database takes writes again.
+            self.in_flight.clear_fault();
         }
-        let claimed = store::claim(&mut lock(&self.conn), &self.claim_params(&eligible))?;
-        self.in_flight.clear_fault();
         Ok(self.share(claimed, report))
     }
 
-    fn claim_params<'a>(&'a self, handlers: &'a [String]) -> ClaimParams<'a> {
+    fn room(&self, shares: &Shares, finishing: &[&str]) -> Room {
+        self.in_flight.room(
+            shares,
+            finishing,
+            self.config.claim_horizon,
+            self.config.claim_batch,
+        )
+    }
+
+    fn claim_params<'a>(
+        &'a self,
+        handlers: &'a [String],
+        room: Option<&'a Room>,
+    ) -> ClaimParams<'a> {
         let now = self.config.clock.now_ms();
         ClaimParams {
             handlers,
@@ -779,6 +837,7 @@ impl Worker {
                 .in_flight
                 .jobs_within(self.config.claim_horizon, self.config.claim_batch),
             limits: &self.config.limits,
+            room,
             now,
         }
     }
@@ -1008,7 +1067,11 @@ impl Worker {
                 // The attempt's writes cannot be stored: that is the attempt's failure, not the
                 // batch's (its savepoint is rolled back; the other outcomes commit).
                 let failure = Failure {
-                    message: format!("storing the outcome of '{}': {error}", job.handler),
+                    message: format!(
+                        "storing the outcome of '{}': {}",
+                        job.handler,
+                        crate::error_chain(&error)
+                    ),
                     details: crate::error_chain(&error)
                         .split(": ")
                         .map(String::from)
@@ -1133,6 +1196,27 @@ impl Worker {
     }
 }
 
+/// How many jobs lasting `micros` each (0: not measured yet, taken as
+/// [`WorkerConfig::UNMEASURED_JOB`]) one worker finishes within `horizon`, between 1 and `most`.
+fn within(horizon: Duration, micros: u64, most: u32) -> u32 {
+    let horizon = u64::try_from(horizon.as_micros()).unwrap_or(u64::MAX);
+    let per_job = match micros {
+        0 => u64::try_from(WorkerConfig::UNMEASURED_JOB.as_micros()).unwrap_or(u64::MAX),
+        micros => micros,
+    };
+    u32::try_from(horizon / per_job.max(1))
+        .unwrap_or(u32::MAX)
+        .clamp(1, most.max(1))
+}
+
+/// A moving average in which each new value weighs 1/8 (0: no value yet).
+fn moving(mean: u64, value: u64) -> u64 {
+    match mean {
+        0 => value,
+        mean => mean - mean / 8 + value / 8,
+    }
+}
+
 /// Whether the database refused this attempt's writes themselves (a rule, a constraint, a size),
 /// as opposed to failing to write anything (I/O, a full disk, a lock, a read-only file).
 fn refused_by_database(error: &Error) -> bool {
@@ -1191,7 +1275,7 @@ mod tests {
             "before any job ran, a job is taken to last 10 ms"
         );
         assert_eq!(in_flight.jobs_within(Duration::from_secs(3600), 32), 32);
-        in_flight.record_run(Duration::from_micros(100));
+        in_flight.record_run("h", Duration::from_micros(100));
         assert_eq!(
             in_flight.jobs_within(horizon, 32),
             32,
@@ -1199,11 +1283,11 @@ mod tests {
         );
         assert_eq!(in_flight.jobs_within(horizon, 0), 1, "at least one job");
         for _ in 0..40 {
-            in_flight.record_run(Duration::from_millis(2));
+            in_flight.record_run("h", Duration::from_millis(2));
         }
         assert_eq!(in_flight.jobs_within(horizon, 32), 5);
         for _ in 0..40 {
-            in_flight.record_run(Duration::from_secs(1));
+            in_flight.record_run("h", Duration::from_secs(1));
         }
         assert_eq!(in_flight.jobs_within(horizon, 32), 1);
     }
