@@ -261,6 +261,15 @@ fn numbers_out_of_range_are_refused_with_the_limit_named() {
         assert_eq!(code, 2, "{args:?} is refused: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
+    let (code, _, stderr) =
+        run(env
+            .qntx()
+            .args(["schedule", "add", "ghost/x", "--every", "292271023y"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("the interval must be 1 s to 366 days"),
+        "{stderr}"
+    );
     let stored: i64 = env
         .conn()
         .query_row("SELECT count(*) FROM jobs", [], |r| r.get(0))
