@@ -38,6 +38,16 @@ fn run_with_stdin(command: &mut Command, input: &[u8]) -> (i32, String, String) 
     )
 }
 
+/// `qntx job enqueue HANDLER --allow-unregistered ARGS` with `input` on stdin.
+fn enqueue_stdin(env: &Env, handler: &str, args: &[&str], input: &[u8]) -> (i32, String, String) {
+    run_with_stdin(
+        env.qntx()
+            .args(["job", "enqueue", handler, "--allow-unregistered"])
+            .args(args),
+        input,
+    )
+}
+
 fn big_payload(bytes: usize) -> String {
     format!("{{\"blob\": \"{}\"}}", "x".repeat(bytes))
 }
@@ -62,17 +72,8 @@ fn payloads_too_large_for_the_command_line_come_from_a_file_or_stdin_up_to_16_mi
     let shown = show(&env, id.trim());
     assert_eq!(shown["payload"]["blob"].as_str().unwrap().len(), 10 << 20);
 
-    let (code, id, stderr) = run_with_stdin(
-        env.qntx().args([
-            "job",
-            "enqueue",
-            "ghost/eat",
-            "--allow-unregistered",
-            "--payload",
-            "-",
-        ]),
-        payload.as_bytes(),
-    );
+    let (code, id, stderr) =
+        enqueue_stdin(&env, "ghost/eat", &["--payload", "-"], payload.as_bytes());
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         show(&env, id.trim())["payload"],
@@ -95,17 +96,7 @@ fn payloads_too_large_for_the_command_line_come_from_a_file_or_stdin_up_to_16_mi
         stderr.contains("the payload is more than 16777216 bytes (16 MiB)"),
         "{stderr}"
     );
-    let (code, _, stderr) = run_with_stdin(
-        env.qntx().args([
-            "job",
-            "enqueue",
-            "ghost/eat",
-            "--allow-unregistered",
-            "--payload",
-            "-",
-        ]),
-        b"{not json",
-    );
+    let (code, _, stderr) = enqueue_stdin(&env, "ghost/eat", &["--payload", "-"], b"{not json");
     assert_eq!(code, 2);
     assert!(
         stderr.contains("--payload - (stdin) is not valid JSON"),
@@ -125,17 +116,8 @@ fn a_batch_of_json_lines_is_enqueued_in_one_transaction_and_prints_the_ids_in_or
         ));
     }
     let started = Instant::now();
-    let (code, ids, stderr) = run_with_stdin(
-        env.qntx().args([
-            "job",
-            "enqueue",
-            "ghost/bulk",
-            "--allow-unregistered",
-            "--batch",
-            "-",
-        ]),
-        lines.as_bytes(),
-    );
+    let (code, ids, stderr) =
+        enqueue_stdin(&env, "ghost/bulk", &["--batch", "-"], lines.as_bytes());
     let took = started.elapsed();
     eprintln!("{count} jobs through --batch in {took:?}");
     assert_eq!(code, 0, "{stderr}");
@@ -159,31 +141,16 @@ fn a_batch_of_json_lines_is_enqueued_in_one_transaction_and_prints_the_ids_in_or
 
     // One bad line: nothing is stored, and the error names the line.
     let bad = "{\"payload\": {}}\n\n{\"payload\": {}, \"timeout\": \"292271023y\"}\n";
-    let (code, out, stderr) = run_with_stdin(
-        env.qntx().args([
-            "job",
-            "enqueue",
-            "ghost/bad",
-            "--allow-unregistered",
-            "--batch",
-            "-",
-        ]),
-        bad.as_bytes(),
-    );
+    let (code, out, stderr) = enqueue_stdin(&env, "ghost/bad", &["--batch", "-"], bad.as_bytes());
     assert_eq!((code, out.as_str()), (2, ""), "{stderr}");
     assert!(
         stderr.contains("--batch line 3") && stderr.contains("longer than the limit"),
         "{stderr}"
     );
-    let (code, _, stderr) = run_with_stdin(
-        env.qntx().args([
-            "job",
-            "enqueue",
-            "ghost/bad",
-            "--allow-unregistered",
-            "--batch",
-            "-",
-        ]),
+    let (code, _, stderr) = enqueue_stdin(
+        &env,
+        "ghost/bad",
+        &["--batch", "-"],
         b"{\"payload\": {}, \"colour\": \"red\"}\n",
     );
     assert_eq!(code, 2);

@@ -700,13 +700,8 @@ impl Worker {
         let mut delays = COMMIT_RETRY_DELAYS.iter();
         loop {
             let mut alone = WorkerReport::default();
-            let committed = (|| {
-                let mut conn = lock(&self.conn);
-                let tx =
-                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                self.commit(&tx, running, execution, &mut alone)?;
-                tx.commit().map_err(Error::from)
-            })();
+            let committed =
+                self.in_transaction(|tx| self.commit(tx, running, execution, &mut alone));
             let error = match committed {
                 Ok(()) => {
                     report.add(alone);
@@ -751,20 +746,18 @@ impl Worker {
         };
         let mut alone = WorkerReport::default();
         let now = self.config.clock.now_ms();
-        let failed = (|| {
-            let mut conn = lock(&self.conn);
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let failed = self.in_transaction(|tx| {
+            let logs = &execution.logs;
             self.fail(
-                &tx,
+                tx,
                 running,
                 &failure,
                 &attempt_report,
                 now,
                 &mut alone,
-                &execution.logs,
-            )?;
-            tx.commit().map_err(Error::from)
-        })();
+                logs,
+            )
+        });
         match failed {
             Ok(()) => {
                 tracing::error!(job = %job.id, handler = %job.handler, %error, "could not store an outcome; the attempt is recorded as failed without its writes");
@@ -780,6 +773,17 @@ impl Worker {
                 report.abandoned += 1;
             }
         }
+    }
+
+    /// Run `writes` in an immediate transaction of their own on the worker's connection.
+    fn in_transaction(
+        &self,
+        writes: impl FnOnce(&Connection) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut conn = lock(&self.conn);
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        writes(&tx)?;
+        tx.commit().map_err(Error::from)
     }
 
     /// The jobs of `pending` are committed or given up: this worker holds them no more.
