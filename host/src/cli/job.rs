@@ -90,23 +90,38 @@ pub(super) fn run(global: &Global, command: JobCommand) -> anyhow::Result<Outcom
     let mut conn = db::open_in(&data_dir)
         .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
     let mut out = std::io::stdout().lock();
+    run_on(global, &mut conn, command, &mut out).map_err(|error| {
+        // A database fault names the file and the OS error, not only SQLite's code.
+        match db::sqlite_cause(error.as_ref()) {
+            Some(_) => anyhow::anyhow!(db::describe_error(&conn, error.as_ref())),
+            None => error,
+        }
+    })
+}
+
+fn run_on(
+    global: &Global,
+    conn: &mut rusqlite::Connection,
+    command: JobCommand,
+    out: &mut impl Write,
+) -> anyhow::Result<Outcome> {
     match command {
-        JobCommand::Enqueue(args) => super::enqueue::run(global, &mut conn, args, &mut out),
+        JobCommand::Enqueue(args) => super::enqueue::run(global, conn, args, out),
         JobCommand::Show { id, json } => {
-            let id = store::resolve_id(&conn, &id)?;
-            let job = store::get(&conn, &id)?;
-            let serving = nodes::serving(&conn, &job.handler, now_ms())?;
+            let id = store::resolve_id(conn, &id)?;
+            let job = store::get(conn, &id)?;
+            let serving = nodes::serving(conn, &job.handler, now_ms())?;
             if json {
                 output::json_line(
-                    &mut out,
+                    out,
                     &ShownJob {
                         job: &job,
                         serving_nodes: &serving,
                     },
                 )?;
             } else {
-                output::job_details(&mut out, &job)?;
-                show_nodes(&conn, &job, &serving, &mut out)?;
+                output::job_details(out, &job)?;
+                show_nodes(conn, &job, &serving, out)?;
             }
             Ok(Outcome::Ok)
         }
@@ -116,10 +131,10 @@ pub(super) fn run(global: &Global, command: JobCommand) -> anyhow::Result<Outcom
             limit,
             json,
         } => {
-            let jobs = store::list(&conn, status, handler.as_deref(), limit)?;
+            let jobs = store::list(conn, status, handler.as_deref(), limit)?;
             for job in &jobs {
                 if json {
-                    output::json_line(&mut out, job)?;
+                    output::json_line(out, job)?;
                 } else {
                     writeln!(
                         out,
@@ -141,12 +156,12 @@ pub(super) fn run(global: &Global, command: JobCommand) -> anyhow::Result<Outcom
             })
         }
         JobCommand::Logs { id, follow, json } => {
-            let id = store::resolve_id(&conn, &id)?;
-            logs(&conn, &id, follow, json, &mut out)
+            let id = store::resolve_id(conn, &id)?;
+            logs(conn, &id, follow, json, out)
         }
         JobCommand::Cancel { id } => {
-            let id = store::resolve_id(&conn, &id)?;
-            let cancelled = store::cancel(&conn, &id, now_ms())?;
+            let id = store::resolve_id(conn, &id)?;
+            let cancelled = store::cancel(conn, &id, now_ms())?;
             if cancelled.len() > 1 {
                 eprintln!(
                     "qntx: cancelled {id} and {} child job(s)",
@@ -156,18 +171,18 @@ pub(super) fn run(global: &Global, command: JobCommand) -> anyhow::Result<Outcom
             Ok(Outcome::Ok)
         }
         JobCommand::Pause { id } => {
-            let id = store::resolve_id(&conn, &id)?;
-            store::pause(&conn, &id, PauseReason::User, now_ms())?;
+            let id = store::resolve_id(conn, &id)?;
+            store::pause(conn, &id, PauseReason::User, now_ms())?;
             Ok(Outcome::Ok)
         }
         JobCommand::Resume { id } => {
-            let id = store::resolve_id(&conn, &id)?;
-            store::resume(&conn, &id, now_ms())?;
+            let id = store::resolve_id(conn, &id)?;
+            store::resume(conn, &id, now_ms())?;
             Ok(Outcome::Ok)
         }
         JobCommand::Retry { id, attempts } => {
-            let id = store::resolve_id(&conn, &id)?;
-            store::retry_failed(&conn, &id, attempts, now_ms())?;
+            let id = store::resolve_id(conn, &id)?;
+            store::retry_failed(conn, &id, attempts, now_ms())?;
             Ok(Outcome::Ok)
         }
     }

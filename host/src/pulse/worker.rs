@@ -876,7 +876,7 @@ impl Worker {
                 }
                 Ok(_) => {}
                 Err(error) => {
-                    tracing::error!(error = %crate::error_chain(&error), "worker failed");
+                    tracing::error!(error = %self.describe(&error), "worker failed");
                     wakeup.wait(self.config.poll_interval * 20);
                 }
             }
