@@ -230,6 +230,12 @@ fn numbers_out_of_range_are_refused_with_the_limit_named() {
         assert_eq!(code, 2, "{args:?} is refused: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
+    let (code, help, _) = run(env.qntx().args(["run", "--help"]));
+    assert_eq!(code, 0);
+    assert!(
+        help.contains("Workers, concurrency and timeouts") && help.contains("N-1 workers"),
+        "{help}"
+    );
     let (code, _, stderr) =
         run(env
             .qntx()

@@ -84,6 +84,21 @@ impl Global {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Start the node: load plugins, register their handlers, run jobs
+    ///
+    /// Runs until SIGINT or SIGTERM, then stops claiming and lets running jobs finish within the
+    /// grace period; jobs still running after it go back to the queue without losing an attempt.
+    ///
+    /// Settings come from <data-dir>/qntx.toml ([pulse] lease, retention, budget, handlers); these
+    /// flags override it. Its [pulse.budget] is written to the database at start.
+    ///
+    /// Workers, concurrency and timeouts: each of the --workers threads runs one job at a time, so
+    /// at most N jobs run at once. While more than one plugin (or user handler) is registered, no
+    /// plugin gets more than N-1 workers (its manifest's [limits] concurrency can lower that): a
+    /// plugin whose jobs run long leaves the others at least one worker, and a worker never waits
+    /// for a plugin's slot while other handlers have work. A job holds its worker until it ends or
+    /// reaches its timeout (--timeout at enqueue, else --default-timeout, never more than the
+    /// plugin's limit), so a plugin of long jobs delays its own next jobs by up to that timeout per
+    /// attempt; raise --workers, or --concurrency HANDLER=N (over all nodes), to change that.
     Run(run::RunArgs),
     /// Enqueue, inspect, follow, cancel, pause, resume and retry jobs
     #[command(subcommand)]

@@ -11,22 +11,7 @@ use crate::pulse::limits::HandlerSetting;
 use crate::pulse::store::{self, Activity};
 use crate::pulse::{Period, WorkerConfig};
 
-/// Start the node: load plugins, register their handlers with Pulse, run jobs
-///
-/// Runs until SIGINT or SIGTERM, then stops claiming and lets running jobs finish within the
-/// grace period; jobs still running after it go back to the queue without losing an attempt.
-///
-/// Settings come from <data-dir>/qntx.toml ([pulse] lease, retention, budget, handlers); these
-/// flags override it. Its [pulse.budget] is written to the database at start.
-///
-/// Workers, concurrency and timeouts: each of the --workers threads runs one job at a time, so
-/// at most N jobs run at once. While more than one plugin (or user handler) is registered, no
-/// plugin gets more than N-1 workers (its manifest's [limits] concurrency can lower that): a
-/// plugin whose jobs run long leaves the others at least one worker, and a worker never waits
-/// for a plugin's slot while other handlers have work. A job holds its worker until it ends or
-/// reaches its timeout (--timeout at enqueue, else --default-timeout, never more than the
-/// plugin's limit), so a plugin of long jobs delays its own next jobs by up to that timeout per
-/// attempt; raise --workers, or --concurrency HANDLER=N (over all nodes), to change that.
+/// The flags of `qntx run` (its help text is on `Command::Run`).
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// Worker threads (1 to 256); each runs one job at a time in a fresh sandbox
