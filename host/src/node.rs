@@ -19,6 +19,8 @@ use crate::{db, error_chain};
 /// How often the maintenance loop looks for cancelled and paused jobs: the bound on cancel
 /// latency, plus one epoch tick.
 const INTERRUPT_CHECK: Duration = Duration::from_millis(50);
+/// How often the maintenance loop checkpoints the database and looks at the WAL's size.
+const WAL_CHECK: Duration = Duration::from_secs(10);
 
 /// Errors starting a node.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +43,9 @@ pub enum Error {
     /// A thread could not be started.
     #[error("starting a node thread")]
     Thread(#[source] std::io::Error),
+    /// The database cannot be written (the message names the file and the OS error).
+    #[error("{0}")]
+    Unwritable(String),
 }
 
 /// How to run a node.
@@ -63,11 +68,15 @@ pub struct NodeConfig {
     pub resumer: ResumerConfig,
     /// When finished jobs are deleted.
     pub pruner: PrunerConfig,
+    /// How long the node's database connections wait for another writer's lock.
+    pub busy_timeout: Duration,
+    /// A write-ahead log past this size that keeps growing is reported.
+    pub wal_threshold: u64,
 }
 
 impl NodeConfig {
     /// Defaults: 2 workers, default runtime, worker and service settings, compiled components
-    /// cached in `<data_dir>/cache/components`.
+    /// cached in `<data_dir>/cache/components`, [`db::BUSY_TIMEOUT`], a 64 MiB WAL threshold.
     pub fn new(data_dir: PathBuf, plugin_dirs: Vec<PathBuf>) -> Self {
         Self {
             runtime: RuntimeConfig {
@@ -81,6 +90,8 @@ impl NodeConfig {
             rescuer: RescuerConfig::default(),
             resumer: ResumerConfig::default(),
             pruner: PrunerConfig::default(),
+            busy_timeout: db::BUSY_TIMEOUT,
+            wal_threshold: db::WalWatch::THRESHOLD,
         }
     }
 }
@@ -101,6 +112,9 @@ pub struct Node {
     wakeup: Arc<Wakeup>,
     conn: SharedConnection,
     threads: Vec<JoinHandle<()>>,
+    /// How long writes may fail before `wait_until_idle` gives up: the lease, after which the
+    /// node's claims are forfeit anyway.
+    fault_patience: Duration,
 }
 
 impl std::fmt::Debug for Node {
@@ -153,7 +167,13 @@ impl Node {
                         description: registered.description.clone(),
                         registered_at: now,
                     },
-                )?;
+                )
+                .map_err(|error| {
+                    Error::Unwritable(format!(
+                        "registering handlers: {}",
+                        db::describe_error(&conn, &error)
+                    ))
+                })?;
             }
         }
         // User handlers are registered after the plugins' rows above: `qntx job enqueue` checks
@@ -166,17 +186,26 @@ impl Node {
         )?;
         let in_flight = Arc::new(InFlight::default());
         let wakeup = Arc::new(Wakeup::default());
+        let workers = config.workers.max(1);
         let worker_config = WorkerConfig {
             owner: id.clone(),
+            workers,
             ..config.worker.clone()
         };
         let mut threads = Vec::new();
         // One write connection for every worker: they queue on its lock, not on SQLite's
         // busy sleeps.
-        let write: SharedConnection = Arc::new(std::sync::Mutex::new(db::open(
-            &config.data_dir.join(db::FILE_NAME),
-        )?));
-        for index in 0..config.workers.max(1) {
+        let open = || -> Result<rusqlite::Connection, Error> {
+            let conn = db::open(&config.data_dir.join(db::FILE_NAME))?;
+            conn.busy_timeout(config.busy_timeout)
+                .map_err(|source| db::Error::Open {
+                    path: config.data_dir.join(db::FILE_NAME),
+                    source,
+                })?;
+            Ok(conn)
+        };
+        let write: SharedConnection = Arc::new(std::sync::Mutex::new(open()?));
+        for index in 0..workers {
             let worker = Worker::sharing(
                 write.clone(),
                 registry.clone(),
@@ -192,7 +221,6 @@ impl Node {
                     .map_err(Error::Thread)?,
             );
         }
-        let open = || db::open(&config.data_dir.join(db::FILE_NAME));
         {
             let (conn, wakeup) = (open()?, wakeup.clone());
             threads.push(
@@ -210,6 +238,7 @@ impl Node {
         let mut maintenance = Maintenance {
             conn: open()?,
             owner: id.clone(),
+            registry: registry.clone(),
             lease: config.worker.lease,
             in_flight: in_flight.clone(),
             wakeup: wakeup.clone(),
@@ -218,12 +247,13 @@ impl Node {
             pruner: Pruner::new(open()?, clock.clone(), config.pruner.clone()),
             scheduler: Scheduler::new(open()?, clock.clone()),
             watchers: Watchers::new(open()?, clock.clone()),
+            wal: db::WalWatch::new(&config.data_dir.join(db::FILE_NAME), config.wal_threshold),
             clock,
         };
         // One pass now, so that what is rescued or resumed at start is runnable before
         // `wait_until_idle` first looks.
         if let Err(error) = maintenance.tick(&mut LastRuns::default()) {
-            tracing::warn!(error = %error_chain(&error), "maintenance failed");
+            tracing::warn!(error = %db::describe_error(&maintenance.conn, &error), "maintenance failed");
         }
         threads.push(
             std::thread::Builder::new()
@@ -250,6 +280,7 @@ impl Node {
             wakeup,
             conn,
             threads,
+            fault_patience: config.worker.lease,
         })
     }
 
@@ -290,10 +321,20 @@ impl Node {
     ///
     /// # Errors
     ///
-    /// [`Error::Pulse`] when the database fails.
+    /// [`Error::Pulse`] when the database fails; [`Error::Unwritable`] when the node's writes
+    /// have failed for a whole lease (jobs it could not finish stay `running` until their
+    /// lease expires; a node that can write then rescues them).
     pub fn wait_until_idle(&self) -> Result<store::Activity, Error> {
         let handlers = self.registry.names();
         loop {
+            if let Some((failing, why)) = self.in_flight.fault()
+                && failing >= self.fault_patience
+            {
+                return Err(Error::Unwritable(format!(
+                    "the node's database writes have failed for {} s: {why}",
+                    failing.as_secs()
+                )));
+            }
             let before = self.in_flight.quiet_marker();
             if before.is_none() {
                 // A worker is busy: no need to ask the database (and hold the workers'
@@ -341,6 +382,9 @@ impl Node {
         for thread in self.threads.drain(..) {
             let _joined = thread.join();
         }
+        if let Err(error) = pulse::nodes::stopped(&pulse::lock(&self.conn), &self.id, now_ms()) {
+            tracing::warn!(error = %error_chain(&error), "could not record that the node stopped");
+        }
         tracing::info!(node = %self.id, "node stopped");
     }
 }
@@ -357,6 +401,7 @@ impl Drop for Node {
 struct Maintenance {
     conn: rusqlite::Connection,
     owner: String,
+    registry: Arc<Registry>,
     lease: Duration,
     in_flight: Arc<InFlight>,
     wakeup: Arc<Wakeup>,
@@ -365,6 +410,7 @@ struct Maintenance {
     pruner: Pruner,
     scheduler: Scheduler,
     watchers: Watchers,
+    wal: db::WalWatch,
     clock: Arc<dyn crate::clock::Clock>,
 }
 
@@ -377,6 +423,7 @@ struct LastRuns {
     prune: Option<Instant>,
     schedule: Option<Instant>,
     watch: Option<Instant>,
+    wal: Option<Instant>,
 }
 
 /// Whether `interval` has passed since `last`; if so, mark now.
@@ -395,7 +442,7 @@ impl Maintenance {
         // Keep renewing leases until every job has finished, even after workers stop claiming.
         while !(self.wakeup.is_stopping() && self.in_flight.is_empty()) {
             if let Err(error) = self.tick(&mut last) {
-                tracing::warn!(error = %error_chain(&error), "maintenance failed");
+                tracing::warn!(error = %db::describe_error(&self.conn, &error), "maintenance failed");
             }
             std::thread::sleep(INTERRUPT_CHECK);
         }
@@ -410,8 +457,23 @@ impl Maintenance {
             }
         }
         if due(&mut last.renewal, self.lease / 3) {
-            let until = self.clock.now_ms() + crate::clock::millis(self.lease);
-            store::renew_leases(&self.conn, &self.owner, until)?;
+            let until = self
+                .clock
+                .now_ms()
+                .saturating_add(crate::clock::millis(self.lease));
+            store::renew_leases(&self.conn, &self.in_flight.renewable(), &self.owner, until)?;
+            pulse::nodes::heartbeat(
+                &self.conn,
+                &self.owner,
+                crate::clock::millis(self.lease),
+                &self.registry.names(),
+                self.clock.now_ms(),
+            )?;
+        }
+        if due(&mut last.wal, WAL_CHECK)
+            && let Some(report) = self.wal.check(&self.conn)
+        {
+            tracing::warn!("{report}");
         }
         if self.wakeup.is_stopping() {
             return Ok(());

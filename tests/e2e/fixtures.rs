@@ -33,6 +33,8 @@ pub struct Guests {
     pub hostile: PathBuf,
     /// `tests/guests/hostile/memories.wat`, assembled: a component with nine memories.
     pub memories: Vec<u8>,
+    /// `tests/guests/swarm`: jobs hostile to the queue.
+    pub swarm: PathBuf,
 }
 
 /// Build every guest once per test process (cargo makes later processes' builds no-ops).
@@ -61,6 +63,7 @@ pub fn guests() -> &'static Guests {
             hostile: build("tests/guests/hostile"),
             memories: wat::parse_file(root.join("tests/guests/hostile/memories.wat"))
                 .unwrap_or_else(|e| panic!("assembling memories.wat: {e}")),
+            swarm: build("tests/guests/swarm"),
         }
     })
 }
@@ -246,4 +249,14 @@ pub fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Skip a test whose tool is missing on a developer's machine; in CI (`CI` set), where every
+/// tool must be installed, fail it instead.
+pub fn skip_or_fail(reason: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{reason} (in CI a missing tool fails the test)"
+    );
+    eprintln!("SKIPPED: {reason}");
 }

@@ -107,8 +107,12 @@ fn a_rust_handler_is_created_run_replaced_live_rolled_back_and_removed() {
         ],
     );
 
-    // Enqueued through the CLI and waited for while a node runs.
-    let node = env.start();
+    // Enqueued through the CLI and waited for while a node runs. Three workers: below, two jobs
+    // of `handler/gated` run at once beside `handler/word-freq`, and a handler's fair share of
+    // a node is every worker but one.
+    let mut config = env.config();
+    config.workers = 3;
+    let node = Node::start(config).expect("node starts");
     wait_served(&node, "word-freq", Some(&first));
     let (code, stdout, stderr) = run(env
         .qntx()
@@ -189,7 +193,12 @@ fn a_rust_handler_is_created_run_replaced_live_rolled_back_and_removed() {
     let next = run_job(&env, &node, "handler/gated", json!({}));
     assert_eq!(next.result, Some(json!({ "version": 2 })));
     assert_eq!(next.plugin_version, v2);
-    assert_eq!(env.job(&waiting).status, JobStatus::Running);
+    assert_eq!(
+        env.job(&waiting).status,
+        JobStatus::Running,
+        "{:?}",
+        env.final_logs(&waiting)
+    );
     open_gate(&env, "gate-open");
     let waited = env.wait_final(&waiting);
     assert_eq!(waited.result, Some(json!({ "version": 1 })), "{waited:?}");
@@ -395,10 +404,10 @@ pub(crate) fn toolchain_ready(
     match install(&toolchains()) {
         Ok(_) => true,
         Err(error) => {
-            eprintln!(
-                "SKIPPED: the {language} handler test: {}",
+            crate::fixtures::skip_or_fail(&format!(
+                "the {language} handler test: {}",
                 qntx::error_chain(&error)
-            );
+            ));
             false
         }
     }

@@ -73,6 +73,7 @@ impl Setup {
                 lease_until: self.now() + LEASE_MS,
                 limit,
                 limits,
+                room: None,
                 now: self.now(),
             },
         )
@@ -109,7 +110,7 @@ fn complete(setup: &Setup, conn: &mut Connection, job: &Job, cost: f64) -> Resul
         &report(cost),
         store::Completion {
             result: &json!("done"),
-            attestations: Vec::new(),
+            attestations: &[],
             children: &[],
             logs: &[],
         },
@@ -482,6 +483,7 @@ fn two_connections_racing_never_claim_the_same_job() {
                             lease_until: now + LEASE_MS,
                             limit: 1 + (got.len() % 4) as u32,
                             limits: &HandlerLimits::new(),
+                            room: None,
                             now,
                         },
                     )

@@ -97,6 +97,7 @@ impl Bench {
                 lease_until: now + 3_600_000,
                 limit: 1,
                 limits: &HandlerLimits::new(),
+                room: None,
                 now,
             },
         )?
@@ -110,6 +111,7 @@ impl Bench {
             timeout: std::time::Duration::from_secs(3600),
             interrupt: Arc::new(Interrupt::default()),
             conn: Arc::new(std::sync::Mutex::new(conn)),
+            tree: crate::pulse::TreeLimits::default(),
         })
     }
 }

@@ -53,6 +53,7 @@ pub fn claims(depth: usize, claims: usize) -> anyhow::Result<ClaimLatency> {
                 lease_until: now + 60_000,
                 limit: 1,
                 limits: &limits,
+                room: None,
                 now,
             },
         )?;

@@ -6,6 +6,8 @@
 //! retention = "7d"         # finished jobs are deleted after this
 //! claim_batch = 32         # most jobs one claim takes for the node's workers
 //! claim_horizon = "10ms"   # ... but no more than a worker finishes in this time
+//! max_job_depth = 32       # levels of child jobs below a root job
+//! max_job_descendants = 10000  # jobs in one job tree below its root
 //!
 //! [pulse.budget]           # spend limits over sliding windows; `qntx budget set` edits these
 //! daily = 5.0
@@ -51,6 +53,8 @@ pub(super) struct PulseSection {
     pub(super) claim_batch: Option<u32>,
     #[serde(default, with = "humantime_serde_opt")]
     pub(super) claim_horizon: Option<Duration>,
+    pub(super) max_job_depth: Option<u32>,
+    pub(super) max_job_descendants: Option<u64>,
     pub(super) budget: Option<BudgetLimits>,
     #[serde(default)]
     pub(super) handlers: BTreeMap<String, HandlerLimit>,

@@ -3,21 +3,23 @@
 use std::io::Write;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Subcommand;
 
 use super::{Global, Outcome, output};
 use crate::clock::now_ms;
-use crate::pulse::{DEFAULT_MAX_ATTEMPTS, Job, JobStatus, NewJob, PauseReason, store};
-use crate::{db, plugins};
+use crate::db;
+use crate::pulse::{Job, JobStatus, PauseReason, nodes, store};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum JobCommand {
-    /// Enqueue a job for a handler and print its id
+    /// Enqueue a job (or, with --batch, many) for a handler and print its id
     ///
     /// The handler must be registered by a node sharing this database, or announced by a plugin
     /// in the plugin directories; --allow-unregistered enqueues for a plugin not loaded yet.
-    Enqueue(EnqueueArgs),
+    /// A payload is at most 16 MiB of JSON; --payload-file FILE or --payload - (stdin) pass one
+    /// too large for the command line.
+    Enqueue(super::enqueue::EnqueueArgs),
     /// Show one job (an id prefix is enough)
     Show {
         /// Job id, or a unique prefix of it
@@ -77,84 +79,49 @@ pub(super) enum JobCommand {
         /// Job id, or a unique prefix of it
         #[arg(value_name = "ID")]
         id: String,
-        /// Attempts it gets
-        #[arg(long, default_value_t = 1, value_name = "N")]
+        /// Attempts it gets (1 to 1000)
+        #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
         attempts: u32,
     },
 }
 
-#[derive(Debug, clap::Args)]
-pub(super) struct EnqueueArgs {
-    /// Full handler name: <plugin>/<handler>, or handler/<name> for a user handler
-    #[arg(value_name = "HANDLER")]
-    handler: String,
-
-    /// The job's input, as JSON
-    #[arg(long, default_value = "{}", value_name = "JSON")]
-    payload: String,
-
-    /// Higher runs first (-1000 to 1000)
-    #[arg(
-        long,
-        default_value_t = 0,
-        allow_negative_numbers = true,
-        value_name = "N",
-        help_heading = "Scheduling"
-    )]
-    priority: i32,
-
-    /// Attempts before the job fails for good
-    #[arg(long, default_value_t = DEFAULT_MAX_ATTEMPTS, value_name = "N", help_heading = "Scheduling")]
-    max_attempts: u32,
-
-    /// Wall-clock limit of each attempt [default: the node's]
-    #[arg(long, value_name = "DURATION", value_parser = output::parse_duration, help_heading = "Scheduling")]
-    timeout: Option<Duration>,
-
-    /// Run no earlier than this long from now
-    #[arg(long, value_name = "DURATION", value_parser = output::parse_duration, help_heading = "Scheduling", conflicts_with = "run_at")]
-    delay: Option<Duration>,
-
-    /// Run no earlier than this time (RFC 3339, e.g. 2030-01-01T09:00:00Z)
-    #[arg(long, value_name = "TIME", value_parser = parse_time, help_heading = "Scheduling")]
-    run_at: Option<i64>,
-
-    /// Where the job comes from; with the handler, the key of --unique
-    #[arg(long, default_value = "cli", value_name = "TEXT")]
-    source: String,
-
-    /// Enqueue nothing if an active job has the same handler and source; print its id
-    #[arg(long)]
-    unique: bool,
-
-    /// Expected cost, checked against budgets
-    #[arg(long, default_value_t = 0.0, value_name = "AMOUNT")]
-    cost_estimate: f64,
-
-    /// Enqueue even if no known plugin announces the handler
-    #[arg(long)]
-    allow_unregistered: bool,
-
-    /// Wait for the job to finish, showing its progress, and print its result (a node must be
-    /// running); exits 1 unless it completed
-    #[arg(long)]
-    wait: bool,
-}
-
 pub(super) fn run(global: &Global, command: JobCommand) -> anyhow::Result<Outcome> {
     let data_dir = global.data_dir()?;
-    let conn = db::open_in(&data_dir)
+    let mut conn = db::open_in(&data_dir)
         .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
     let mut out = std::io::stdout().lock();
+    run_on(global, &mut conn, command, &mut out).map_err(|error| {
+        // A database fault names the file and the OS error, not only SQLite's code.
+        match db::sqlite_cause(error.as_ref()) {
+            Some(_) => anyhow::anyhow!(db::describe_error(&conn, error.as_ref())),
+            None => error,
+        }
+    })
+}
+
+fn run_on(
+    global: &Global,
+    conn: &mut rusqlite::Connection,
+    command: JobCommand,
+    out: &mut impl Write,
+) -> anyhow::Result<Outcome> {
     match command {
-        JobCommand::Enqueue(args) => enqueue(global, &conn, args, &mut out),
+        JobCommand::Enqueue(args) => super::enqueue::run(global, conn, args, out),
         JobCommand::Show { id, json } => {
-            let id = store::resolve_id(&conn, &id)?;
-            let job = store::get(&conn, &id)?;
+            let id = store::resolve_id(conn, &id)?;
+            let job = store::get(conn, &id)?;
+            let serving = nodes::serving(conn, &job.handler, now_ms())?;
             if json {
-                output::json_line(&mut out, &job)?;
+                output::json_line(
+                    out,
+                    &ShownJob {
+                        job: &job,
+                        serving_nodes: &serving,
+                    },
+                )?;
             } else {
-                output::job_details(&mut out, &job)?;
+                output::job_details(out, &job)?;
+                show_nodes(conn, &job, &serving, out)?;
             }
             Ok(Outcome::Ok)
         }
@@ -164,10 +131,10 @@ pub(super) fn run(global: &Global, command: JobCommand) -> anyhow::Result<Outcom
             limit,
             json,
         } => {
-            let jobs = store::list(&conn, status, handler.as_deref(), limit)?;
+            let jobs = store::list(conn, status, handler.as_deref(), limit)?;
             for job in &jobs {
                 if json {
-                    output::json_line(&mut out, job)?;
+                    output::json_line(out, job)?;
                 } else {
                     writeln!(
                         out,
@@ -189,12 +156,12 @@ pub(super) fn run(global: &Global, command: JobCommand) -> anyhow::Result<Outcom
             })
         }
         JobCommand::Logs { id, follow, json } => {
-            let id = store::resolve_id(&conn, &id)?;
-            logs(&conn, &id, follow, json, &mut out)
+            let id = store::resolve_id(conn, &id)?;
+            logs(conn, &id, follow, json, out)
         }
         JobCommand::Cancel { id } => {
-            let id = store::resolve_id(&conn, &id)?;
-            let cancelled = store::cancel(&conn, &id, now_ms())?;
+            let id = store::resolve_id(conn, &id)?;
+            let cancelled = store::cancel(conn, &id, now_ms())?;
             if cancelled.len() > 1 {
                 eprintln!(
                     "qntx: cancelled {id} and {} child job(s)",
@@ -204,21 +171,54 @@ pub(super) fn run(global: &Global, command: JobCommand) -> anyhow::Result<Outcom
             Ok(Outcome::Ok)
         }
         JobCommand::Pause { id } => {
-            let id = store::resolve_id(&conn, &id)?;
-            store::pause(&conn, &id, PauseReason::User, now_ms())?;
+            let id = store::resolve_id(conn, &id)?;
+            store::pause(conn, &id, PauseReason::User, now_ms())?;
             Ok(Outcome::Ok)
         }
         JobCommand::Resume { id } => {
-            let id = store::resolve_id(&conn, &id)?;
-            store::resume(&conn, &id, now_ms())?;
+            let id = store::resolve_id(conn, &id)?;
+            store::resume(conn, &id, now_ms())?;
             Ok(Outcome::Ok)
         }
         JobCommand::Retry { id, attempts } => {
-            let id = store::resolve_id(&conn, &id)?;
-            store::retry_failed(&conn, &id, attempts, now_ms())?;
+            let id = store::resolve_id(conn, &id)?;
+            store::retry_failed(conn, &id, attempts, now_ms())?;
             Ok(Outcome::Ok)
         }
     }
+}
+
+/// `job show --json`: the job, and the live nodes that serve its handler.
+#[derive(serde::Serialize)]
+struct ShownJob<'a> {
+    #[serde(flatten)]
+    job: &'a Job,
+    serving_nodes: &'a [String],
+}
+
+/// Where each attempt ran, and, for a job that waits, whether any live node serves it.
+fn show_nodes(
+    conn: &rusqlite::Connection,
+    job: &Job,
+    serving: &[String],
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    for (index, attempt) in job.nodes.iter().enumerate() {
+        let key = if index == 0 { "ran on" } else { "" };
+        let place = match nodes::get(conn, &attempt.node)? {
+            Some(node) => format!("{} (host {}, pid {})", node.id, node.host, node.pid),
+            None => attempt.node.clone(),
+        };
+        writeln!(out, "{key:<10} attempt {} on {place}", attempt.attempt)?;
+    }
+    if !job.status.is_final() && serving.is_empty() {
+        writeln!(
+            out,
+            "{:<10} no running node serves '{}'; the job waits until a node that loads it starts",
+            "waiting", job.handler
+        )?;
+    }
+    Ok(())
 }
 
 /// Print a job's log lines; with `follow`, keep polling until the job is final.
@@ -261,7 +261,11 @@ fn logs(
 const FOLLOW_POLL: Duration = Duration::from_millis(100);
 
 /// Wait for a job to finish, drawing its progress on stderr; print it; exit 1 unless completed.
-fn wait(conn: &rusqlite::Connection, id: &str, out: &mut impl Write) -> anyhow::Result<Outcome> {
+pub(super) fn wait(
+    conn: &rusqlite::Connection,
+    id: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<Outcome> {
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -302,116 +306,4 @@ fn show_progress(bar: &indicatif::ProgressBar, job: &Job) {
         message.push_str(&format!(", cost {}", job.cost_actual));
     }
     bar.set_message(message);
-}
-
-fn parse_time(text: &str) -> Result<i64, String> {
-    let time = humantime::parse_rfc3339_weak(text)
-        .map_err(|e| format!("'{text}' is not a time like 2030-01-01T09:00:00Z: {e}"))?;
-    let ms = time
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| format!("'{text}' is before 1970"))?
-        .as_millis();
-    i64::try_from(ms).map_err(|_| format!("'{text}' is too far away"))
-}
-
-fn enqueue(
-    global: &Global,
-    conn: &rusqlite::Connection,
-    args: EnqueueArgs,
-    out: &mut impl Write,
-) -> anyhow::Result<Outcome> {
-    let payload: serde_json::Value = serde_json::from_str(&args.payload).map_err(|error| {
-        anyhow::anyhow!(
-            "--payload is not valid JSON: {error} (in '{}')",
-            args.payload
-        )
-    })?;
-    if !args.allow_unregistered {
-        check_registered(global, conn, &args.handler)?;
-    }
-    let now = now_ms();
-    let job = NewJob {
-        id: None,
-        handler: args.handler,
-        payload,
-        source: args.source,
-        priority: args.priority,
-        max_attempts: args.max_attempts,
-        run_at: args.run_at.or_else(|| {
-            args.delay
-                .map(|delay| now.saturating_add(crate::clock::millis(delay)))
-        }),
-        timeout_ms: args
-            .timeout
-            .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
-        cost_estimate: args.cost_estimate,
-        parent_job_id: None,
-        unique: args.unique,
-    };
-    let enqueued = store::enqueue(conn, &job, now)?;
-    if enqueued.existing {
-        eprintln!("qntx: an active job with this handler and source exists; not enqueued");
-    }
-    writeln!(out, "{}", enqueued.id)?;
-    if !args.wait {
-        return Ok(Outcome::Ok);
-    }
-    out.flush()?;
-    wait(conn, &enqueued.id, out)
-}
-
-/// Refuse a handler that no node registered and no plugin in the plugin directories announces.
-fn check_registered(
-    global: &Global,
-    conn: &rusqlite::Connection,
-    handler: &str,
-) -> anyhow::Result<()> {
-    if super::handler::check_enqueue(conn, handler)? {
-        return Ok(());
-    }
-    if store::registered_handler(conn, handler)?.is_some() {
-        return Ok(());
-    }
-    let mut known = store::registered_handler_names(conn)?;
-    // What nodes recorded of the files as they are now; only files no node has loaded are
-    // loaded here (running their initialize once).
-    let mut unrecorded = Vec::new();
-    for entry in plugins::listing::list(conn, &global.plugin_dirs()?)? {
-        match entry.state {
-            plugins::listing::State::Loaded(record) => {
-                let plugin = record.name.unwrap_or_default();
-                known.extend(record.handlers.iter().map(|(h, _)| format!("{plugin}/{h}")));
-            }
-            plugins::listing::State::NeverLoaded => unrecorded.push(entry.path),
-            _ => {}
-        }
-    }
-    if !unrecorded.is_empty() {
-        let catalog = plugins::load_all(
-            &super::plugin::checking_runtime(Some(global))?,
-            &unrecorded,
-            &super::plugin::scratch_store()?,
-        );
-        plugins::record::save_all(conn, &catalog.records)?;
-        for plugin in catalog.plugins {
-            for (name, _) in &plugin.handlers {
-                known.push(plugin.handler_name(name));
-            }
-        }
-    }
-    if known.iter().any(|name| name == handler) {
-        return Ok(());
-    }
-    known.sort();
-    known.dedup();
-    let listing = if known.is_empty() {
-        "no handlers are known yet".to_owned()
-    } else {
-        format!("known handlers: {}", known.join(", "))
-    };
-    bail!(
-        "no plugin announces handler '{handler}'; {listing}\n\
-         hint: build the plugin into the plugin directory (qntx plugin build), or pass \
-         --allow-unregistered to enqueue for a plugin that is not loaded yet"
-    )
 }

@@ -6,6 +6,7 @@ mod bench_pulse;
 mod budget;
 mod config;
 mod demo;
+mod enqueue;
 mod handler;
 mod job;
 mod output;
@@ -83,6 +84,25 @@ impl Global {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Start the node: load plugins, register their handlers, run jobs
+    ///
+    /// Runs until SIGINT or SIGTERM, then stops claiming and lets running jobs finish within the
+    /// grace period; jobs still running after it go back to the queue without losing an attempt.
+    ///
+    /// A node whose plugin files are all refused, with no user handler, exits with an error at
+    /// once. With --until-idle, jobs left queued for handlers the node does not serve are named
+    /// at exit, and when plugin files were refused the exit is an error (2) naming each refusal.
+    ///
+    /// Settings come from <data-dir>/qntx.toml ([pulse] lease, retention, budget, handlers); these
+    /// flags override it. Its [pulse.budget] is written to the database at start.
+    ///
+    /// Workers, concurrency and timeouts: each of the --workers threads runs one job at a time, so
+    /// at most N jobs run at once. While more than one plugin (or user handler) is registered, no
+    /// plugin gets more than N-1 workers (its manifest's [limits] concurrency can lower that): a
+    /// plugin whose jobs run long leaves the others at least one worker, and a worker never waits
+    /// for a plugin's slot while other handlers have work. A job holds its worker until it ends or
+    /// reaches its timeout (--timeout at enqueue, else --default-timeout, never more than the
+    /// plugin's limit), so a plugin of long jobs delays its own next jobs by up to that timeout per
+    /// attempt; raise --workers, or --concurrency HANDLER=N (over all nodes), to change that.
     Run(run::RunArgs),
     /// Enqueue, inspect, follow, cancel, pause, resume and retry jobs
     #[command(subcommand)]
@@ -174,9 +194,12 @@ fn init_tracing(cli: &Cli) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colours only for a terminal: a log file or a pipe gets plain text.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_target(false)
         .init();
 }

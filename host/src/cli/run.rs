@@ -11,37 +11,27 @@ use crate::pulse::limits::HandlerSetting;
 use crate::pulse::store::{self, Activity};
 use crate::pulse::{Period, WorkerConfig};
 
-/// Start the node: load plugins, register their handlers with Pulse, run jobs
-///
-/// Runs until SIGINT or SIGTERM, then stops claiming and lets running jobs finish within the
-/// grace period; jobs still running after it go back to the queue without losing an attempt.
-///
-/// A node whose plugin files are all refused, with no user handler, exits with an error at
-/// once. With --until-idle, jobs left queued for handlers the node does not serve are named
-/// at exit, and when plugin files were refused the exit is an error (2) naming each refusal.
-///
-/// Settings come from <data-dir>/qntx.toml ([pulse] lease, retention, budget, handlers); these
-/// flags override it. Its [pulse.budget] is written to the database at start.
+/// The flags of `qntx run` (its help text is on `Command::Run`).
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Worker threads; each runs one job at a time in a fresh sandbox
-    #[arg(long, default_value_t = 2, value_name = "N")]
-    workers: usize,
+    /// Worker threads (1 to 256); each runs one job at a time in a fresh sandbox
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    workers: u16,
 
     /// Exit once no job for this node's handlers is runnable
     #[arg(long)]
     until_idle: bool,
 
-    /// How long running jobs may take to finish at shutdown
+    /// How long running jobs may take to finish at shutdown (at most 1h)
     #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = output::parse_duration)]
     grace: Duration,
 
-    /// Wall-clock limit of a job attempt that names none
+    /// Wall-clock limit of a job attempt that names none (at most 7d)
     #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = output::parse_duration)]
     default_timeout: Duration,
 
     /// How long a claim holds a job without renewal: a crashed node's jobs are rescued after
-    /// it [default: 30s]
+    /// it (300ms to 1d) [default: 30s]
     #[arg(long, value_name = "DURATION", value_parser = output::parse_duration, help_heading = "Pulse")]
     lease: Option<Duration>,
 
@@ -54,7 +44,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = output::parse_duration, help_heading = "Pulse")]
     claim_horizon: Option<Duration>,
 
-    /// Delete finished jobs after this long [default: 7d]
+    /// Delete finished jobs after this long (at most 100 years) [default: 7d]
     #[arg(long, value_name = "DURATION", value_parser = output::parse_duration, help_heading = "Pulse")]
     retention: Option<Duration>,
 
@@ -65,6 +55,15 @@ pub struct RunArgs {
     /// Limit a handler to N jobs running at once, over all nodes; repeatable
     #[arg(long, value_name = "HANDLER=N", help_heading = "Pulse")]
     concurrency: Vec<HandlerSetting>,
+
+    /// Most levels of child jobs below a root job: a guest's enqueue past it is refused
+    /// [default: 32]
+    #[arg(long, value_name = "N", help_heading = "Pulse")]
+    max_job_depth: Option<u32>,
+
+    /// Most jobs in one job tree below its root, over all depths [default: 10000]
+    #[arg(long, value_name = "N", help_heading = "Pulse")]
+    max_job_descendants: Option<u64>,
 }
 
 pub(super) fn run(global: &Global, args: RunArgs) -> anyhow::Result<Outcome> {
@@ -118,7 +117,12 @@ pub(super) fn start(global: &Global, args: &RunArgs) -> anyhow::Result<Node> {
     let data_dir = global.data_dir()?;
     let file = config::load(&data_dir)?;
     let mut config = NodeConfig::new(data_dir.clone(), global.plugin_dirs()?);
-    config.workers = args.workers.max(1);
+    config.workers = usize::from(args.workers).max(1);
+    if args.grace > MAX_GRACE {
+        anyhow::bail!("--grace {:?} is longer than the limit of 1h", args.grace);
+    }
+    crate::pulse::bounds::timeout_ms(args.default_timeout)
+        .map_err(|e| anyhow::anyhow!("--default-timeout: {e}"))?;
     config.worker.default_timeout = args.default_timeout;
     // The sandbox's wall-clock limit is a ceiling on every attempt: keep it at least as long
     // as the default asked for here.
@@ -134,6 +138,12 @@ pub(super) fn start(global: &Global, args: &RunArgs) -> anyhow::Result<Node> {
             config.worker.lease
         );
     }
+    if config.worker.lease > MAX_LEASE {
+        anyhow::bail!(
+            "lease {:?} is longer than the limit of 1d: a dead node's jobs would wait that long",
+            config.worker.lease
+        );
+    }
     match args.claim_batch.or(file.pulse.claim_batch) {
         Some(batch @ 1..=1000) => config.worker.claim_batch = batch,
         Some(batch) => {
@@ -145,7 +155,19 @@ pub(super) fn start(global: &Global, args: &RunArgs) -> anyhow::Result<Node> {
         config.worker.claim_horizon = horizon;
     }
     if let Some(retention) = args.retention.or(file.pulse.retention) {
+        if retention > MAX_RETENTION {
+            anyhow::bail!("retention {retention:?} is longer than the limit of 100 years");
+        }
         config.pruner.retention = retention;
+    }
+    if let Some(depth) = args.max_job_depth.or(file.pulse.max_job_depth) {
+        config.worker.tree.depth = depth;
+    }
+    if let Some(descendants) = args.max_job_descendants.or(file.pulse.max_job_descendants) {
+        if descendants == 0 {
+            anyhow::bail!("max_job_descendants is 0: a job could enqueue no child; use at least 1");
+        }
+        config.worker.tree.descendants = descendants;
     }
     config.worker.limits = file.pulse.limits();
     for setting in &args.rate {
@@ -175,6 +197,13 @@ pub(super) fn start(global: &Global, args: &RunArgs) -> anyhow::Result<Node> {
     }
     Ok(node)
 }
+
+/// Longest `--grace`: 1 hour.
+const MAX_GRACE: Duration = Duration::from_secs(3600);
+/// Longest lease: 1 day.
+const MAX_LEASE: Duration = Duration::from_secs(24 * 3600);
+/// Longest retention: 100 years.
+const MAX_RETENTION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 fn report_left(left: &Activity) {
     if let Some(next) = left.next_run_at {

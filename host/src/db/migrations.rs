@@ -57,6 +57,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "create_plugin_loads",
         sql: include_str!("../../migrations/008_create_plugin_loads.sql"),
     },
+    Migration {
+        version: 9,
+        name: "job_trees_and_nodes",
+        sql: include_str!("../../migrations/009_job_trees_and_nodes.sql"),
+    },
 ];
 
 /// Apply the migrations the database has not seen yet, each in its own transaction.

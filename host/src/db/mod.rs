@@ -9,9 +9,13 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+mod fault;
 mod migrations;
+mod wal;
 
+pub use fault::{describe_error, sqlite_cause};
 pub use migrations::{MIGRATIONS, Migration};
+pub use wal::WalWatch;
 
 /// How long a statement waits for another writer before failing with "database is locked".
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -120,6 +120,10 @@ struct Versioned {
 }
 
 impl JobHandler for Versioned {
+    fn concurrency(&self) -> Option<usize> {
+        self.inner.concurrency()
+    }
+
     fn execute(&self, job: &RunningJob) -> Execution {
         Execution {
             plugin_version: self.sha256.clone(),

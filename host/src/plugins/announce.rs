@@ -23,8 +23,9 @@ pub const MAX_VERSION_BYTES: usize = 128;
 pub const MAX_DESCRIPTION_BYTES: usize = 1024;
 /// Longest payload of one schedule, in bytes of JSON.
 pub const MAX_SCHEDULE_PAYLOAD_BYTES: usize = 64 * 1024;
-/// Longest interval of a schedule: 366 days, in seconds.
-pub const MAX_SCHEDULE_INTERVAL_SECONDS: u64 = 366 * 24 * 3600;
+/// Longest interval of a schedule, in seconds: Pulse's bound (366 days).
+pub const MAX_SCHEDULE_INTERVAL_SECONDS: u64 =
+    crate::pulse::triggers::store::MAX_INTERVAL_SECONDS.unsigned_abs();
 /// Most values in one dimension of a watcher's filter.
 pub const MAX_FILTER_VALUES: usize = 100;
 /// Longest value in a watcher's filter, in bytes.

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Error, Result};
+use super::{Error, Result, bounds};
 
 /// Attempts a job gets when the enqueue names no number.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
@@ -183,6 +183,28 @@ pub struct Job {
     pub completed_at: Option<i64>,
     /// When anything last changed.
     pub updated_at: i64,
+    /// The job at the top of this job's tree; `None` when this job is a root.
+    pub root_job_id: Option<String>,
+    /// How many parents this job has above it (0 for a root).
+    pub depth: u32,
+    /// The node that ran each claim of this job, oldest first (kept after it finishes).
+    pub nodes: Vec<AttemptNode>,
+}
+
+impl Job {
+    /// The root of this job's tree: its own id when it is a root.
+    pub fn root(&self) -> &str {
+        self.root_job_id.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// Which node ran one attempt of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptNode {
+    /// The attempt's number (an attempt given back uncounted at shutdown appears again).
+    pub attempt: u32,
+    /// The id of the node that claimed it.
+    pub node: String,
 }
 
 /// What an enqueue asks for.
@@ -211,6 +233,10 @@ pub struct NewJob {
     pub parent_job_id: Option<String>,
     /// Do not enqueue when an active job has the same handler and source.
     pub unique: bool,
+    /// The root of the tree the job joins (`None`: it is a root); set with `parent_job_id`.
+    pub root_job_id: Option<String>,
+    /// Its depth in that tree (0 for a root).
+    pub depth: u32,
 }
 
 impl NewJob {
@@ -228,6 +254,8 @@ impl NewJob {
             cost_estimate: 0.0,
             parent_job_id: None,
             unique: false,
+            root_job_id: None,
+            depth: 0,
         }
     }
 
@@ -250,11 +278,22 @@ impl NewJob {
                 self.priority
             ));
         }
-        if self.max_attempts == 0 {
-            return invalid("max attempts must be at least 1".into());
+        if !(1..=bounds::MAX_ATTEMPTS).contains(&self.max_attempts) {
+            return invalid(format!(
+                "max attempts {} is outside 1..={}",
+                self.max_attempts,
+                bounds::MAX_ATTEMPTS
+            ));
         }
-        if self.timeout_ms == Some(0) {
-            return invalid("timeout must be longer than 0".into());
+        if let Some(timeout) = self.timeout_ms {
+            bounds::check_timeout_ms(timeout)?;
+        }
+        if let Some(at) = self.run_at
+            && !(0..=bounds::MAX_RUN_AT_MS).contains(&at)
+        {
+            return invalid(format!(
+                "run-at time {at} ms is outside 1970-01-01 to 9999-12-31"
+            ));
         }
         if !self.cost_estimate.is_finite() || self.cost_estimate < 0.0 {
             return invalid(format!(

@@ -28,10 +28,13 @@
 //! `cancelled`, and a job rescued from a dead node cannot be completed twice. Semantics are
 //! at-least-once; the attempt number reaches the guest.
 
+pub mod bounds;
 pub mod budget;
 mod error;
+pub mod fair;
 mod job;
 pub mod limits;
+pub mod nodes;
 mod pruner;
 mod registry;
 mod rescuer;
@@ -40,10 +43,12 @@ pub mod triggers;
 pub mod watch;
 mod worker;
 
+pub use bounds::TreeLimits;
 pub use budget::{BudgetLimits, BudgetResumer, Period, ResumeReport, ResumerConfig, Spend};
 pub use error::{Error, Result};
 pub use job::{
-    DEFAULT_MAX_ATTEMPTS, Job, JobStatus, LogLevel, LogLine, NewJob, PauseReason, Progress,
+    AttemptNode, DEFAULT_MAX_ATTEMPTS, Job, JobStatus, LogLevel, LogLine, NewJob, PauseReason,
+    Progress,
 };
 pub use limits::{HandlerLimit, HandlerLimits};
 pub use pruner::{PruneReport, Pruner, PrunerConfig};

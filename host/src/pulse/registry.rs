@@ -11,6 +11,12 @@ pub trait JobHandler: Send + Sync {
     /// Run `job` to an outcome. Must return (never panic) for any guest behaviour, and stop
     /// soon after `job.interrupt` is set or `job.deadline_ms` passes.
     fn execute(&self, job: &RunningJob) -> Execution;
+
+    /// Most jobs of this handler's plugin running at once on one node, if it sets a limit; the
+    /// node then claims no more (see [`super::fair`]).
+    fn concurrency(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// A handler registered with Pulse.

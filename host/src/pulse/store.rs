@@ -10,7 +10,10 @@ use serde_json::Value;
 
 use super::budget::{BudgetLimits, Period, ResumeReport, Spend};
 use super::limits::{HandlerLimits, RATE_WINDOW_MS};
-use super::{Error, Job, JobStatus, LogLevel, LogLine, NewJob, PauseReason, Progress, Result};
+use super::{
+    AttemptNode, Error, Job, JobStatus, LogLevel, LogLine, NewJob, PauseReason, Progress, Result,
+    bounds,
+};
 use crate::ats;
 
 macro_rules! sql {
@@ -43,6 +46,8 @@ pub fn enqueue(conn: &Connection, job: &NewJob, now: i64) -> Result<Enqueued> {
     {
         return Ok(Enqueued { id, existing: true });
     }
+    let payload = job.payload.to_string();
+    bounds::check_payload_bytes(payload.len())?;
     let id = job
         .id
         .clone()
@@ -50,15 +55,17 @@ pub fn enqueue(conn: &Connection, job: &NewJob, now: i64) -> Result<Enqueued> {
     conn.prepare_cached(sql!("job_insert"))?.execute(params![
         id,
         job.handler,
-        job.payload.to_string(),
+        payload,
         job.source,
         job.priority,
         job.max_attempts,
         job.run_at.unwrap_or(now),
-        job.timeout_ms.map(|t| t as i64),
+        job.timeout_ms.map(sql_int),
         job.cost_estimate,
         job.parent_job_id,
         now,
+        job.root_job_id,
+        job.depth,
     ])?;
     Ok(Enqueued {
         id,
@@ -170,6 +177,9 @@ pub struct ClaimParams<'a> {
     pub limit: u32,
     /// Rate and concurrency limits of handlers.
     pub limits: &'a HandlerLimits,
+    /// What the claiming node may still take of each plugin ([`super::fair`]); `None`: no
+    /// bound.
+    pub room: Option<&'a super::fair::Room>,
     /// Now, Unix milliseconds.
     pub now: i64,
 }
@@ -219,10 +229,12 @@ fn claim_writes(tx: &Connection, claim: &ClaimParams<'_>) -> Result<Claimed> {
             room.insert(handler.to_owned(), free);
         }
     }
+    let mut shares = claim.room.cloned();
     let eligible: Vec<&String> = claim
         .handlers
         .iter()
         .filter(|h| room.get(h.as_str()) != Some(&0))
+        .filter(|h| shares.as_ref().is_none_or(|s| s.has_room(h)))
         .collect();
     let mut claimed = Claimed::default();
     if eligible.is_empty() || claim.limit == 0 {
@@ -249,14 +261,18 @@ fn claim_writes(tx: &Connection, claim: &ClaimParams<'_>) -> Result<Claimed> {
             .then(a.run_at.cmp(&b.run_at))
             .then(a_seq.cmp(b_seq))
     });
-    // A batch may take more of a limited handler than it has room for: give those back.
+    // A batch may take more of a limited handler (or of a plugin on this node) than it has
+    // room for: undo those claims, as if they had not been made.
     let mut kept = Vec::with_capacity(jobs.len());
     for (_, job) in jobs {
-        if let Some(free) = room.get_mut(&job.handler) {
-            if *free == 0 {
-                release_claim(tx, claim_lease(&job, claim.owner), claim.now)?;
-                continue;
-            }
+        let limited = room.get_mut(&job.handler);
+        let over = limited.as_ref().is_some_and(|free| **free == 0)
+            || shares.as_mut().is_some_and(|s| !s.take(&job.handler));
+        if over {
+            unclaim(tx, &job, claim.owner)?;
+            continue;
+        }
+        if let Some(free) = limited {
             *free -= 1;
         }
         kept.push(job);
@@ -287,6 +303,17 @@ fn claim_writes(tx: &Connection, claim: &ClaimParams<'_>) -> Result<Claimed> {
         claimed.jobs.push(job);
     }
     Ok(claimed)
+}
+
+/// Undo a claim made in this transaction: attempt, claim count and node record as before.
+fn unclaim(conn: &Connection, job: &Job, owner: &str) -> Result<()> {
+    let changed = conn
+        .prepare_cached(sql!("job_unclaim"))?
+        .execute(params![job.id, job.claims, owner])?;
+    if changed == 0 {
+        return Err(lease_lost(claim_lease(job, owner)));
+    }
+    Ok(())
 }
 
 fn claim_lease<'a>(job: &'a Job, owner: &'a str) -> Lease<'a> {
@@ -353,8 +380,8 @@ pub struct Report<'a> {
 pub struct Completion<'a> {
     /// The result.
     pub result: &'a Value,
-    /// Attestations the attempt wrote.
-    pub attestations: Vec<ats::Attestation>,
+    /// Attestations the attempt wrote (stored copies get their final ids).
+    pub attestations: &'a [ats::Attestation],
     /// Child jobs the attempt enqueued.
     pub children: &'a [NewJob],
     /// The attempt's log lines not yet written.
@@ -422,8 +449,8 @@ fn complete_writes(
         lease.attempt,
         lease.owner,
         result.to_string(),
-        report.progress.current as i64,
-        report.progress.total as i64,
+        sql_int(report.progress.current),
+        sql_int(report.progress.total),
         report.cost_actual,
         report.plugin_version,
         now,
@@ -433,7 +460,8 @@ fn complete_writes(
         return Err(lease_lost(lease));
     }
     let mut stored = Vec::with_capacity(attestations.len());
-    for mut attestation in attestations {
+    for attestation in attestations {
+        let mut attestation = attestation.clone();
         ats::store::insert(tx, &mut attestation)?;
         stored.push(attestation);
     }
@@ -522,8 +550,8 @@ fn fail_writes(
                 retry_at,
                 error.message,
                 details,
-                report.progress.current as i64,
-                report.progress.total as i64,
+                sql_int(report.progress.current),
+                sql_int(report.progress.total),
                 report.cost_actual,
                 report.plugin_version,
                 now,
@@ -538,8 +566,8 @@ fn fail_writes(
                 lease.owner,
                 error.message,
                 details,
-                report.progress.current as i64,
-                report.progress.total as i64,
+                sql_int(report.progress.current),
+                sql_int(report.progress.total),
                 report.cost_actual,
                 report.plugin_version,
                 now,
@@ -600,8 +628,8 @@ pub fn update_progress(
             lease.id,
             lease.attempt,
             lease.owner,
-            progress.current as i64,
-            progress.total as i64,
+            sql_int(progress.current),
+            sql_int(progress.total),
             cost_actual,
             now,
             lease.claim
@@ -636,15 +664,38 @@ pub fn cancel(conn: &Connection, id: &str, now: i64) -> Result<Vec<String>> {
     }
 }
 
-/// Extend the leases of every job this node runs. Returns how many.
+/// Extend the leases of the claims `held` (job id, claim number) that `owner` still runs.
+/// Returns how many. A job `owner` claimed but no longer holds (its worker gave it up) is not
+/// renewed, so the rescuer sees its lease expire.
 ///
 /// # Errors
 ///
 /// [`Error::Sqlite`] on database failure.
-pub fn renew_leases(conn: &Connection, owner: &str, until: i64) -> Result<usize> {
+pub fn renew_leases(
+    conn: &Connection,
+    held: &[(String, u32)],
+    owner: &str,
+    until: i64,
+) -> Result<usize> {
+    if held.is_empty() {
+        return Ok(0);
+    }
+    let held = serde_json::to_string(held).expect("strings serialize");
     Ok(conn
         .prepare_cached(sql!("job_leases_renew"))?
-        .execute(params![owner, until])?)
+        .execute(params![held, owner, until])?)
+}
+
+/// How many jobs are stored below `root` in its job tree.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on database failure.
+pub fn descendants(conn: &Connection, root: &str) -> Result<u64> {
+    let count: i64 = conn
+        .prepare_cached(sql!("job_count_descendants"))?
+        .query_row([root], |row| row.get(0))?;
+    Ok(u64::try_from(count).unwrap_or_default())
 }
 
 /// What the rescuer did with expired leases.
@@ -1049,10 +1100,12 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
         claims: row.get(8)?,
         max_attempts: row.get(9)?,
         run_at: row.get(10)?,
-        timeout_ms: row.get::<_, Option<i64>>(11)?.map(|t| t as u64),
+        timeout_ms: row
+            .get::<_, Option<i64>>(11)?
+            .map(|t| u64::try_from(t).unwrap_or_default()),
         progress: Progress {
-            current: row.get::<_, i64>(12)? as u64,
-            total: row.get::<_, i64>(13)? as u64,
+            current: u64::try_from(row.get::<_, i64>(12)?).unwrap_or_default(),
+            total: u64::try_from(row.get::<_, i64>(13)?).unwrap_or_default(),
         },
         cost_estimate: row.get(14)?,
         cost_actual: row.get(15)?,
@@ -1065,11 +1118,26 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
         started_at: row.get(22)?,
         completed_at: row.get(23)?,
         updated_at: row.get(24)?,
+        root_job_id: row.get(25)?,
+        depth: row.get(26)?,
+        nodes: json(27)?
+            .map(serde_json::from_value::<Vec<AttemptNode>>)
+            .transpose()
+            .map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(27, rusqlite::types::Type::Text, e.into())
+            })?
+            .unwrap_or_default(),
     })
 }
 
 /// The position of `seq` (enqueue order) after the job's columns in `job_claim`.
-const CLAIM_SEQ_COLUMN: usize = 25;
+const CLAIM_SEQ_COLUMN: usize = 28;
+
+/// A count or size from a guest or a user as an SQLite integer; past `i64::MAX` it is stored as
+/// `i64::MAX` rather than wrapping to a negative number.
+fn sql_int(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
 
 /// How much work for some handlers is waiting or under way.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use serde_json::Value;
 
+use super::fair::{Room, Shares};
 use super::store::{self, AttemptError, ClaimParams, Completion, Lease, Report};
-use super::{Error, HandlerLimits, Job, JobStatus, LogLevel, LogLine, NewJob, Progress, Registry};
+use super::{
+    Error, HandlerLimits, Job, JobStatus, LogLevel, LogLine, NewJob, Progress, Registry, TreeLimits,
+};
 use crate::ats;
 use crate::clock::{self, Clock, millis, now_ms};
 
@@ -50,6 +53,11 @@ pub struct WorkerConfig {
     pub claim_horizon: Duration,
     /// Rate and concurrency limits per handler.
     pub limits: HandlerLimits,
+    /// How far one job tree may grow (depth, descendants of one root).
+    pub tree: TreeLimits,
+    /// The node's worker threads: each plugin's fair share is counted in them
+    /// (see [`super::fair`]).
+    pub workers: usize,
     /// Where stored times come from (sandbox deadlines use the wall clock).
     pub clock: Arc<dyn Clock>,
 }
@@ -71,8 +79,8 @@ impl WorkerConfig {
     /// How long a job is taken to last before the node has run one: 10 ms.
     pub const UNMEASURED_JOB: Duration = Duration::from_millis(10);
 
-    /// Defaults for a node with this id: the constants above, no handler limits, the wall
-    /// clock.
+    /// Defaults for a node with this id: the constants above, no handler limits, the default
+    /// [`TreeLimits`], one worker, the wall clock.
     pub fn new(owner: impl Into<String>) -> Self {
         Self {
             owner: owner.into(),
@@ -83,6 +91,8 @@ impl WorkerConfig {
             claim_batch: Self::DEFAULT_CLAIM_BATCH,
             claim_horizon: Self::DEFAULT_CLAIM_HORIZON,
             limits: HandlerLimits::new(),
+            tree: TreeLimits::default(),
+            workers: 1,
             clock: clock::system(),
         }
     }
@@ -122,11 +132,21 @@ impl Interrupt {
     }
 }
 
+/// A running claim: its number, interrupt flag and handler.
+#[derive(Debug)]
+struct Held {
+    claim: u32,
+    interrupt: Arc<Interrupt>,
+    handler: String,
+}
+
 /// The jobs running on this node, so the node can interrupt them and tell when it is idle.
 #[derive(Debug, Default)]
 pub struct InFlight {
-    /// By job id: the claim number and its interrupt flag.
-    jobs: Mutex<HashMap<String, (u32, Arc<Interrupt>)>>,
+    /// By job id: jobs a worker runs or is committing the outcome of.
+    jobs: Mutex<HashMap<String, Held>>,
+    /// Since when, and why, the node's writes fail; cleared by the next successful commit.
+    fault: Mutex<Option<(Instant, String)>>,
     /// Workers between the start of a claim and the commit of its outcome.
     busy: AtomicUsize,
     /// Claims finished so far: a change between two looks means work happened in between.
@@ -135,6 +155,8 @@ pub struct InFlight {
     claimed: Mutex<VecDeque<Job>>,
     /// How long this node's recent jobs ran, in µs (a moving average); 0 before the first.
     job_micros: AtomicU64,
+    /// The same, per handler (only consulted when plugins have shares to respect).
+    handler_micros: Mutex<HashMap<String, u64>>,
 }
 
 impl InFlight {
@@ -144,12 +166,52 @@ impl InFlight {
         (self.busy.load(Ordering::SeqCst) == 0).then(|| self.finished.load(Ordering::SeqCst))
     }
 
-    /// The running claims: job id and claim number.
+    /// The running claims (outcomes not committed yet included): job id and claim number.
     pub fn held(&self) -> Vec<(String, u32)> {
         self.lock()
             .iter()
-            .map(|(id, (claim, _))| (id.clone(), *claim))
+            .map(|(id, held)| (id.clone(), held.claim))
             .collect()
+    }
+
+    /// Every claim a worker of this node still holds: running, committing, or claimed and
+    /// waiting for a worker. Only these leases are renewed.
+    pub fn renewable(&self) -> Vec<(String, u32)> {
+        let mut held = self.held();
+        held.extend(
+            self.claimed()
+                .iter()
+                .map(|job| (job.id.clone(), job.claims)),
+        );
+        held
+    }
+
+    /// Since when and why the node's writes have failed, if they fail now (a later commit
+    /// that succeeds clears it).
+    pub fn fault(&self) -> Option<(Duration, String)> {
+        self.fault_lock()
+            .as_ref()
+            .map(|(since, why)| (since.elapsed(), why.clone()))
+    }
+
+    fn record_fault(&self, why: String) {
+        let mut fault = self.fault_lock();
+        let since = fault
+            .as_ref()
+            .map_or_else(Instant::now, |(since, _)| *since);
+        *fault = Some((since, why));
+    }
+
+    fn clear_fault(&self) {
+        let mut fault = self.fault_lock();
+        if fault.is_some() {
+            tracing::info!("database writes succeed again");
+            *fault = None;
+        }
+    }
+
+    fn fault_lock(&self) -> std::sync::MutexGuard<'_, Option<(Instant, String)>> {
+        self.fault.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// How many jobs are running.
@@ -164,15 +226,15 @@ impl InFlight {
 
     /// Interrupt one job, if it runs here.
     pub fn interrupt(&self, id: &str, why: Interruption) {
-        if let Some((_, flag)) = self.lock().get(id) {
-            flag.raise(why);
+        if let Some(held) = self.lock().get(id) {
+            held.interrupt.raise(why);
         }
     }
 
     /// Interrupt every running job.
     pub fn interrupt_all(&self, why: Interruption) {
-        for (_, flag) in self.lock().values() {
-            flag.raise(why);
+        for held in self.lock().values() {
+            held.interrupt.raise(why);
         }
     }
 
@@ -184,54 +246,98 @@ impl InFlight {
     /// How many jobs one worker is expected to finish within `horizon`, judging by how long
     /// recent jobs took, between 1 and `most`.
     fn jobs_within(&self, horizon: Duration, most: u32) -> u32 {
-        let horizon = u64::try_from(horizon.as_micros()).unwrap_or(u64::MAX);
-        let per_job = match self.job_micros.load(Ordering::Relaxed) {
-            0 => u64::try_from(WorkerConfig::UNMEASURED_JOB.as_micros()).unwrap_or(u64::MAX),
-            micros => micros,
-        };
-        u32::try_from(horizon / per_job.max(1))
-            .unwrap_or(u32::MAX)
-            .clamp(1, most.max(1))
+        within(horizon, self.job_micros.load(Ordering::Relaxed), most)
     }
 
-    /// Count a job that ran for `took` in the moving average (each new job weighs 1/8).
-    fn record_run(&self, took: Duration) {
+    /// Count a job of `handler` that ran for `took` in the moving averages (each new job
+    /// weighs 1/8).
+    fn record_run(&self, handler: &str, took: Duration) {
         let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
         let _always_some =
             self.job_micros
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |mean| {
-                    Some(match mean {
-                        0 => micros,
-                        mean => mean - mean / 8 + micros / 8,
-                    })
+                    Some(moving(mean, micros))
                 });
+        let mut by_handler = self
+            .handler_micros
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match by_handler.get_mut(handler) {
+            Some(mean) => *mean = moving(*mean, micros),
+            None => {
+                by_handler.insert(handler.to_owned(), micros);
+            }
+        }
     }
 
     fn take_claimed(&self) -> Option<Job> {
         self.claimed().pop_front()
     }
 
+    /// The most urgent claimed job whose plugin has room in its share, now running here with
+    /// its interrupt flag.
+    fn start_claimed(&self, shares: Option<&Shares>) -> Option<(Job, Arc<Interrupt>)> {
+        let mut jobs = self.lock();
+        let mut claimed = self.claimed();
+        let index = match shares {
+            None => 0,
+            Some(shares) => {
+                let counts = shares.counts(jobs.values().map(|held| held.handler.as_str()));
+                claimed
+                    .iter()
+                    .position(|job| shares.has_room(&job.handler, &counts))?
+            }
+        };
+        let job = claimed.remove(index)?;
+        let interrupt = Arc::new(Interrupt::default());
+        let held = Held {
+            claim: job.claims,
+            interrupt: interrupt.clone(),
+            handler: job.handler.clone(),
+        };
+        if let Some(older) = jobs.insert(job.id.clone(), held) {
+            // An older claim of the same job still runs here: it was paused or rescued.
+            older.interrupt.raise(Interruption::Cancelled);
+        }
+        Some((job, interrupt))
+    }
+
+    /// What a claim may still take of each plugin (see [`Room`]), not counting the jobs
+    /// `except`, whose outcomes are being committed.
+    fn room(&self, shares: &Shares, except: &[&str], horizon: Duration, most: u32) -> Room {
+        let jobs = self.lock();
+        let claimed = self.claimed();
+        let by_handler = self
+            .handler_micros
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let running = jobs
+            .iter()
+            .filter(|(id, _)| !except.contains(&id.as_str()))
+            .map(|(_, held)| held.handler.as_str());
+        let per_worker = |handler: &str| {
+            let micros = by_handler.get(handler).copied().unwrap_or(0);
+            usize::try_from(within(horizon, micros, most)).unwrap_or(usize::MAX)
+        };
+        Room::new(
+            shares,
+            running.chain(claimed.iter().map(|job| job.handler.as_str())),
+            per_worker,
+        )
+    }
+
     fn claimed(&self) -> std::sync::MutexGuard<'_, VecDeque<Job>> {
         self.claimed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn insert(&self, id: &str, claim: u32) -> Arc<Interrupt> {
-        let flag = Arc::new(Interrupt::default());
-        if let Some((_, older)) = self.lock().insert(id.to_owned(), (claim, flag.clone())) {
-            // An older claim of the same job still runs here: it was paused or rescued.
-            older.raise(Interruption::Cancelled);
-        }
-        flag
-    }
-
     fn remove(&self, id: &str, claim: u32) {
         let mut jobs = self.lock();
-        if jobs.get(id).is_some_and(|(held, _)| *held == claim) {
+        if jobs.get(id).is_some_and(|held| held.claim == claim) {
             jobs.remove(id);
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Arc<Interrupt>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held>> {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -295,6 +401,8 @@ pub struct RunningJob {
     pub interrupt: Arc<Interrupt>,
     /// The worker's connection: for progress, logs and queries while the job runs.
     pub conn: SharedConnection,
+    /// How far the job's tree may grow: bounds the children it enqueues.
+    pub tree: TreeLimits,
 }
 
 impl RunningJob {
@@ -382,12 +490,35 @@ pub struct WorkerReport {
     pub released: usize,
     /// Outcomes discarded because the job was cancelled or rescued meanwhile.
     pub discarded: usize,
+    /// Outcomes that could not be committed even after retries: their jobs stay `running`
+    /// until their lease expires, and the rescuer requeues them.
+    pub abandoned: usize,
+}
+
+impl WorkerReport {
+    fn add(&mut self, other: Self) {
+        self.claimed += other.claimed;
+        self.paused += other.paused;
+        self.completed += other.completed;
+        self.retried += other.retried;
+        self.failed += other.failed;
+        self.released += other.released;
+        self.discarded += other.discarded;
+        self.abandoned += other.abandoned;
+    }
 }
 
 /// Most outcomes a worker holds before committing them in one transaction.
 const MAX_PENDING: usize = 32;
 /// Longest a worker holds a finished outcome before committing it, while more claimed jobs wait.
 const MAX_COMMIT_DELAY: Duration = Duration::from_millis(5);
+/// A batch of outcomes whose commit fails is committed again one outcome at a time; one that
+/// still fails is retried after these delays, then given up (its lease then expires).
+const COMMIT_RETRY_DELAYS: [Duration; 3] = [
+    Duration::from_millis(100),
+    Duration::from_secs(1),
+    Duration::from_secs(5),
+];
 
 /// Claims jobs for registered handlers and runs them, one at a time, on the calling thread.
 ///
@@ -453,13 +584,20 @@ impl Worker {
     ///
     /// [`Error::Sqlite`] when the database fails; the jobs, if claimed, are then rescued later.
     pub fn run_once(&self) -> Result<WorkerReport, Error> {
-        let handlers = self.registry.names();
+        let registered = self.registry.all();
         let mut report = WorkerReport::default();
-        if handlers.is_empty() {
+        if registered.is_empty() {
             return Ok(report);
         }
+        let handlers: Vec<String> = registered.iter().map(|r| r.handler.clone()).collect();
+        let shares = Shares::new(&registered, self.config.workers);
+        let shares = (!shares.is_unbounded(self.config.workers)).then_some(shares);
         self.in_flight.busy.fetch_add(1, Ordering::SeqCst);
-        let result = self.claim_and_run(&handlers, &mut report);
+        let result = self.claim_and_run(&handlers, shares.as_ref(), &mut report);
+        if let Err(error) = &result {
+            self.in_flight
+                .record_fault(format!("claiming jobs: {}", crate::error_chain(error)));
+        }
         if report.claimed > 0 {
             self.in_flight.finished.fetch_add(1, Ordering::SeqCst);
         }
@@ -467,22 +605,33 @@ impl Worker {
         result.map(|()| report)
     }
 
-    fn claim_and_run(&self, handlers: &[String], report: &mut WorkerReport) -> Result<(), Error> {
+    fn claim_and_run(
+        &self,
+        handlers: &[String],
+        shares: Option<&Shares>,
+        report: &mut WorkerReport,
+    ) -> Result<(), Error> {
         let mut pending = Vec::new();
         let mut first_done = None;
         while !self.wakeup.is_stopping() {
-            let job = match self.in_flight.take_claimed() {
-                Some(job) => job,
-                None if pending.is_empty() => match self.claim(handlers, report)? {
-                    Some(job) => job,
-                    None => break,
-                },
+            let (job, interrupt) = match self.in_flight.start_claimed(shares) {
+                Some(started) => started,
+                None if pending.is_empty() => {
+                    if !self.claim(handlers, shares, report)? {
+                        break;
+                    }
+                    match self.in_flight.start_claimed(shares) {
+                        Some(started) => started,
+                        None => break,
+                    }
+                }
                 None => break,
             };
             report.claimed += 1;
             let started = Instant::now();
-            pending.push(self.run_job(job));
-            self.in_flight.record_run(started.elapsed());
+            let handler = job.handler.clone();
+            pending.push(self.run_job(job, interrupt));
+            self.in_flight.record_run(&handler, started.elapsed());
             let done = *first_done.get_or_insert_with(Instant::now);
             if pending.len() >= MAX_PENDING || done.elapsed() >= MAX_COMMIT_DELAY {
                 break;
@@ -491,39 +640,198 @@ impl Worker {
         if pending.is_empty() {
             return Ok(());
         }
+        let mut batch = WorkerReport::default();
+        match self.commit_batch(&pending, handlers, shares, &mut batch) {
+            Ok(next) => {
+                report.add(batch);
+                self.in_flight.clear_fault();
+                self.forget(&pending);
+                if let Some(claimed) = next {
+                    self.share(claimed, report);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(jobs = pending.len(), error = %self.describe(&error), "committing a batch of outcomes failed; committing them one by one");
+                for (running, execution) in &pending {
+                    self.commit_alone(running, execution, report);
+                }
+                self.forget(&pending);
+            }
+        }
+        Ok(())
+    }
+
+    /// Commit a batch of outcomes in one transaction, and claim the next batch in it when no
+    /// claimed job waits (one commit fewer per batch).
+    fn commit_batch(
+        &self,
+        pending: &[(RunningJob, Execution)],
+        handlers: &[String],
+        shares: Option<&Shares>,
+        report: &mut WorkerReport,
+    ) -> Result<Option<store::Claimed>, Error> {
         let mut conn = lock(&self.conn);
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for (running, execution) in pending {
-            self.commit(&tx, &running, execution, report)?;
+            self.commit(&tx, running, execution, report)?;
         }
-        // No claimed job waits: claim the next batch in the same transaction, one commit
-        // fewer per batch. A claim that fails leaves the outcomes to commit on their own.
+        // A claim that fails leaves the outcomes to commit on their own.
         let next = if self.wakeup.is_stopping() || self.in_flight.waiting() > 0 {
             None
         } else {
-            store::claim_in(&tx, &self.claim_params(handlers))
+            // The jobs just run are still held: they no longer count against their plugins.
+            let finishing: Vec<&str> = pending.iter().map(|(r, _)| r.job.id.as_str()).collect();
+            let room = shares.map(|shares| self.room(shares, &finishing));
+            store::claim_in(&tx, &self.claim_params(handlers, room.as_ref()))
                 .inspect_err(|error| {
                     tracing::warn!(error = %crate::error_chain(error), "claiming the next batch failed");
                 })
                 .ok()
         };
         tx.commit()?;
-        drop(conn);
-        if let Some(claimed) = next
-            && let Some(first) = self.share(claimed, report)
-        {
-            self.in_flight.claimed().push_front(first);
-        }
-        Ok(())
+        Ok(next)
     }
 
-    /// Claim a batch; keep the first job, leave the rest for the node's workers.
-    fn claim(&self, handlers: &[String], report: &mut WorkerReport) -> Result<Option<Job>, Error> {
-        let claimed = store::claim(&mut lock(&self.conn), &self.claim_params(handlers))?;
+    /// Commit one outcome in a transaction of its own, retrying after [`COMMIT_RETRY_DELAYS`];
+    /// when every try fails, give the claim up: its lease is no longer renewed, so the rescuer
+    /// of a node that can write requeues it when the lease expires.
+    fn commit_alone(&self, running: &RunningJob, execution: &Execution, report: &mut WorkerReport) {
+        let job = &running.job;
+        let mut delays = COMMIT_RETRY_DELAYS.iter();
+        loop {
+            let mut alone = WorkerReport::default();
+            let committed =
+                self.in_transaction(|tx| self.commit(tx, running, execution, &mut alone));
+            let error = match committed {
+                Ok(()) => {
+                    report.add(alone);
+                    self.in_flight.clear_fault();
+                    return;
+                }
+                Err(error) => self.describe(&error),
+            };
+            match delays.next() {
+                Some(delay) if !self.wakeup.is_stopping() => {
+                    tracing::warn!(job = %job.id, handler = %job.handler, retry_in = ?delay, %error, "committing an outcome failed; retrying");
+                    std::thread::sleep(*delay);
+                }
+                _ => {
+                    self.give_up(running, execution, &error, report);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// After the last retry: record the attempt as failed (retryable) without its writes, with
+    /// the cause; when even that cannot be written, abandon the claim, so that its lease lapses
+    /// and a node that can write rescues it.
+    fn give_up(
+        &self,
+        running: &RunningJob,
+        execution: &Execution,
+        error: &str,
+        report: &mut WorkerReport,
+    ) {
+        let job = &running.job;
+        let failure = Failure {
+            message: format!("storing the outcome of '{}' failed: {error}", job.handler),
+            details: vec![error.to_owned()],
+            kind: FailureKind::Retryable,
+        };
+        let attempt_report = Report {
+            progress: execution.progress,
+            cost_actual: execution.cost,
+            plugin_version: &execution.plugin_version,
+        };
+        let mut alone = WorkerReport::default();
+        let now = self.config.clock.now_ms();
+        let failed = self.in_transaction(|tx| {
+            let logs = &execution.logs;
+            self.fail(
+                tx,
+                running,
+                &failure,
+                &attempt_report,
+                now,
+                &mut alone,
+                logs,
+            )
+        });
+        match failed {
+            Ok(()) => {
+                tracing::error!(job = %job.id, handler = %job.handler, %error, "could not store an outcome; the attempt is recorded as failed without its writes");
+                report.add(alone);
+            }
+            Err(second) => {
+                let second = self.describe(&second);
+                tracing::error!(job = %job.id, handler = %job.handler, %error, %second, "giving up on an outcome that cannot be written: the job stays running until its lease expires, then it is rescued");
+                self.in_flight.record_fault(format!(
+                    "committing the outcome of job '{}': {error}",
+                    job.id
+                ));
+                report.abandoned += 1;
+            }
+        }
+    }
+
+    /// Run `writes` in an immediate transaction of their own on the worker's connection.
+    fn in_transaction(
+        &self,
+        writes: impl FnOnce(&Connection) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut conn = lock(&self.conn);
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        writes(&tx)?;
+        tx.commit().map_err(Error::from)
+    }
+
+    /// The jobs of `pending` are committed or given up: this worker holds them no more.
+    fn forget(&self, pending: &[(RunningJob, Execution)]) {
+        for (running, _) in pending {
+            self.in_flight.remove(&running.job.id, running.job.claims);
+        }
+    }
+
+    /// A database error with the file it concerns and the operating system's error.
+    fn describe(&self, error: &Error) -> String {
+        crate::db::describe_error(&lock(&self.conn), error)
+    }
+
+    /// Claim a batch for the node's workers (this one included); false when nothing was
+    /// claimed.
+    fn claim(
+        &self,
+        handlers: &[String],
+        shares: Option<&Shares>,
+        report: &mut WorkerReport,
+    ) -> Result<bool, Error> {
+        let room = shares.map(|shares| self.room(shares, &[]));
+        let claimed = store::claim(
+            &mut lock(&self.conn),
+            &self.claim_params(handlers, room.as_ref()),
+        )?;
+        if !claimed.jobs.is_empty() {
+            // Only a claim that wrote something shows that the database takes writes again.
+            self.in_flight.clear_fault();
+        }
         Ok(self.share(claimed, report))
     }
 
-    fn claim_params<'a>(&'a self, handlers: &'a [String]) -> ClaimParams<'a> {
+    fn room(&self, shares: &Shares, finishing: &[&str]) -> Room {
+        self.in_flight.room(
+            shares,
+            finishing,
+            self.config.claim_horizon,
+            self.config.claim_batch,
+        )
+    }
+
+    fn claim_params<'a>(
+        &'a self,
+        handlers: &'a [String],
+        room: Option<&'a Room>,
+    ) -> ClaimParams<'a> {
         let now = self.config.clock.now_ms();
         ClaimParams {
             handlers,
@@ -533,26 +841,29 @@ impl Worker {
                 .in_flight
                 .jobs_within(self.config.claim_horizon, self.config.claim_batch),
             limits: &self.config.limits,
+            room,
             now,
         }
     }
 
-    /// Put a claimed batch where the node's workers find it, and wake them; return the first
-    /// job for this worker.
-    fn share(&self, claimed: store::Claimed, report: &mut WorkerReport) -> Option<Job> {
+    /// Put a claimed batch where the node's workers find it (most urgent first, ahead of
+    /// what waits already), and wake the others when more than one job came; true when any
+    /// job came.
+    fn share(&self, claimed: store::Claimed, report: &mut WorkerReport) -> bool {
         report.paused += claimed.paused.len();
         for id in &claimed.paused {
             tracing::info!(job = %id, "paused: its cost estimate does not fit the budget");
         }
-        let mut jobs = claimed.jobs.into_iter();
-        let first = jobs.next();
+        let count = claimed.jobs.len();
         let mut waiting = self.in_flight.claimed();
-        waiting.extend(jobs);
-        if !waiting.is_empty() {
-            drop(waiting);
+        for job in claimed.jobs.into_iter().rev() {
+            waiting.push_front(job);
+        }
+        drop(waiting);
+        if count > 1 {
             self.wakeup.notify();
         }
-        first
+        count > 0
     }
 
     /// Run jobs until `wakeup` says stop; sleeps when idle. Claimed jobs no worker started are
@@ -565,7 +876,7 @@ impl Worker {
                 }
                 Ok(_) => {}
                 Err(error) => {
-                    tracing::error!(error = %crate::error_chain(&error), "worker failed");
+                    tracing::error!(error = %self.describe(&error), "worker failed");
                     wakeup.wait(self.config.poll_interval * 20);
                 }
             }
@@ -612,16 +923,17 @@ impl Worker {
             .is_ok_and(|gone| !gone.is_empty())
     }
 
-    fn run_job(&self, job: Job) -> (RunningJob, Execution) {
+    fn run_job(&self, job: Job, interrupt: Arc<Interrupt>) -> (RunningJob, Execution) {
         let timeout = job
             .timeout_ms
             .map_or(self.config.default_timeout, Duration::from_millis);
         let running = RunningJob {
-            deadline_ms: now_ms() + millis(timeout),
+            deadline_ms: now_ms().saturating_add(millis(timeout)),
             timeout,
-            interrupt: self.in_flight.insert(&job.id, job.claims),
+            interrupt,
             lease_owner: self.config.owner.clone(),
             conn: self.conn.clone(),
+            tree: self.config.tree,
             job,
         };
         let span = tracing::info_span!("job", id = %running.job.id, handler = %running.job.handler, attempt = running.job.attempt);
@@ -636,7 +948,6 @@ impl Worker {
                 details: Vec::new(),
                 kind: FailureKind::Interrupted(Interruption::Cancelled),
             };
-            self.in_flight.remove(&running.job.id, running.job.claims);
             return (running, Execution::failed(failure, ""));
         }
         let execution = match self.registry.get(&running.job.handler) {
@@ -667,7 +978,6 @@ impl Worker {
                 "",
             ),
         };
-        self.in_flight.remove(&running.job.id, running.job.claims);
         (running, execution)
     }
 
@@ -677,7 +987,7 @@ impl Worker {
         &self,
         conn: &Connection,
         running: &RunningJob,
-        execution: Execution,
+        execution: &Execution,
         report: &mut WorkerReport,
     ) -> Result<(), Error> {
         let job = &running.job;
@@ -695,8 +1005,8 @@ impl Worker {
             plugin_version: &execution.plugin_version,
         };
         let writes = (execution.attestations.len(), execution.children.len());
-        let mut logs = execution.logs;
-        let outcome = match execution.outcome {
+        let mut logs = execution.logs.clone();
+        let outcome = match &execution.outcome {
             Ok(result) => {
                 let mut lines = logs.clone();
                 lines.push(line(
@@ -706,18 +1016,20 @@ impl Worker {
                         job.attempt, writes.0, writes.1
                     ),
                 ));
-                let completed = store::complete_in(
-                    conn,
-                    running.lease(),
-                    &attempt_report,
-                    Completion {
-                        result: &result,
-                        attestations: execution.attestations,
-                        children: &execution.children,
-                        logs: &lines,
-                    },
-                    now,
-                );
+                let completed = self.check_tree(conn, running, execution).and_then(|()| {
+                    store::complete_in(
+                        conn,
+                        running.lease(),
+                        &attempt_report,
+                        Completion {
+                            result,
+                            attestations: &execution.attestations,
+                            children: &execution.children,
+                            logs: &lines,
+                        },
+                        now,
+                    )
+                });
                 if completed.is_ok() {
                     report.completed += 1;
                     tracing::info!(job = %job.id, handler = %job.handler, attempt = job.attempt, attestations = writes.0, children = writes.1, "completed");
@@ -734,7 +1046,7 @@ impl Worker {
                         ),
                     ));
                 }
-                self.fail(conn, running, &failure, &attempt_report, now, report, &logs)
+                self.fail(conn, running, failure, &attempt_report, now, report, &logs)
             }
         };
         match outcome {
@@ -755,10 +1067,15 @@ impl Worker {
                 ));
                 store::append_logs(conn, &job.id, &logs)
             }
-            Err(error @ (Error::Ats(_) | Error::Invalid(_))) => {
-                // The attempt's writes cannot be stored: that is the attempt's failure.
+            Err(error) if refused_by_database(&error) => {
+                // The attempt's writes cannot be stored: that is the attempt's failure, not the
+                // batch's (its savepoint is rolled back; the other outcomes commit).
                 let failure = Failure {
-                    message: format!("storing the outcome of '{}': {error}", job.handler),
+                    message: format!(
+                        "storing the outcome of '{}': {}",
+                        job.handler,
+                        crate::error_chain(&error)
+                    ),
                     details: crate::error_chain(&error)
                         .split(": ")
                         .map(String::from)
@@ -772,6 +1089,25 @@ impl Worker {
             }
             Err(other) => Err(other),
         }
+    }
+
+    /// Refuse the children of an attempt that would take its job tree past the node's
+    /// descendant bound (the guest's enqueue checks the same bound against what it saw; this
+    /// check, serialised with every other commit, is the one that holds).
+    fn check_tree(
+        &self,
+        conn: &Connection,
+        running: &RunningJob,
+        execution: &Execution,
+    ) -> Result<(), Error> {
+        if execution.children.is_empty() {
+            return Ok(());
+        }
+        let root = running.job.root();
+        let adding = u64::try_from(execution.children.len()).unwrap_or(u64::MAX);
+        running
+            .tree
+            .check_descendants(root, store::descendants(conn, root)?, adding)
     }
 
     /// Record a failed attempt with its log: back to the queue uncounted (shutdown), queued
@@ -864,6 +1200,43 @@ impl Worker {
     }
 }
 
+/// How many jobs lasting `micros` each (0: not measured yet, taken as
+/// [`WorkerConfig::UNMEASURED_JOB`]) one worker finishes within `horizon`, between 1 and `most`.
+fn within(horizon: Duration, micros: u64, most: u32) -> u32 {
+    let horizon = u64::try_from(horizon.as_micros()).unwrap_or(u64::MAX);
+    let per_job = match micros {
+        0 => u64::try_from(WorkerConfig::UNMEASURED_JOB.as_micros()).unwrap_or(u64::MAX),
+        micros => micros,
+    };
+    u32::try_from(horizon / per_job.max(1))
+        .unwrap_or(u32::MAX)
+        .clamp(1, most.max(1))
+}
+
+/// A moving average in which each new value weighs 1/8 (0: no value yet).
+fn moving(mean: u64, value: u64) -> u64 {
+    match mean {
+        0 => value,
+        mean => mean - mean / 8 + value / 8,
+    }
+}
+
+/// Whether the database refused this attempt's writes themselves (a rule, a constraint, a size),
+/// as opposed to failing to write anything (I/O, a full disk, a lock, a read-only file).
+fn refused_by_database(error: &Error) -> bool {
+    use rusqlite::ErrorCode::{ConstraintViolation, TooBig, TypeMismatch};
+    let sqlite = match error {
+        Error::Invalid(_) | Error::Ats(crate::ats::Error::Invalid(_)) => return true,
+        Error::Sqlite(sqlite) | Error::Ats(crate::ats::Error::Sqlite(sqlite)) => sqlite,
+        Error::Ats(_) => return true,
+        _ => return false,
+    };
+    matches!(
+        sqlite.sqlite_error_code(),
+        Some(ConstraintViolation | TooBig | TypeMismatch)
+    )
+}
+
 /// Delay before retrying after failed attempt number `attempt`: `base · 2^(attempt-1)`, with
 /// ±25 % jitter so that jobs failing together do not retry together, capped at one hour.
 pub fn backoff(base: Duration, attempt: u32) -> Duration {
@@ -906,7 +1279,7 @@ mod tests {
             "before any job ran, a job is taken to last 10 ms"
         );
         assert_eq!(in_flight.jobs_within(Duration::from_secs(3600), 32), 32);
-        in_flight.record_run(Duration::from_micros(100));
+        in_flight.record_run("h", Duration::from_micros(100));
         assert_eq!(
             in_flight.jobs_within(horizon, 32),
             32,
@@ -914,11 +1287,11 @@ mod tests {
         );
         assert_eq!(in_flight.jobs_within(horizon, 0), 1, "at least one job");
         for _ in 0..40 {
-            in_flight.record_run(Duration::from_millis(2));
+            in_flight.record_run("h", Duration::from_millis(2));
         }
         assert_eq!(in_flight.jobs_within(horizon, 32), 5);
         for _ in 0..40 {
-            in_flight.record_run(Duration::from_secs(1));
+            in_flight.record_run("h", Duration::from_secs(1));
         }
         assert_eq!(in_flight.jobs_within(horizon, 32), 1);
     }

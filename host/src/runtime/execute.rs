@@ -61,6 +61,10 @@ impl PluginHandler {
 }
 
 impl pulse::JobHandler for PluginHandler {
+    fn concurrency(&self) -> Option<usize> {
+        Some(self.limits.concurrency)
+    }
+
     fn execute(&self, running: &RunningJob) -> Execution {
         let job = &running.job;
         let raw_handler = self.announced.as_deref().unwrap_or_else(|| {

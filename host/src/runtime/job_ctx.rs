@@ -83,6 +83,14 @@ pub(crate) struct JobScope {
     /// Text bytes of `attestations`.
     pub(crate) attestation_bytes: usize,
     pub(crate) children: Vec<NewJob>,
+    /// Payload bytes of `children`.
+    pub(crate) child_payload_bytes: usize,
+    /// Where the job sits in its tree, and how far the tree may grow.
+    pub(crate) root_job_id: String,
+    pub(crate) depth: u32,
+    pub(crate) tree: pulse::TreeLimits,
+    /// Descendants of the root when the attempt first enqueued (counted once per attempt).
+    pub(crate) descendants: Option<u64>,
     pub(crate) progress: Progress,
     pub(crate) cost: f64,
     pub(crate) queries: usize,
@@ -143,6 +151,11 @@ impl JobCtx {
             attestations: Vec::new(),
             attestation_bytes: 0,
             children: Vec::new(),
+            child_payload_bytes: 0,
+            root_job_id: running.job.root().to_owned(),
+            depth: running.job.depth,
+            tree: running.tree,
+            descendants: None,
             progress: running.job.progress,
             // Cost adds up over attempts: what earlier attempts spent stays spent.
             cost: running.job.cost_actual,

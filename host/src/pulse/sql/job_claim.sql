@@ -1,6 +1,7 @@
 UPDATE jobs
 SET status = 'running', attempt = attempt + 1, claims = claims + 1, lease_owner = ?1,
-    lease_expires_at = ?2, started_at = ?3, updated_at = ?3
+    lease_expires_at = ?2, started_at = ?3, updated_at = ?3,
+    attempt_nodes = json_insert(attempt_nodes, '$[#]', json_object('attempt', attempt + 1, 'node', ?1))
 WHERE id IN (
     -- Without statistics the planner may prefer another index and sort every queued job.
     SELECT id FROM jobs INDEXED BY jobs_runnable
@@ -15,4 +16,4 @@ WHERE id IN (
 RETURNING id, handler, payload, source, status, pause_reason, priority, attempt, claims,
           max_attempts, run_at, timeout_ms, progress_current, progress_total, cost_estimate,
           cost_actual, result, error, error_details, parent_job_id, plugin_version, created_at,
-          started_at, completed_at, updated_at, rowid AS seq
+          started_at, completed_at, updated_at, root_job_id, depth, attempt_nodes, rowid AS seq

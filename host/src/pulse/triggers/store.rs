@@ -116,7 +116,11 @@ pub fn get_schedule(conn: &Connection, id: &str) -> Result<Schedule> {
 pub fn set_enabled(conn: &Connection, id: &str, enabled: bool, now: i64) -> Result<()> {
     let schedule = get_schedule(conn, id)?;
     conn.prepare_cached(sql!("schedule_set_enabled"))?
-        .execute(params![id, enabled, now + schedule.interval_ms])?;
+        .execute(params![
+            id,
+            enabled,
+            now.saturating_add(schedule.interval_ms)
+        ])?;
     Ok(())
 }
 
@@ -161,8 +165,11 @@ pub enum Fired {
 /// only one node wins) and enqueue its job unless one is still active, in one transaction.
 pub(super) fn fire_schedule(conn: &mut Connection, schedule: &Schedule, now: i64) -> Result<Fired> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let missed = (now - schedule.next_run_at).max(0) / schedule.interval_ms;
-    let next = schedule.next_run_at + (missed + 1) * schedule.interval_ms;
+    let interval = schedule.interval_ms.max(1);
+    let missed = now.saturating_sub(schedule.next_run_at).max(0) / interval;
+    let next = schedule
+        .next_run_at
+        .saturating_add(missed.saturating_add(1).saturating_mul(interval));
     let enqueued = enqueue_for(&tx, schedule, now)?;
     let changed = tx
         .prepare_cached(sql!("schedule_advance"))?
@@ -270,6 +277,10 @@ pub(super) fn fire_watcher(
     Ok(true)
 }
 
+/// Longest schedule interval, in seconds: 366 days.
+pub const MAX_INTERVAL_SECONDS: i64 = 366 * 24 * 3600;
+const MAX_INTERVAL_MS: i64 = MAX_INTERVAL_SECONDS * 1000;
+
 fn upsert_schedule(
     conn: &Connection,
     id: &str,
@@ -277,9 +288,9 @@ fn upsert_schedule(
     spec: &ScheduleSpec,
     now: i64,
 ) -> Result<()> {
-    if spec.interval_ms < 1000 {
+    if !(1000..=MAX_INTERVAL_MS).contains(&spec.interval_ms) {
         return Err(Error::Invalid(format!(
-            "schedule for '{}': the interval must be at least 1 s, got {} ms",
+            "schedule for '{}': the interval must be 1 s to 366 days, got {} ms",
             spec.handler, spec.interval_ms
         )));
     }
@@ -291,7 +302,7 @@ fn upsert_schedule(
             spec.payload.to_string(),
             spec.interval_ms,
             spec.enabled,
-            now + spec.interval_ms,
+            now.saturating_add(spec.interval_ms),
             now,
         ])?;
     Ok(())

@@ -1,0 +1,1 @@
+SELECT count(*) FROM jobs WHERE root_job_id = ?1
