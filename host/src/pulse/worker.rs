@@ -642,13 +642,10 @@ impl Worker {
         }
         let mut batch = WorkerReport::default();
         match self.commit_batch(&pending, handlers, shares, &mut batch) {
-            Ok(next) => {
+            Ok(()) => {
                 report.add(batch);
                 self.in_flight.clear_fault();
                 self.forget(&pending);
-                if let Some(claimed) = next {
-                    self.share(claimed, report);
-                }
             }
             Err(error) => {
                 tracing::warn!(jobs = pending.len(), error = %self.describe(&error), "committing a batch of outcomes failed; committing them one by one");
@@ -669,7 +666,7 @@ impl Worker {
         handlers: &[String],
         shares: Option<&Shares>,
         report: &mut WorkerReport,
-    ) -> Result<Option<store::Claimed>, Error> {
+    ) -> Result<(), Error> {
         let mut conn = lock(&self.conn);
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for (running, execution) in pending {
@@ -689,7 +686,11 @@ impl Worker {
                 .ok()
         };
         tx.commit()?;
-        Ok(next)
+        // Shared before the write connection is free (see `claim`).
+        if let Some(claimed) = next {
+            self.share(claimed, report);
+        }
+        Ok(())
     }
 
     /// Commit one outcome in a transaction of its own, retrying after [`COMMIT_RETRY_DELAYS`];
@@ -806,11 +807,12 @@ impl Worker {
         shares: Option<&Shares>,
         report: &mut WorkerReport,
     ) -> Result<bool, Error> {
+        // Room is counted, and the claimed jobs shared, while this worker holds the write
+        // connection: another worker's claim cannot count the plugins' room in between and
+        // take jobs their shares cannot start.
+        let mut conn = lock(&self.conn);
         let room = shares.map(|shares| self.room(shares, &[]));
-        let claimed = store::claim(
-            &mut lock(&self.conn),
-            &self.claim_params(handlers, room.as_ref()),
-        )?;
+        let claimed = store::claim(&mut conn, &self.claim_params(handlers, room.as_ref()))?;
         if !claimed.jobs.is_empty() {
             // Only a claim that wrote something shows that the database takes writes again.
             self.in_flight.clear_fault();
