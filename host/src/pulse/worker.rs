@@ -590,7 +590,7 @@ impl Worker {
             return Ok(report);
         }
         let handlers: Vec<String> = registered.iter().map(|r| r.handler.clone()).collect();
-        let shares = Shares::new(&registered, self.config.workers);
+        let shares = Shares::new(&registered, self.config.workers, self.registry.is_loading());
         let shares = (!shares.is_unbounded(self.config.workers)).then_some(shares);
         self.in_flight.busy.fetch_add(1, Ordering::SeqCst);
         let result = self.claim_and_run(&handlers, shares.as_ref(), &mut report);

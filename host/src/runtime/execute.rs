@@ -186,7 +186,8 @@ pub(crate) struct Announcement {
     pub(crate) registration: types::Registration,
 }
 
-/// Call `metadata` and `initialize` in one fresh instance.
+/// Call `metadata` and `initialize` in one fresh instance; `named` hears the name `metadata`
+/// answered before `initialize` runs.
 ///
 /// # Errors
 ///
@@ -199,6 +200,7 @@ pub(crate) fn initialize(
     grants: &Grants,
     config: &[(String, String)],
     conn: SharedConnection,
+    named: &dyn Fn(&str),
 ) -> Result<Announcement, String> {
     let identity = Identity::plugin(identity_hint, "");
     let ctx = JobCtx::for_initialize(identity, limits.clone(), grants, conn)?;
@@ -217,6 +219,7 @@ pub(crate) fn initialize(
             let plugin = pre.instantiate_async(&mut store).await?;
             let info = plugin.call_metadata(&mut store).await?;
             store.data_mut().identity = Identity::plugin(&info.name, &info.version);
+            named(&info.name);
             let registration = plugin.call_initialize(&mut store, config).await?;
             Ok((info, registration))
         },
