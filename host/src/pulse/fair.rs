@@ -139,3 +139,44 @@ fn group(registered: &Registered) -> &str {
         &registered.plugin
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::pulse::{Execution, Failure, FailureKind, JobHandler, RunningJob};
+
+    struct Refuses;
+
+    impl JobHandler for Refuses {
+        fn execute(&self, _job: &RunningJob) -> Execution {
+            let failure = Failure {
+                message: "not run in these tests".into(),
+                details: Vec::new(),
+                kind: FailureKind::Permanent,
+            };
+            Execution::failed(failure, "0")
+        }
+    }
+
+    fn handler(plugin: &str) -> Registered {
+        Registered {
+            handler: format!("{plugin}/h"),
+            plugin: plugin.into(),
+            version: "0".into(),
+            description: String::new(),
+            target: Arc::new(Refuses),
+        }
+    }
+
+    #[test]
+    fn a_plugin_alone_takes_every_worker_unless_others_are_still_loading() {
+        let alone = [handler("a")];
+        assert_eq!(Shares::new(&alone, 3, false).limits, [3]);
+        assert_eq!(Shares::new(&alone, 3, true).limits, [2]);
+        let two = [handler("a"), handler("b")];
+        assert_eq!(Shares::new(&two, 3, false).limits, [2, 2]);
+        assert_eq!(Shares::new(&alone, 1, true).limits, [1], "never below one");
+    }
+}
