@@ -9,7 +9,6 @@ use clap::Subcommand;
 
 use super::{Global, Outcome, output};
 use crate::clock::now_ms;
-use crate::db;
 use crate::handlers::{self, Event, HandlerVersion, NewVersion};
 use crate::toolchain::{self, HandlerSource, Language};
 
@@ -96,9 +95,14 @@ pub(super) struct CreateArgs {
 }
 
 pub(super) fn run(global: &Global, command: HandlerCommand) -> anyhow::Result<Outcome> {
-    let data_dir = global.data_dir()?;
-    let conn = db::open_in(&data_dir)
-        .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
+    global.with_database(|conn| run_on(global, conn, command))
+}
+
+fn run_on(
+    global: &Global,
+    conn: &rusqlite::Connection,
+    command: HandlerCommand,
+) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
     match command {
         HandlerCommand::Create(args) => create(global, &conn, args, &mut out),

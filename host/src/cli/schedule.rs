@@ -3,12 +3,10 @@
 use std::io::Write;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Subcommand;
 
 use super::{Global, Outcome, output};
 use crate::clock::now_ms;
-use crate::db;
 use crate::pulse::triggers::{ScheduleSpec, store};
 
 #[derive(Debug, Subcommand)]
@@ -67,9 +65,10 @@ pub(super) enum ScheduleCommand {
 }
 
 pub(super) fn run(global: &Global, command: ScheduleCommand) -> anyhow::Result<Outcome> {
-    let data_dir = global.data_dir()?;
-    let conn = db::open_in(&data_dir)
-        .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
+    global.with_database(|conn| run_on(conn, command))
+}
+
+fn run_on(conn: &rusqlite::Connection, command: ScheduleCommand) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
     let now = now_ms();
     match command {
