@@ -63,8 +63,8 @@ fn run_on(
     match command {
         BudgetCommand::Show { json } => {
             let now = now_ms();
-            let limits = store::budget_limits(&conn)?;
-            let spend = store::spend(&conn, now)?;
+            let limits = store::budget_limits(conn)?;
+            let spend = store::spend(conn, now)?;
             if json {
                 output::json_line(
                     &mut out,
@@ -109,7 +109,7 @@ fn run_on(
             }
             let now = now_ms();
             for (period, limit) in &changes {
-                store::set_budget(&conn, *period, *limit, now)?;
+                store::set_budget(conn, *period, *limit, now)?;
             }
             config::write_budget(data_dir, &changes)?;
             Ok(Outcome::Ok)

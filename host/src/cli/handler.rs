@@ -105,10 +105,10 @@ fn run_on(
 ) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
     match command {
-        HandlerCommand::Create(args) => create(global, &conn, args, &mut out),
+        HandlerCommand::Create(args) => create(global, conn, args, &mut out),
         HandlerCommand::List { json } => {
             let mut any = false;
-            for event in handlers::newest_of_all(&conn)?.into_values() {
+            for event in handlers::newest_of_all(conn)?.into_values() {
                 let Event::Version(version) = event else {
                     continue;
                 };
@@ -136,7 +136,7 @@ fn run_on(
             source,
             json,
         } => {
-            let history = handlers::history(&conn, &name)?;
+            let history = handlers::history(conn, &name)?;
             let Some(newest) = history.first() else {
                 return Err(handlers::Error::NotFound(name).into());
             };
@@ -167,13 +167,13 @@ fn run_on(
             }
             Ok(Outcome::Ok)
         }
-        HandlerCommand::Rollback { name, to } => rollback(&conn, &name, to.as_deref(), &mut out),
+        HandlerCommand::Rollback { name, to } => rollback(conn, &name, to.as_deref(), &mut out),
         HandlerCommand::Remove { name } => {
             handlers::check_name(&name)?;
-            let Some(version) = handlers::current(&conn, &name)? else {
-                return Err(absent(&conn, &name)?.into());
+            let Some(version) = handlers::current(conn, &name)? else {
+                return Err(absent(conn, &name)?.into());
             };
-            handlers::record_removal(&conn, &name, &version.sha256, now_ms())?;
+            handlers::record_removal(conn, &name, &version.sha256, now_ms())?;
             writeln!(
                 out,
                 "{} removed (was {})",

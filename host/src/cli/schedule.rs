@@ -73,7 +73,7 @@ fn run_on(conn: &rusqlite::Connection, command: ScheduleCommand) -> anyhow::Resu
     let now = now_ms();
     match command {
         ScheduleCommand::List { json } => {
-            let schedules = store::list_schedules(&conn)?;
+            let schedules = store::list_schedules(conn)?;
             for schedule in &schedules {
                 if json {
                     output::json_line(&mut out, schedule)?;
@@ -113,20 +113,20 @@ fn run_on(conn: &rusqlite::Connection, command: ScheduleCommand) -> anyhow::Resu
                 enabled: !paused,
                 payload,
             };
-            let schedule = store::add_schedule(&conn, &spec, now)?;
+            let schedule = store::add_schedule(conn, &spec, now)?;
             writeln!(out, "{}", schedule.id)?;
             Ok(Outcome::Ok)
         }
         ScheduleCommand::Pause { id } => {
-            store::set_enabled(&conn, &id, false, now)?;
+            store::set_enabled(conn, &id, false, now)?;
             Ok(Outcome::Ok)
         }
         ScheduleCommand::Resume { id } => {
-            store::set_enabled(&conn, &id, true, now)?;
+            store::set_enabled(conn, &id, true, now)?;
             Ok(Outcome::Ok)
         }
         ScheduleCommand::RunNow { id } => {
-            let enqueued = store::run_now(&conn, &id, now)?;
+            let enqueued = store::run_now(conn, &id, now)?;
             if enqueued.existing {
                 eprintln!("qntx: the schedule's previous job is still active; not enqueued");
             }
@@ -134,11 +134,11 @@ fn run_on(conn: &rusqlite::Connection, command: ScheduleCommand) -> anyhow::Resu
             Ok(Outcome::Ok)
         }
         ScheduleCommand::Remove { id } => {
-            store::remove_schedule(&conn, &id)?;
+            store::remove_schedule(conn, &id)?;
             Ok(Outcome::Ok)
         }
         ScheduleCommand::Watchers { json } => {
-            let watchers = store::list_watchers(&conn)?;
+            let watchers = store::list_watchers(conn)?;
             for watcher in &watchers {
                 if json {
                     output::json_line(&mut out, watcher)?;

@@ -168,11 +168,14 @@ struct Claims {
 enum Claim {
     Unnamed,
     Named(String),
-    Done {
-        file: Option<PluginFile>,
-        result: Result<LoadedPlugin, Error>,
-        served: bool,
-    },
+    Done(Box<Finished>),
+}
+
+/// A file that has finished loading, and whether its plugin is served yet.
+struct Finished {
+    file: Option<PluginFile>,
+    result: Result<LoadedPlugin, Error>,
+    served: bool,
 }
 
 impl Claims {
@@ -205,16 +208,16 @@ impl Claims {
         let loaded = result.as_ref().ok().map(|plugin| plugin.name.clone());
         let claim = std::mem::replace(
             &mut self.files[index],
-            Claim::Done {
+            Claim::Done(Box::new(Finished {
                 file,
                 result,
                 served: false,
-            },
+            })),
         );
         match claim {
             Claim::Unnamed => self.unnamed -= 1,
             Claim::Named(name) => self.unclaim(&name),
-            Claim::Done { .. } => unreachable!("each file finishes once"),
+            Claim::Done(_) => unreachable!("each file finishes once"),
         }
         if let Some(name) = loaded {
             *self.claimants.entry(name).or_default() += 1;
@@ -234,11 +237,12 @@ impl Claims {
             return;
         }
         for claim in &mut self.files {
-            if let Claim::Done {
-                result: Ok(plugin),
-                served: served @ false,
-                ..
-            } = claim
+            if let Claim::Done(finished) = claim
+                && let Finished {
+                    result: Ok(plugin),
+                    served: served @ false,
+                    ..
+                } = &mut **finished
                 && self.claimants.get(&plugin.name) == Some(&1)
             {
                 tracing::info!(plugin = %plugin.name, version = %plugin.version, handlers = plugin.handlers.len(), path = %plugin.path.display(), "loaded plugin");
@@ -252,7 +256,7 @@ impl Claims {
         self.files
             .into_iter()
             .map(|claim| match claim {
-                Claim::Done { file, result, .. } => (file, result),
+                Claim::Done(finished) => (finished.file, finished.result),
                 Claim::Unnamed | Claim::Named(_) => unreachable!("every file finished"),
             })
             .collect()

@@ -282,7 +282,6 @@ fn load_component(
         &hint,
         &policy.limits,
         &policy.grants,
-        &policy.grants.config,
         conn.clone(),
         named,
     )

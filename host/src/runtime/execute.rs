@@ -198,7 +198,6 @@ pub(crate) fn initialize(
     identity_hint: &str,
     limits: &Limits,
     grants: &Grants,
-    config: &[(String, String)],
     conn: SharedConnection,
     named: &dyn Fn(&str),
 ) -> Result<Announcement, String> {
@@ -220,7 +219,7 @@ pub(crate) fn initialize(
             let info = plugin.call_metadata(&mut store).await?;
             store.data_mut().identity = Identity::plugin(&info.name, &info.version);
             named(&info.name);
-            let registration = plugin.call_initialize(&mut store, config).await?;
+            let registration = plugin.call_initialize(&mut store, &grants.config).await?;
             Ok((info, registration))
         },
         &watch,
