@@ -642,13 +642,10 @@ impl Worker {
         }
         let mut batch = WorkerReport::default();
         match self.commit_batch(&pending, handlers, shares, &mut batch) {
-            Ok(next) => {
+            Ok(()) => {
                 report.add(batch);
                 self.in_flight.clear_fault();
                 self.forget(&pending);
-                if let Some(claimed) = next {
-                    self.share(claimed, report);
-                }
             }
             Err(error) => {
                 tracing::warn!(jobs = pending.len(), error = %self.describe(&error), "committing a batch of outcomes failed; committing them one by one");
@@ -662,14 +659,15 @@ impl Worker {
     }
 
     /// Commit a batch of outcomes in one transaction, and claim the next batch in it when no
-    /// claimed job waits (one commit fewer per batch).
+    /// claimed job waits (one commit fewer per batch); the batch is shared before the
+    /// connection is free for another worker's claim (see [`Self::claim`]).
     fn commit_batch(
         &self,
         pending: &[(RunningJob, Execution)],
         handlers: &[String],
         shares: Option<&Shares>,
         report: &mut WorkerReport,
-    ) -> Result<Option<store::Claimed>, Error> {
+    ) -> Result<(), Error> {
         let mut conn = lock(&self.conn);
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for (running, execution) in pending {
@@ -689,7 +687,10 @@ impl Worker {
                 .ok()
         };
         tx.commit()?;
-        Ok(next)
+        if let Some(claimed) = next {
+            self.share(claimed, report);
+        }
+        Ok(())
     }
 
     /// Commit one outcome in a transaction of its own, retrying after [`COMMIT_RETRY_DELAYS`];
@@ -806,16 +807,19 @@ impl Worker {
         shares: Option<&Shares>,
         report: &mut WorkerReport,
     ) -> Result<bool, Error> {
+        // The room is reckoned and the batch shared while this worker holds the connection:
+        // otherwise two workers could each find a plugin's last slot free and both claim a
+        // job for it.
+        let mut conn = lock(&self.conn);
         let room = shares.map(|shares| self.room(shares, &[]));
-        let claimed = store::claim(
-            &mut lock(&self.conn),
-            &self.claim_params(handlers, room.as_ref()),
-        )?;
+        let claimed = store::claim(&mut conn, &self.claim_params(handlers, room.as_ref()))?;
         if !claimed.jobs.is_empty() {
             // Only a claim that wrote something shows that the database takes writes again.
             self.in_flight.clear_fault();
         }
-        Ok(self.share(claimed, report))
+        let shared = self.share(claimed, report);
+        drop(conn);
+        Ok(shared)
     }
 
     fn room(&self, shares: &Shares, finishing: &[&str]) -> Room {
