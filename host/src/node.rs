@@ -295,8 +295,9 @@ impl Node {
         Ok(handlers)
     }
 
-    /// Store a loaded plugin's triggers and handler rows, then register its handlers with
-    /// the workers.
+    /// Store a loaded plugin's triggers and handler rows, register its handlers with the
+    /// workers, and record that this node serves them (`qntx job show` names serving nodes;
+    /// the maintenance thread renews the record only every third of a lease).
     fn serve(&self, plugin: &LoadedPlugin) -> Result<(), Error> {
         let now = now_ms();
         let mut conn = pulse::lock(&self.conn);
@@ -325,9 +326,13 @@ impl Node {
                 ))
             })?;
         }
-        drop(conn);
         plugin.register(&self.runtime, &self.registry);
         self.wakeup.notify();
+        let lease_ms = crate::clock::millis(self.fault_patience);
+        let names = self.registry.names();
+        if let Err(error) = pulse::nodes::heartbeat(&conn, &self.id, lease_ms, &names, now) {
+            tracing::warn!(error = %db::describe_error(&conn, &error), "could not record the handlers this node serves");
+        }
         Ok(())
     }
 
