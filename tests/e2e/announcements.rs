@@ -308,6 +308,7 @@ fn a_slow_initialize_does_not_delay_the_jobs_of_other_plugins() {
     );
     assert!(node.refused().is_empty(), "{:?}", node.refused());
     let completed = completed.expect("the text job completed while the slow plugin loaded");
+    eprintln!("text/echo completed after {completed:?}; Node::start returned after {took:?}");
     // Measured side by side: the text job waits for no part of the slow `initialize`
     // (loading text and running the job take well under a second; the bound is generous).
     assert!(
