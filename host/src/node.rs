@@ -127,8 +127,10 @@ impl std::fmt::Debug for Node {
 }
 
 impl Node {
-    /// Open the database, load and register plugins and user handlers (`handler/NAME`), and
-    /// start workers and the thread that follows handler changes.
+    /// Open the database, start workers, load and register plugins and user handlers
+    /// (`handler/NAME`), and start the thread that follows handler changes. Each plugin's
+    /// handlers are served as soon as it has loaded (see [`plugins::load_all_serving`]); this
+    /// returns once every plugin file has loaded or been refused.
     ///
     /// # Errors
     ///
@@ -140,50 +142,8 @@ impl Node {
             Arc::new(std::sync::Mutex::new(db::open_in(&config.data_dir)?));
         let runtime = Arc::new(Runtime::new(config.runtime.clone())?);
         let files = plugins::discover(&config.plugin_dirs)?;
-        let catalog = plugins::load_all(&runtime, &files, &conn);
-        plugins::record::save_all(&pulse::lock(&conn), &catalog.records)
-            .map_err(plugins::Error::Records)?;
         let registry = Arc::new(Registry::new());
-        for plugin in &catalog.plugins {
-            plugin.register(&runtime, &registry);
-            triggers::sync_plugin(
-                &mut pulse::lock(&conn),
-                &plugin.name,
-                &plugin.schedules,
-                &plugin.watchers,
-                now_ms(),
-            )?;
-        }
-        {
-            let conn = pulse::lock(&conn);
-            let now = now_ms();
-            for registered in registry.all() {
-                store::register_handler(
-                    &conn,
-                    &store::HandlerRecord {
-                        handler: registered.handler.clone(),
-                        plugin: registered.plugin.clone(),
-                        plugin_version: registered.version.clone(),
-                        description: registered.description.clone(),
-                        registered_at: now,
-                    },
-                )
-                .map_err(|error| {
-                    Error::Unwritable(format!(
-                        "registering handlers: {}",
-                        db::describe_error(&conn, &error)
-                    ))
-                })?;
-            }
-        }
-        // User handlers are registered after the plugins' rows above: `qntx job enqueue` checks
-        // `handler/NAME` against the handler attestations, which also know about removals.
-        let handlers = crate::handlers::Discovery::start(
-            runtime.clone(),
-            registry.clone(),
-            conn.clone(),
-            db::open(&config.data_dir.join(db::FILE_NAME))?,
-        )?;
+        registry.set_loading(true);
         let in_flight = Arc::new(InFlight::default());
         let wakeup = Arc::new(Wakeup::default());
         let workers = config.workers.max(1);
@@ -204,6 +164,8 @@ impl Node {
                 })?;
             Ok(conn)
         };
+        // Workers run before any plugin has loaded: each plugin's handlers are served as soon
+        // as it registers, whatever the others' `initialize` still takes.
         let write: SharedConnection = Arc::new(std::sync::Mutex::new(open()?));
         for index in 0..workers {
             let worker = Worker::sharing(
@@ -255,33 +217,123 @@ impl Node {
         if let Err(error) = maintenance.tick(&mut LastRuns::default()) {
             tracing::warn!(error = %db::describe_error(&maintenance.conn, &error), "maintenance failed");
         }
+        // The thread renews the leases of jobs claimed while plugins still load.
         threads.push(
             std::thread::Builder::new()
                 .name("qntx-maintenance".into())
                 .spawn(move || maintenance.run())
                 .map_err(Error::Thread)?,
         );
-        threads.push(handlers.spawn(wakeup.clone()).map_err(Error::Thread)?);
-        tracing::info!(node = %id, plugins = catalog.plugins.len(), handlers = registry.names().len(), workers = config.workers, "node started");
-        let stats = runtime.compile_stats();
-        tracing::info!(
-            compiled = stats.compiled,
-            from_cache = stats.cached,
-            rebuilt = stats.rejected,
-            "plugins compiled"
-        );
-        Ok(Self {
+        let mut node = Self {
             id,
             runtime,
-            plugins: catalog.plugins,
-            refused: catalog.refused,
+            plugins: Vec::new(),
+            refused: Vec::new(),
             registry,
             in_flight,
             wakeup,
             conn,
             threads,
             fault_patience: config.worker.lease,
-        })
+        };
+        // On an error the node is dropped, which stops its threads.
+        let handlers = node.load(&files, &config.data_dir)?;
+        node.threads
+            .push(handlers.spawn(node.wakeup.clone()).map_err(Error::Thread)?);
+        tracing::info!(node = %node.id, plugins = node.plugins.len(), handlers = node.registry.names().len(), workers = config.workers, "node started");
+        let stats = node.runtime.compile_stats();
+        tracing::info!(
+            compiled = stats.compiled,
+            from_cache = stats.cached,
+            rebuilt = stats.rejected,
+            "plugins compiled"
+        );
+        Ok(node)
+    }
+
+    /// Load the plugin `files` and the user handlers side by side, serving each plugin as soon
+    /// as it has loaded; return once every file has loaded or been refused.
+    fn load(
+        &mut self,
+        files: &[PathBuf],
+        data_dir: &std::path::Path,
+    ) -> Result<crate::handlers::Discovery, Error> {
+        let failed = std::sync::Mutex::new(None);
+        let (catalog, handlers) = std::thread::scope(|scope| {
+            let handlers = scope.spawn(|| -> Result<_, Error> {
+                Ok(crate::handlers::Discovery::start(
+                    self.runtime.clone(),
+                    self.registry.clone(),
+                    self.conn.clone(),
+                    db::open(&data_dir.join(db::FILE_NAME))?,
+                )?)
+            });
+            let catalog = plugins::load_all_serving(&self.runtime, files, &self.conn, |plugin| {
+                if let Err(error) = self.serve(plugin) {
+                    tracing::error!(plugin = %plugin.name, error = %error_chain(&error), "could not serve plugin");
+                    failed
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get_or_insert(error);
+                }
+            });
+            let handlers = handlers
+                .join()
+                .expect("loading user handlers does not panic");
+            (catalog, handlers)
+        });
+        self.registry.set_loading(false);
+        self.wakeup.notify();
+        if let Some(error) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(error);
+        }
+        let handlers = handlers?;
+        plugins::record::save_all(&pulse::lock(&self.conn), &catalog.records)
+            .map_err(plugins::Error::Records)?;
+        self.plugins = catalog.plugins;
+        self.refused = catalog.refused;
+        Ok(handlers)
+    }
+
+    /// Store a loaded plugin's triggers and handler rows, register its handlers with the
+    /// workers, and record that this node serves them (`qntx job show` names serving nodes;
+    /// the maintenance thread renews the record only every third of a lease).
+    fn serve(&self, plugin: &LoadedPlugin) -> Result<(), Error> {
+        let now = now_ms();
+        let mut conn = pulse::lock(&self.conn);
+        triggers::sync_plugin(
+            &mut conn,
+            &plugin.name,
+            &plugin.schedules,
+            &plugin.watchers,
+            now,
+        )?;
+        for (handler, description) in &plugin.handlers {
+            store::register_handler(
+                &conn,
+                &store::HandlerRecord {
+                    handler: plugin.handler_name(handler),
+                    plugin: plugin.name.clone(),
+                    plugin_version: plugin.version.clone(),
+                    description: description.clone(),
+                    registered_at: now,
+                },
+            )
+            .map_err(|error| {
+                Error::Unwritable(format!(
+                    "registering handlers: {}",
+                    db::describe_error(&conn, &error)
+                ))
+            })?;
+        }
+        plugin.register(&self.runtime, &self.registry);
+        self.wakeup.notify();
+        let lease_ms = crate::clock::millis(self.fault_patience);
+        let names = self.registry.names();
+        if let Err(error) = pulse::nodes::heartbeat(&conn, &self.id, lease_ms, &names, now) {
+            tracing::warn!(error = %db::describe_error(&conn, &error), "could not record the handlers this node serves");
+        }
+        Ok(())
     }
 
     /// This node's id, the owner of its leases.

@@ -5,6 +5,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use qntx::pulse::JobStatus;
+use serde_json::json;
+
 use crate::fixtures::{Env, guests, run};
 
 /// Install the announcer as `<stem>.wasm` with this manifest body (after `name = ...`).
@@ -253,4 +256,118 @@ fn a_slow_initialize_does_not_hold_up_the_other_plugins() {
     // One after the other they take 6 s; side by side about 3 s, however busy the CPUs are
     // (each waits for the wall clock), plus the start of the process.
     assert!(took < Duration::from_millis(5500), "{took:?}: {stderr}");
+}
+
+/// Start a node on a thread of its own; return it, how long `Node::start` took, and how long
+/// after `started` the job `fast` completed (polled meanwhile), if it completed before the
+/// node returned.
+fn start_watching(
+    env: &Env,
+    fast: &str,
+    started: Instant,
+) -> (qntx::node::Node, Duration, Option<Duration>) {
+    let config = env.config();
+    let node = std::thread::spawn(move || {
+        let node = qntx::node::Node::start(config).expect("node starts");
+        (node, Instant::now())
+    });
+    let mut completed = None;
+    while !node.is_finished() {
+        if completed.is_none() && env.job(fast).status == JobStatus::Completed {
+            completed = Some(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (node, returned) = node.join().unwrap();
+    (node, returned - started, completed)
+}
+
+#[test]
+fn a_slow_initialize_does_not_delay_the_jobs_of_other_plugins() {
+    let env = Env::with_plugins(&[&guests().text]);
+    let spin = |ms: u64| {
+        announcer(
+            &env,
+            "slow",
+            "announcer",
+            &format!("[config]\nspin_ms = \"{ms}\"\n"),
+        );
+    };
+    // Compile both once, so that what is timed next is loading.
+    spin(0);
+    env.start().shutdown(Duration::ZERO);
+
+    spin(6000);
+    let fast = env.enqueue("text/echo", json!({ "text": "hello" }));
+    let slow = env.enqueue("announcer/h0", json!("later"));
+    let (started, started_ms) = (Instant::now(), qntx::clock::now_ms());
+    let (node, took, completed) = start_watching(&env, &fast, started);
+    assert!(
+        took >= Duration::from_secs(6),
+        "the slow one spun: {took:?}"
+    );
+    assert!(node.refused().is_empty(), "{:?}", node.refused());
+    let completed = completed.expect("the text job completed while the slow plugin loaded");
+    eprintln!("text/echo completed after {completed:?}; Node::start returned after {took:?}");
+    // Measured side by side: the text job waits for no part of the slow `initialize`
+    // (loading text and running the job take well under a second; the bound is generous).
+    assert!(
+        completed * 3 < took,
+        "text/echo completed after {completed:?}, the node started after {took:?}"
+    );
+    assert_eq!(env.job(&fast).result, Some(json!({ "text": "hello" })));
+    // What the node serves is recorded as each plugin loads, not at the next lease renewal.
+    let served: String = env
+        .conn()
+        .query_row(
+            "SELECT handlers FROM nodes WHERE id = ?1",
+            [node.id()],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(
+        served.contains("\"text/echo\"") && served.contains("\"announcer/h0\""),
+        "{served}"
+    );
+    // The slow plugin's job runs once it has loaded, and not before.
+    let slow = env.wait_final(&slow);
+    assert_eq!(slow.status, JobStatus::Completed, "{slow:?}");
+    assert!(slow.started_at.unwrap() >= started_ms + 6000, "{slow:?}");
+    node.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn a_fast_plugin_is_not_served_while_a_slow_file_may_still_claim_its_name() {
+    let env = Env::with_plugins(&[]);
+    // The slow file claims `announcer` through its manifest before it runs; the fast one
+    // (no manifest) claims the same name from `metadata` and loads in a moment.
+    announcer(
+        &env,
+        "a-slow",
+        "announcer",
+        "[config]\nspin_ms = \"3000\"\n",
+    );
+    env.install(&guests().announcer, "b-fast.wasm");
+    let job = env.enqueue("announcer/h0", json!("impostor?"));
+    let started = Instant::now();
+    let (node, took, completed) = start_watching(&env, &job, started);
+    assert!(completed.is_none(), "no file served announcer/h0");
+    assert!(took >= Duration::from_secs(3), "{took:?}");
+    let refusals = env.refusals(&node);
+    let clash = ": each file that claims a name is refused until only one does";
+    assert_eq!(
+        refusals,
+        [
+            format!(
+                "plugin 'a-slow.wasm' is named 'announcer', like 'b-fast.wasm'{clash}; remove or rename the others"
+            ),
+            format!(
+                "plugin 'b-fast.wasm' is named 'announcer', like 'a-slow.wasm'{clash}; remove or rename the others"
+            ),
+        ]
+    );
+    assert!(node.registry().names().is_empty());
+    let job = env.job(&job);
+    assert_eq!((job.status, job.attempt), (JobStatus::Queued, 0), "{job:?}");
+    node.shutdown(Duration::ZERO);
 }

@@ -3,7 +3,7 @@
 //! database file that turns read-only makes `wait_until_idle` give up with the file and the OS
 //! error named (and the job is rescued once the file is writable), and a full disk
 //! (`RLIMIT_FSIZE` in the node's process) fails the job with the cause instead of leaving it
-//! `running`.
+//! `running`; commands on a database they cannot write name the file and the OS error.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -217,4 +217,38 @@ fn a_full_disk_fails_the_job_with_the_cause_and_run_until_idle_exits() {
         "{error}\n{stderr}"
     );
     assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn commands_on_a_database_they_cannot_write_name_the_file_and_the_os_error() {
+    let env = Env::with_plugins(&[]);
+    let (code, _, stderr) = run(env.qntx().args(["as", "alice", "is", "tester"]));
+    assert_eq!(code, 0, "{stderr}");
+    let db = env.data_dir().join("qntx.db");
+    let Some(guard) = Immutable::set(std::slice::from_ref(&db)) else {
+        crate::fixtures::skip_or_fail("chattr +i is not available here");
+        return;
+    };
+    for command in [
+        &["as", "bob", "is", "tester"][..],
+        &["budget", "set", "--daily", "5"],
+    ] {
+        let (code, _, stderr) = run(env.qntx().args(command));
+        assert_eq!(code, 2, "{command:?}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("qntx: database '{}': ", db.display()))
+                && stderr.contains("SQLITE_READONLY")
+                && stderr.contains("Operation not permitted (os error 1)"),
+            "{command:?}: {stderr}"
+        );
+    }
+    drop(guard);
+    let (code, shown, stderr) = run(env.qntx().args(["ax", "--json"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        shown.lines().count(),
+        1,
+        "only alice's attestation: {shown}"
+    );
+    assert!(shown.contains("alice"), "{shown}");
 }

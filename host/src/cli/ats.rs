@@ -14,7 +14,6 @@ use crate::ats::grammar::{self, ParseError};
 use crate::ats::when::{self, Edge};
 use crate::ats::{self, Attestation, Limits, NewAttestation, Query, store};
 use crate::clock::now_ms;
-use crate::db;
 
 /// The source of attestations written by `qntx as`.
 pub const CLI_SOURCE: &str = "qntx-cli";
@@ -137,20 +136,19 @@ pub(super) fn run_as(global: &Global, args: AsArgs) -> anyhow::Result<Outcome> {
     .context("invalid attestation")?;
     check_speaker(&attestation)?;
 
-    let data_dir = global.data_dir()?;
-    let mut conn = db::open_in(&data_dir)
-        .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    store::insert(&tx, &mut attestation).context("storing the attestation")?;
-    tx.commit()?;
+    global.with_database(|conn| {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        store::insert(&tx, &mut attestation).context("storing the attestation")?;
+        tx.commit()?;
 
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        output::json_line(&mut out, &attestation)?;
-    } else {
-        writeln!(out, "{}", attestation.id)?;
-    }
-    Ok(Outcome::Ok)
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            output::json_line(&mut out, &attestation)?;
+        } else {
+            writeln!(out, "{}", attestation.id)?;
+        }
+        Ok(Outcome::Ok)
+    })
 }
 
 pub(super) fn run_ax(global: &Global, args: AxArgs) -> anyhow::Result<Outcome> {
@@ -176,42 +174,42 @@ pub(super) fn run_ax(global: &Global, args: AxArgs) -> anyhow::Result<Outcome> {
     };
     query.validate().context("invalid query")?;
 
-    let data_dir = global.data_dir()?;
-    let mut conn = db::open_in(&data_dir)
-        .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
-    let mut out = std::io::stdout().lock();
-    let mut printer = Printer::new(args.json);
+    global.with_database(|conn| {
+        let mut out = std::io::stdout().lock();
+        let mut printer = Printer::new(args.json);
 
-    // One snapshot (a read transaction in WAL mode) for the matches so far and the feed's
-    // starting point, so that --follow neither repeats nor misses an attestation.
-    let tx = conn.transaction()?;
-    let feed = Feed::from_now(&tx)?;
-    let mut remaining = if args.limit == 0 {
-        u64::MAX
-    } else {
-        u64::from(args.limit)
-    };
-    let mut paged = query.clone();
-    paged.limit = u32::try_from(remaining.min(u64::from(ats::MAX_LIMIT))).unwrap_or(ats::MAX_LIMIT);
-    for page in store::pages(&tx, &paged) {
-        let mut attestations = page?.attestations;
-        attestations.truncate(usize::try_from(remaining).unwrap_or(usize::MAX));
-        remaining -= attestations.len() as u64;
-        printer.print(&mut out, &attestations)?;
-        if remaining == 0 {
-            break;
+        // One snapshot (a read transaction in WAL mode) for the matches so far and the feed's
+        // starting point, so that --follow neither repeats nor misses an attestation.
+        let tx = conn.transaction()?;
+        let feed = Feed::from_now(&tx)?;
+        let mut remaining = if args.limit == 0 {
+            u64::MAX
+        } else {
+            u64::from(args.limit)
+        };
+        let mut paged = query.clone();
+        paged.limit =
+            u32::try_from(remaining.min(u64::from(ats::MAX_LIMIT))).unwrap_or(ats::MAX_LIMIT);
+        for page in store::pages(&tx, &paged) {
+            let mut attestations = page?.attestations;
+            attestations.truncate(usize::try_from(remaining).unwrap_or(usize::MAX));
+            remaining -= attestations.len() as u64;
+            printer.print(&mut out, &attestations)?;
+            if remaining == 0 {
+                break;
+            }
         }
-    }
-    tx.commit()?;
-    out.flush()?;
+        tx.commit()?;
+        out.flush()?;
 
-    if args.follow {
-        follow(&conn, &query, feed, &mut printer, &mut out)?;
-    }
-    Ok(if printer.printed > 0 {
-        Outcome::Ok
-    } else {
-        Outcome::No
+        if args.follow {
+            follow(conn, &query, feed, &mut printer, &mut out)?;
+        }
+        Ok(if printer.printed > 0 {
+            Outcome::Ok
+        } else {
+            Outcome::No
+        })
     })
 }
 

@@ -1,13 +1,12 @@
 //! `qntx budget`: show and set the spend limits Pulse enforces.
 
 use std::io::Write;
+use std::path::Path;
 
-use anyhow::Context;
 use clap::Subcommand;
 
 use super::{Global, Outcome, config, output};
 use crate::clock::now_ms;
-use crate::db;
 use crate::pulse::{Period, store};
 
 #[derive(Debug, Subcommand)]
@@ -52,14 +51,20 @@ fn parse_limit(text: &str) -> Result<Limit, String> {
 
 pub(super) fn run(global: &Global, command: BudgetCommand) -> anyhow::Result<Outcome> {
     let data_dir = global.data_dir()?;
-    let conn = db::open_in(&data_dir)
-        .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
+    global.with_database(|conn| run_on(&data_dir, conn, command))
+}
+
+fn run_on(
+    data_dir: &Path,
+    conn: &rusqlite::Connection,
+    command: BudgetCommand,
+) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
     match command {
         BudgetCommand::Show { json } => {
             let now = now_ms();
-            let limits = store::budget_limits(&conn)?;
-            let spend = store::spend(&conn, now)?;
+            let limits = store::budget_limits(conn)?;
+            let spend = store::spend(conn, now)?;
             if json {
                 output::json_line(
                     &mut out,
@@ -104,9 +109,9 @@ pub(super) fn run(global: &Global, command: BudgetCommand) -> anyhow::Result<Out
             }
             let now = now_ms();
             for (period, limit) in &changes {
-                store::set_budget(&conn, *period, *limit, now)?;
+                store::set_budget(conn, *period, *limit, now)?;
             }
-            config::write_budget(&data_dir, &changes)?;
+            config::write_budget(data_dir, &changes)?;
             Ok(Outcome::Ok)
         }
     }

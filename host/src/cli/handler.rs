@@ -9,7 +9,6 @@ use clap::Subcommand;
 
 use super::{Global, Outcome, output};
 use crate::clock::now_ms;
-use crate::db;
 use crate::handlers::{self, Event, HandlerVersion, NewVersion};
 use crate::toolchain::{self, HandlerSource, Language};
 
@@ -96,15 +95,20 @@ pub(super) struct CreateArgs {
 }
 
 pub(super) fn run(global: &Global, command: HandlerCommand) -> anyhow::Result<Outcome> {
-    let data_dir = global.data_dir()?;
-    let conn = db::open_in(&data_dir)
-        .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
+    global.with_database(|conn| run_on(global, conn, command))
+}
+
+fn run_on(
+    global: &Global,
+    conn: &rusqlite::Connection,
+    command: HandlerCommand,
+) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
     match command {
-        HandlerCommand::Create(args) => create(global, &conn, args, &mut out),
+        HandlerCommand::Create(args) => create(global, conn, args, &mut out),
         HandlerCommand::List { json } => {
             let mut any = false;
-            for event in handlers::newest_of_all(&conn)?.into_values() {
+            for event in handlers::newest_of_all(conn)?.into_values() {
                 let Event::Version(version) = event else {
                     continue;
                 };
@@ -132,7 +136,7 @@ pub(super) fn run(global: &Global, command: HandlerCommand) -> anyhow::Result<Ou
             source,
             json,
         } => {
-            let history = handlers::history(&conn, &name)?;
+            let history = handlers::history(conn, &name)?;
             let Some(newest) = history.first() else {
                 return Err(handlers::Error::NotFound(name).into());
             };
@@ -163,13 +167,13 @@ pub(super) fn run(global: &Global, command: HandlerCommand) -> anyhow::Result<Ou
             }
             Ok(Outcome::Ok)
         }
-        HandlerCommand::Rollback { name, to } => rollback(&conn, &name, to.as_deref(), &mut out),
+        HandlerCommand::Rollback { name, to } => rollback(conn, &name, to.as_deref(), &mut out),
         HandlerCommand::Remove { name } => {
             handlers::check_name(&name)?;
-            let Some(version) = handlers::current(&conn, &name)? else {
-                return Err(absent(&conn, &name)?.into());
+            let Some(version) = handlers::current(conn, &name)? else {
+                return Err(absent(conn, &name)?.into());
             };
-            handlers::record_removal(&conn, &name, &version.sha256, now_ms())?;
+            handlers::record_removal(conn, &name, &version.sha256, now_ms())?;
             writeln!(
                 out,
                 "{} removed (was {})",

@@ -3,12 +3,10 @@
 use std::io::Write;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Subcommand;
 
 use super::{Global, Outcome, output};
 use crate::clock::now_ms;
-use crate::db;
 use crate::pulse::{Job, JobStatus, PauseReason, nodes, store};
 
 #[derive(Debug, Subcommand)]
@@ -86,17 +84,7 @@ pub(super) enum JobCommand {
 }
 
 pub(super) fn run(global: &Global, command: JobCommand) -> anyhow::Result<Outcome> {
-    let data_dir = global.data_dir()?;
-    let mut conn = db::open_in(&data_dir)
-        .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
-    let mut out = std::io::stdout().lock();
-    run_on(global, &mut conn, command, &mut out).map_err(|error| {
-        // A database fault names the file and the OS error, not only SQLite's code.
-        match db::sqlite_cause(error.as_ref()) {
-            Some(_) => anyhow::anyhow!(db::describe_error(&conn, error.as_ref())),
-            None => error,
-        }
-    })
+    global.with_database(|conn| run_on(global, conn, command, &mut std::io::stdout().lock()))
 }
 
 fn run_on(

@@ -59,6 +59,16 @@ pub(super) enum PluginCommand {
 }
 
 pub(super) fn run(global: &Global, command: PluginCommand) -> anyhow::Result<Outcome> {
+    global.with_database(|records| run_on(global, records, command))
+}
+
+/// `command` with `records`, the database of the data directory, where nodes record what they
+/// loaded.
+fn run_on(
+    global: &Global,
+    records: &rusqlite::Connection,
+    command: PluginCommand,
+) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
     match command {
         PluginCommand::Build { paths, out: dir } => {
@@ -66,21 +76,19 @@ pub(super) fn run(global: &Global, command: PluginCommand) -> anyhow::Result<Out
                 Some(dir) => dir,
                 None => global.plugin_dirs()?.remove(0),
             };
-            let records = open_records(global)?;
             for path in paths {
                 let installed = build_and_install(
                     &path,
                     &dir,
                     &toolchain::BuildOptions::default(),
-                    Some(&records),
+                    Some(records),
                 )?;
                 writeln!(out, "{}", installed.display())?;
             }
             Ok(Outcome::Ok)
         }
         PluginCommand::List { json } => {
-            let conn = open_records(global)?;
-            let listed = plugins::listing::list(&conn, &global.plugin_dirs()?)?;
+            let listed = plugins::listing::list(records, &global.plugin_dirs()?)?;
             let mut loaded = 0;
             for entry in &listed {
                 if matches!(entry.state, State::Loaded(_)) {
@@ -100,9 +108,8 @@ pub(super) fn run(global: &Global, command: PluginCommand) -> anyhow::Result<Out
         }
         PluginCommand::Inspect { file, json } => {
             let runtime = checking_runtime(Some(global))?;
-            let inspection =
-                plugins::inspect(&runtime, &file, &open_records(global)?, &scratch_store()?)
-                    .with_context(|| format!("reading '{}'", file.display()))?;
+            let inspection = plugins::inspect(&runtime, &file, records, &scratch_store()?)
+                .with_context(|| format!("reading '{}'", file.display()))?;
             if json {
                 output::json_line(&mut out, &inspection)?;
             } else {
@@ -115,13 +122,6 @@ pub(super) fn run(global: &Global, command: PluginCommand) -> anyhow::Result<Out
             })
         }
     }
-}
-
-/// The database of this data directory, where nodes record what they loaded.
-fn open_records(global: &Global) -> anyhow::Result<rusqlite::Connection> {
-    let data_dir = global.data_dir()?;
-    db::open_in(&data_dir)
-        .with_context(|| format!("opening the database in '{}'", data_dir.display()))
 }
 
 /// A loaded plugin on stdout with its handlers; anything else on stderr, saying why.

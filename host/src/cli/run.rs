@@ -79,8 +79,8 @@ pub(super) fn run(global: &Global, args: RunArgs) -> anyhow::Result<Outcome> {
     if args.until_idle {
         let left = node.wait_until_idle().context("waiting for jobs")?;
         report_left(&left);
-        let conn = crate::db::open_in(&global.data_dir()?)?;
-        let stranded = store::queued_unserved(&conn, &node.registry().names())?;
+        let stranded = global
+            .with_database(|conn| Ok(store::queued_unserved(conn, &node.registry().names())?))?;
         if !stranded.is_empty() {
             let jobs = stranded
                 .iter()
@@ -183,12 +183,13 @@ pub(super) fn start(global: &Global, args: &RunArgs) -> anyhow::Result<Node> {
             .set_concurrency(&setting.handler, setting.value);
     }
     if let Some(budget) = file.pulse.budget {
-        let conn = crate::db::open_in(&data_dir)
-            .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
-        for period in Period::ALL {
-            store::set_budget(&conn, period, budget.get(period), now_ms())
-                .with_context(|| format!("applying the {period} budget of qntx.toml"))?;
-        }
+        global.with_database(|conn| {
+            for period in Period::ALL {
+                store::set_budget(conn, period, budget.get(period), now_ms())
+                    .with_context(|| format!("applying the {period} budget of qntx.toml"))?;
+            }
+            Ok(())
+        })?;
     }
     let node = Node::start(config)
         .with_context(|| format!("starting node on '{}'", data_dir.display()))?;

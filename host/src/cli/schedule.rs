@@ -3,12 +3,10 @@
 use std::io::Write;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Subcommand;
 
 use super::{Global, Outcome, output};
 use crate::clock::now_ms;
-use crate::db;
 use crate::pulse::triggers::{ScheduleSpec, store};
 
 #[derive(Debug, Subcommand)]
@@ -67,14 +65,15 @@ pub(super) enum ScheduleCommand {
 }
 
 pub(super) fn run(global: &Global, command: ScheduleCommand) -> anyhow::Result<Outcome> {
-    let data_dir = global.data_dir()?;
-    let conn = db::open_in(&data_dir)
-        .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
+    global.with_database(|conn| run_on(conn, command))
+}
+
+fn run_on(conn: &rusqlite::Connection, command: ScheduleCommand) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
     let now = now_ms();
     match command {
         ScheduleCommand::List { json } => {
-            let schedules = store::list_schedules(&conn)?;
+            let schedules = store::list_schedules(conn)?;
             for schedule in &schedules {
                 if json {
                     output::json_line(&mut out, schedule)?;
@@ -114,20 +113,20 @@ pub(super) fn run(global: &Global, command: ScheduleCommand) -> anyhow::Result<O
                 enabled: !paused,
                 payload,
             };
-            let schedule = store::add_schedule(&conn, &spec, now)?;
+            let schedule = store::add_schedule(conn, &spec, now)?;
             writeln!(out, "{}", schedule.id)?;
             Ok(Outcome::Ok)
         }
         ScheduleCommand::Pause { id } => {
-            store::set_enabled(&conn, &id, false, now)?;
+            store::set_enabled(conn, &id, false, now)?;
             Ok(Outcome::Ok)
         }
         ScheduleCommand::Resume { id } => {
-            store::set_enabled(&conn, &id, true, now)?;
+            store::set_enabled(conn, &id, true, now)?;
             Ok(Outcome::Ok)
         }
         ScheduleCommand::RunNow { id } => {
-            let enqueued = store::run_now(&conn, &id, now)?;
+            let enqueued = store::run_now(conn, &id, now)?;
             if enqueued.existing {
                 eprintln!("qntx: the schedule's previous job is still active; not enqueued");
             }
@@ -135,11 +134,11 @@ pub(super) fn run(global: &Global, command: ScheduleCommand) -> anyhow::Result<O
             Ok(Outcome::Ok)
         }
         ScheduleCommand::Remove { id } => {
-            store::remove_schedule(&conn, &id)?;
+            store::remove_schedule(conn, &id)?;
             Ok(Outcome::Ok)
         }
         ScheduleCommand::Watchers { json } => {
-            let watchers = store::list_watchers(&conn)?;
+            let watchers = store::list_watchers(conn)?;
             for watcher in &watchers {
                 if json {
                     output::json_line(&mut out, watcher)?;

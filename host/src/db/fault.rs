@@ -20,6 +20,8 @@ pub fn describe_error(conn: &Connection, error: &(dyn StdError + 'static)) -> St
     }
     if let Some(os) = os_error(conn).filter(|_| is_io(sqlite)) {
         facts.push(os.to_string());
+    } else if let Some(denied) = write_denied(sqlite, path) {
+        facts.push(format!("the file cannot be opened for writing: {denied}"));
     }
     format!("database '{path}': {chain} ({})", facts.join("; "))
 }
@@ -45,6 +47,16 @@ fn is_io(error: &rusqlite::Error) -> bool {
         error.sqlite_error_code(),
         Some(SystemIoFailure | DiskFull | ReadOnly | CannotOpen | DatabaseBusy | DatabaseLocked)
     )
+}
+
+/// Why the OS refuses to open `path` for writing, for a write SQLite refused as read-only: a
+/// file SQLite could only open read-only records no error of its own. Opening for writing
+/// neither creates nor changes the file.
+fn write_denied(error: &rusqlite::Error, path: &str) -> Option<std::io::Error> {
+    if error.sqlite_error_code() != Some(rusqlite::ErrorCode::ReadOnly) || path == ":memory:" {
+        return None;
+    }
+    std::fs::OpenOptions::new().write(true).open(path).err()
 }
 
 /// The OS error behind the connection's latest I/O fault, if SQLite recorded one.

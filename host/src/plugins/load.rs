@@ -1,7 +1,6 @@
 //! Loading plugin files: read → check → manifest → compile (or load from the compile cache) →
 //! check imports → link → initialize → register.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -10,7 +9,7 @@ use wasmtime::component::Component;
 
 use super::Error;
 use super::manifest::{self, Manifest, NodeDir, Policy};
-use super::record::{FileKey, PluginFile, Record};
+use super::record::PluginFile;
 use crate::pulse::triggers::{ScheduleSpec, WatcherSpec};
 use crate::pulse::{Registered, Registry, SharedConnection};
 use crate::runtime::{self, Identity, JobCtx, PluginHandler, PluginPre, Runtime};
@@ -88,22 +87,6 @@ impl LoadedPlugin {
     }
 }
 
-/// The outcome of loading a set of plugin files.
-#[derive(Debug, Default)]
-pub struct Catalog {
-    /// Plugins that loaded, in file order.
-    pub plugins: Vec<LoadedPlugin>,
-    /// Files refused, with the reason.
-    pub refused: Vec<Error>,
-    /// What each readable file gave, to [`record::save`]: files are described by it later
-    /// without running them.
-    pub records: Vec<(FileKey, Record)>,
-}
-
-/// How many plugin files [`load_all`] loads at once: a slow `initialize` holds up only its
-/// own file.
-pub const PARALLEL_LOADS: usize = 4;
-
 /// The `.wasm` files in `dirs`, sorted by name within each directory.
 ///
 /// # Errors
@@ -127,121 +110,6 @@ pub fn discover(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
         files.extend(found);
     }
     Ok(files)
-}
-
-/// Load every file, up to [`PARALLEL_LOADS`] at once; a refused file does not stop the others.
-/// A plugin name claimed by more than one file refuses every one of them, whatever the file
-/// order: which of them is the real plugin is for the operator to say, by removing the others.
-pub fn load_all(runtime: &Arc<Runtime>, files: &[PathBuf], conn: &SharedConnection) -> Catalog {
-    let results = load_each(runtime, files, conn);
-    let mut claims: HashMap<&str, Vec<&Path>> = HashMap::new();
-    for (_, result) in &results {
-        if let Ok(plugin) = result {
-            claims
-                .entry(plugin.name.as_str())
-                .or_default()
-                .push(&plugin.path);
-        }
-    }
-    let claimed: HashMap<String, Vec<PathBuf>> = claims
-        .into_iter()
-        .filter(|(_, paths)| paths.len() > 1)
-        .map(|(name, paths)| {
-            (
-                name.to_owned(),
-                paths.into_iter().map(Path::to_owned).collect(),
-            )
-        })
-        .collect();
-    let now = crate::clock::now_ms();
-    let mut catalog = Catalog::default();
-    for (file, result) in results {
-        match result {
-            Ok(plugin) => {
-                // The file itself loads: its record says so, and a name clash is reported
-                // from the records of the files that clash.
-                if let Some(file) = &file {
-                    catalog
-                        .records
-                        .push((file.key.clone(), Record::loaded(&plugin, now)));
-                }
-                if let Some(paths) = claimed.get(&plugin.name) {
-                    let error = Error::Duplicate {
-                        name: plugin.name.clone(),
-                        path: plugin.path.clone(),
-                        others: paths
-                            .iter()
-                            .filter(|p| **p != plugin.path)
-                            .cloned()
-                            .collect(),
-                    };
-                    tracing::warn!(error = %crate::error_chain(&error), "refused plugin");
-                    catalog.refused.push(error);
-                    continue;
-                }
-                tracing::info!(plugin = %plugin.name, version = %plugin.version, handlers = plugin.handlers.len(), path = %plugin.path.display(), "loaded plugin");
-                catalog.plugins.push(plugin);
-            }
-            Err(error) => {
-                tracing::warn!(error = %crate::error_chain(&error), "refused plugin");
-                if let Some(file) = &file {
-                    catalog
-                        .records
-                        .push((file.key.clone(), Record::refused(file, &error, now)));
-                }
-                catalog.refused.push(error);
-            }
-        }
-    }
-    catalog
-}
-
-/// Load each file on up to [`PARALLEL_LOADS`] threads; results in file order, each with the
-/// file as read (none when it could not be read).
-fn load_each(
-    runtime: &Arc<Runtime>,
-    files: &[PathBuf],
-    conn: &SharedConnection,
-) -> Vec<(Option<PluginFile>, Result<LoadedPlugin, Error>)> {
-    let one = |path: &PathBuf| match PluginFile::read(path) {
-        Ok(file) => {
-            let loaded = load_file(runtime, &file, conn);
-            // The bytes are not needed past loading.
-            let file = PluginFile {
-                bytes: Vec::new(),
-                ..file
-            };
-            (Some(file), loaded)
-        }
-        Err(error) => (None, Err(error)),
-    };
-    let threads = PARALLEL_LOADS.min(files.len());
-    if threads <= 1 {
-        return files.iter().map(one).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<_> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(path) = files.get(index) else {
-                            return done;
-                        };
-                        done.push((index, one(path)));
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().expect("a plugin load does not panic"))
-            .collect()
-    });
-    results.sort_by_key(|(index, _)| *index);
-    results.into_iter().map(|(_, result)| result).collect()
 }
 
 /// Load one plugin file: check it is a component of our world, compile it, call `metadata`
@@ -268,12 +136,41 @@ pub fn load_file(
     file: &PluginFile,
     conn: &SharedConnection,
 ) -> Result<LoadedPlugin, Error> {
+    load_file_naming(runtime, file, conn, &|_| {})
+}
+
+/// [`load_file`], calling `named` with the only name the plugin can load under as soon as
+/// that is known: its manifest's name, before anything runs, or else what `metadata` answers,
+/// before `initialize`.
+pub(crate) fn load_file_naming(
+    runtime: &Arc<Runtime>,
+    file: &PluginFile,
+    conn: &SharedConnection,
+    named: &dyn Fn(&str),
+) -> Result<LoadedPlugin, Error> {
     let manifest = file
         .manifest
         .as_deref()
         .map(|text| manifest::parse_beside(&file.path, text))
         .transpose()?;
-    load_component(runtime, &file.path, &file.bytes, manifest, conn)
+    // A manifest whose name differs from the component's refuses the file.
+    if let Some(manifest) = &manifest {
+        named(&manifest.name);
+    }
+    let has_manifest = manifest.is_some();
+    let named_by_metadata = |name: &str| {
+        if !has_manifest {
+            named(name);
+        }
+    };
+    load_component(
+        runtime,
+        &file.path,
+        &file.bytes,
+        manifest,
+        conn,
+        &named_by_metadata,
+    )
 }
 
 /// [`load`] for a component already in memory (a user handler's, from the database), with no
@@ -288,7 +185,7 @@ pub fn load_bytes(
     bytes: &[u8],
     conn: &SharedConnection,
 ) -> Result<LoadedPlugin, Error> {
-    load_component(runtime, path, bytes, None, conn)
+    load_component(runtime, path, bytes, None, conn, &|_| {})
 }
 
 /// The node's own directories, which no writable grant may reach: the database's directory,
@@ -321,6 +218,7 @@ fn load_component(
     bytes: &[u8],
     found: Option<Manifest>,
     conn: &SharedConnection,
+    named: &dyn Fn(&str),
 ) -> Result<LoadedPlugin, Error> {
     let path = path.to_owned();
     if bytes.is_empty() {
@@ -384,8 +282,8 @@ fn load_component(
         &hint,
         &policy.limits,
         &policy.grants,
-        &policy.grants.config,
         conn.clone(),
+        named,
     )
     .map_err(|reason| Error::Initialize {
         path: path.clone(),

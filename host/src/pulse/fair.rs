@@ -1,8 +1,9 @@
 //! Fair shares of a node's workers, so that a plugin with long jobs cannot occupy every worker.
 //!
 //! A plugin's share is every worker but one when another plugin (or user handler) is
-//! registered on the node, and every worker when it is alone; its own concurrency limit (from
-//! its manifest, [`super::JobHandler::concurrency`]) can lower it. Each user handler
+//! registered on the node or the node is still loading plugins, and every worker when it is
+//! alone; its own concurrency limit (from its manifest, [`super::JobHandler::concurrency`]) can
+//! lower it. Each user handler
 //! (`handler/NAME`) counts as a plugin of its own. A worker starts a claimed job only while its
 //! plugin runs fewer jobs than its share, and a claim leaves out the handlers of plugins at
 //! their share: a worker never waits for a plugin's slot while other handlers have work.
@@ -21,8 +22,9 @@ pub struct Shares {
 }
 
 impl Shares {
-    /// The shares of the `registered` handlers on a node with `workers` workers.
-    pub fn new(registered: &[Registered], workers: usize) -> Self {
+    /// The shares of the `registered` handlers on a node with `workers` workers; `loading`:
+    /// more plugins are still to register.
+    pub fn new(registered: &[Registered], workers: usize, loading: bool) -> Self {
         let mut index: HashMap<&str, usize> = HashMap::new();
         let mut own_limits: Vec<Option<usize>> = Vec::new();
         let mut group_of = HashMap::with_capacity(registered.len());
@@ -37,7 +39,7 @@ impl Shares {
             }
             group_of.insert(handler.handler.clone(), group);
         }
-        let share = if own_limits.len() > 1 {
+        let share = if own_limits.len() > 1 || loading {
             workers.saturating_sub(1).max(1)
         } else {
             workers.max(1)
@@ -135,5 +137,46 @@ fn group(registered: &Registered) -> &str {
         &registered.handler
     } else {
         &registered.plugin
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::pulse::{Execution, Failure, FailureKind, JobHandler, RunningJob};
+
+    struct Refuses;
+
+    impl JobHandler for Refuses {
+        fn execute(&self, _job: &RunningJob) -> Execution {
+            let failure = Failure {
+                message: "not run in these tests".into(),
+                details: Vec::new(),
+                kind: FailureKind::Permanent,
+            };
+            Execution::failed(failure, "0")
+        }
+    }
+
+    fn handler(plugin: &str) -> Registered {
+        Registered {
+            handler: format!("{plugin}/h"),
+            plugin: plugin.into(),
+            version: "0".into(),
+            description: String::new(),
+            target: Arc::new(Refuses),
+        }
+    }
+
+    #[test]
+    fn a_plugin_alone_takes_every_worker_unless_others_are_still_loading() {
+        let alone = [handler("a")];
+        assert_eq!(Shares::new(&alone, 3, false).limits, [3]);
+        assert_eq!(Shares::new(&alone, 3, true).limits, [2]);
+        let two = [handler("a"), handler("b")];
+        assert_eq!(Shares::new(&two, 3, false).limits, [2, 2]);
+        assert_eq!(Shares::new(&alone, 1, true).limits, [1], "never below one");
     }
 }

@@ -1,6 +1,7 @@
 //! The handlers a node can run, and the trait Pulse runs them through.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use super::{Execution, RunningJob};
@@ -48,6 +49,8 @@ impl std::fmt::Debug for Registered {
 #[derive(Debug, Default)]
 pub struct Registry {
     handlers: RwLock<BTreeMap<String, Registered>>,
+    /// More plugins may register soon: the node is still loading them.
+    loading: AtomicBool,
 }
 
 impl Registry {
@@ -69,6 +72,17 @@ impl Registry {
     /// Remove every handler of `plugin`.
     pub fn unregister_plugin(&self, plugin: &str) {
         self.write().retain(|_, r| r.plugin != plugin);
+    }
+
+    /// Say whether the node is still loading plugins, which then count for fair shares
+    /// ([`super::fair`]) before they register.
+    pub fn set_loading(&self, loading: bool) {
+        self.loading.store(loading, Ordering::SeqCst);
+    }
+
+    /// Whether the node is still loading plugins.
+    pub fn is_loading(&self) -> bool {
+        self.loading.load(Ordering::SeqCst)
     }
 
     /// The registration of `handler`.

@@ -590,7 +590,7 @@ impl Worker {
             return Ok(report);
         }
         let handlers: Vec<String> = registered.iter().map(|r| r.handler.clone()).collect();
-        let shares = Shares::new(&registered, self.config.workers);
+        let shares = Shares::new(&registered, self.config.workers, self.registry.is_loading());
         let shares = (!shares.is_unbounded(self.config.workers)).then_some(shares);
         self.in_flight.busy.fetch_add(1, Ordering::SeqCst);
         let result = self.claim_and_run(&handlers, shares.as_ref(), &mut report);
@@ -659,7 +659,8 @@ impl Worker {
     }
 
     /// Commit a batch of outcomes in one transaction, and claim the next batch in it when no
-    /// claimed job waits (one commit fewer per batch).
+    /// claimed job waits (one commit fewer per batch); the batch is shared before the
+    /// connection is free for another worker's claim (see [`Self::claim`]).
     fn commit_batch(
         &self,
         pending: &[(RunningJob, Execution)],
@@ -817,7 +818,9 @@ impl Worker {
             // Only a claim that wrote something shows that the database takes writes again.
             self.in_flight.clear_fault();
         }
-        Ok(self.share(claimed, report))
+        let shared = self.share(claimed, report);
+        drop(conn);
+        Ok(shared)
     }
 
     fn room(&self, shares: &Shares, finishing: &[&str]) -> Room {

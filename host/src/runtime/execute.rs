@@ -186,7 +186,8 @@ pub(crate) struct Announcement {
     pub(crate) registration: types::Registration,
 }
 
-/// Call `metadata` and `initialize` in one fresh instance.
+/// Call `metadata` and `initialize` in one fresh instance; `named` hears the name `metadata`
+/// answered before `initialize` runs.
 ///
 /// # Errors
 ///
@@ -197,8 +198,8 @@ pub(crate) fn initialize(
     identity_hint: &str,
     limits: &Limits,
     grants: &Grants,
-    config: &[(String, String)],
     conn: SharedConnection,
+    named: &dyn Fn(&str),
 ) -> Result<Announcement, String> {
     let identity = Identity::plugin(identity_hint, "");
     let ctx = JobCtx::for_initialize(identity, limits.clone(), grants, conn)?;
@@ -217,7 +218,8 @@ pub(crate) fn initialize(
             let plugin = pre.instantiate_async(&mut store).await?;
             let info = plugin.call_metadata(&mut store).await?;
             store.data_mut().identity = Identity::plugin(&info.name, &info.version);
-            let registration = plugin.call_initialize(&mut store, config).await?;
+            named(&info.name);
+            let registration = plugin.call_initialize(&mut store, &grants.config).await?;
             Ok((info, registration))
         },
         &watch,
