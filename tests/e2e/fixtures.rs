@@ -3,12 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use qntx::node::{Node, NodeConfig};
-use qntx::pulse::{Job, NewJob, store};
+use qntx::pulse::{Job, JobStatus, NewJob, store};
 use qntx::toolchain::{BuildOptions, build_crate};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tempfile::TempDir;
 
 /// The guest components, compiled from source in this repository.
@@ -259,4 +259,35 @@ pub fn skip_or_fail(reason: &str) {
         "{reason} (in CI a missing tool fails the test)"
     );
     eprintln!("SKIPPED: {reason}");
+}
+
+/// Enqueue → completed of `count` `probe/ok` jobs on `node`, one after another (polling every
+/// 2 ms); the median.
+pub fn median_ok_latency(env: &Env, node: &Node, count: usize) -> Duration {
+    let mut took: Vec<Duration> = (0..count)
+        .map(|i| {
+            let started = Instant::now();
+            let id = env.enqueue("probe/ok", json!({ "i": i }));
+            node.notify();
+            loop {
+                let job = env.job(&id);
+                if job.status.is_final() {
+                    assert_eq!(job.status, JobStatus::Completed, "{job:?}");
+                    break started.elapsed();
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "probe/ok never ran"
+                );
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })
+        .collect();
+    took.sort();
+    took[count / 2]
+}
+
+/// The hostile median over the idle median (at least 5 ms, the polling's resolution).
+pub fn latency_ratio(idle: Duration, hostile: Duration) -> f64 {
+    hostile.as_secs_f64() / idle.max(Duration::from_millis(5)).as_secs_f64()
 }

@@ -9,37 +9,7 @@ use qntx::node::Node;
 use qntx::pulse::{JobStatus, NewJob, TreeLimits, store};
 use serde_json::{Value, json};
 
-use crate::fixtures::{Env, guests};
-
-/// Enqueue → completed of `count` `probe/ok` jobs, one after another; the median.
-fn ok_latency(env: &Env, node: &Node, count: usize) -> Duration {
-    let mut took: Vec<Duration> = (0..count)
-        .map(|i| {
-            let started = Instant::now();
-            let id = env.enqueue("probe/ok", json!({ "i": i }));
-            node.notify();
-            loop {
-                let job = env.job(&id);
-                if job.status.is_final() {
-                    assert_eq!(job.status, JobStatus::Completed, "{job:?}");
-                    break started.elapsed();
-                }
-                assert!(
-                    started.elapsed() < Duration::from_secs(60),
-                    "probe/ok never ran"
-                );
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        })
-        .collect();
-    took.sort();
-    took[count / 2]
-}
-
-/// The hostile median over the idle median (at least 5 ms, the polling's resolution).
-fn ratio(idle: Duration, hostile: Duration) -> f64 {
-    hostile.as_secs_f64() / idle.max(Duration::from_millis(5)).as_secs_f64()
-}
+use crate::fixtures::{Env, guests, latency_ratio, median_ok_latency};
 
 fn count(env: &Env, sql: &str) -> i64 {
     env.conn().query_row(sql, [], |row| row.get(0)).unwrap()
@@ -59,13 +29,13 @@ fn a_fork_bomb_stops_at_the_descendant_bound_while_other_handlers_are_served() {
         depth: 32,
         descendants: 300,
     });
-    let idle = ok_latency(&env, &node, 7);
+    let idle = median_ok_latency(&env, &node, 7);
     let root = env.enqueue_job(&NewJob {
         max_attempts: 1,
         ..NewJob::new("swarm/fork", json!({ "n": 50 }))
     });
     node.notify();
-    let hostile = ok_latency(&env, &node, 7);
+    let hostile = median_ok_latency(&env, &node, 7);
     node.wait_until_idle().expect("the bomb ends");
     let tree = count(
         &env,
@@ -90,7 +60,7 @@ fn a_fork_bomb_stops_at_the_descendant_bound_while_other_handlers_are_served() {
             .all(|e| e.contains("job tree limit reached") && e.contains("the limit is 300")),
         "{refused:?}"
     );
-    let ratio = ratio(idle, hostile);
+    let ratio = latency_ratio(idle, hostile);
     eprintln!("probe/ok latency: idle {idle:?}, during the fork bomb {hostile:?} ({ratio:.1}x)");
     assert!(ratio < 50.0, "other handlers stay served: {ratio:.1}x");
 }
@@ -129,7 +99,7 @@ fn a_chain_of_children_stops_at_the_depth_bound_with_the_bound_named() {
 #[test]
 fn endless_jobs_of_one_plugin_leave_the_other_plugins_a_worker() {
     let (env, node) = hostile_env(TreeLimits::default());
-    let idle = ok_latency(&env, &node, 7);
+    let idle = median_ok_latency(&env, &node, 7);
     let spins: Vec<String> = (0..3)
         .map(|_| {
             env.enqueue_job(&NewJob {
@@ -149,7 +119,7 @@ fn endless_jobs_of_one_plugin_leave_the_other_plugins_a_worker() {
         assert!(started.elapsed() < Duration::from_secs(30), "a spin starts");
         std::thread::sleep(Duration::from_millis(5));
     }
-    let hostile = ok_latency(&env, &node, 7);
+    let hostile = median_ok_latency(&env, &node, 7);
     assert_eq!(
         count(
             &env,
@@ -158,7 +128,7 @@ fn endless_jobs_of_one_plugin_leave_the_other_plugins_a_worker() {
         1,
         "a 2-worker node runs one job of a plugin while another plugin is registered"
     );
-    let ratio = ratio(idle, hostile);
+    let ratio = latency_ratio(idle, hostile);
     eprintln!(
         "probe/ok latency: idle {idle:?}, beside endless swarm/spin jobs {hostile:?} ({ratio:.1}x)"
     );
