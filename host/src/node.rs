@@ -562,8 +562,12 @@ impl Maintenance {
         }
         if due(&mut last.prune, self.pruner.config().interval) {
             let report = self.pruner.run_once()?;
-            if !report.deleted.is_empty() {
-                tracing::info!(deleted = report.deleted.len(), "pruned finished jobs");
+            if !report.deleted.is_empty() || report.nodes > 0 {
+                tracing::info!(
+                    deleted = report.deleted.len(),
+                    nodes = report.nodes,
+                    "pruned finished jobs and old node records"
+                );
             }
         }
         Ok(())

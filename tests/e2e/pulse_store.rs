@@ -9,7 +9,7 @@ use qntx::clock::{Clock, ManualClock};
 use qntx::pulse::store::{self, AttemptError, ClaimParams, Lease, Report};
 use qntx::pulse::{
     BudgetResumer, Error, HandlerLimits, Job, JobStatus, NewJob, PauseReason, Period, Progress,
-    Pruner, PrunerConfig, Rescuer, RescuerConfig, ResumerConfig,
+    Pruner, PrunerConfig, Rescuer, RescuerConfig, ResumerConfig, nodes,
 };
 use rusqlite::Connection;
 use serde_json::json;
@@ -677,15 +677,26 @@ fn the_pruner_deletes_old_finished_jobs_and_logs_but_keeps_spend_for_budgets() {
         retention: Duration::from_secs(24 * 3600),
         ..PrunerConfig::default()
     };
+    nodes::heartbeat(&conn, "node-gone", 1000, &[], s.now()).unwrap();
     let mut pruner = Pruner::new(s.conn(), s.clock.clone(), config);
     assert!(pruner.run_once().unwrap().deleted.is_empty());
     s.advance(2 * 24 * 3600 * 1000);
-    assert_eq!(pruner.run_once().unwrap().deleted, [cheap.as_str()]);
+    let report = pruner.run_once().unwrap();
+    assert_eq!(report.deleted, [cheap.as_str()]);
+    assert_eq!(report.nodes, 0, "a kept job with a cost may name it");
     assert!(matches!(store::get(&conn, &cheap), Err(Error::NotFound(_))));
     assert!(store::logs(&conn, &cheap, 0).unwrap().is_empty());
     assert_eq!(store::logs(&conn, &costly, 0).unwrap().len(), 1);
     s.advance(30 * 24 * 3600 * 1000);
-    assert_eq!(pruner.run_once().unwrap().deleted, [costly]);
+    nodes::heartbeat(&conn, "node-live", 1000, &[], s.now()).unwrap();
+    let report = pruner.run_once().unwrap();
+    assert_eq!(report.deleted, [costly]);
+    assert_eq!(report.nodes, 1);
+    assert_eq!(nodes::get(&conn, "node-gone").unwrap(), None);
+    assert!(
+        nodes::get(&conn, "node-live").unwrap().is_some(),
+        "a live node stays"
+    );
     assert_eq!(
         status(&conn, &waiting).0,
         JobStatus::Queued,

@@ -99,6 +99,17 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<NodeRecord>> {
         .optional()?)
 }
 
+/// Forget the nodes last seen before `before`; how many.
+///
+/// # Errors
+///
+/// [`super::Error::Sqlite`] on database failure.
+pub fn prune(conn: &Connection, before: i64) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(sql!("nodes_prune"))?
+        .execute([before])?)
+}
+
 /// This machine's host name (Linux), or `unknown`.
 fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")

@@ -1,11 +1,12 @@
-//! The pruner: deletes finished jobs, and their logs, after a retention period.
+//! The pruner: deletes finished jobs, and their logs, after a retention period, and forgets the
+//! nodes no kept job ran on.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::Connection;
 
-use super::{Result, store};
+use super::{Period, Result, nodes, store};
 use crate::clock::{Clock, millis};
 
 /// Settings of the [`Pruner`].
@@ -44,6 +45,9 @@ impl Default for PrunerConfig {
 pub struct PruneReport {
     /// Jobs deleted.
     pub deleted: Vec<String>,
+    /// Records of nodes forgotten: last seen before any job still kept ran (the retention, or
+    /// the longest spend window when that is longer, as for jobs with a cost).
+    pub nodes: usize,
 }
 
 /// Deletes finished jobs past the retention.
@@ -77,8 +81,11 @@ impl Pruner {
     pub fn run_once(&mut self) -> Result<PruneReport> {
         let now = self.clock.now_ms();
         let before = now.saturating_sub(millis(self.config.retention));
+        let deleted = store::prune(&mut self.conn, before, self.config.batch, now)?;
+        let oldest_kept = before.min(now.saturating_sub(Period::Monthly.window_ms()));
         Ok(PruneReport {
-            deleted: store::prune(&mut self.conn, before, self.config.batch, now)?,
+            deleted,
+            nodes: nodes::prune(&self.conn, oldest_kept)?,
         })
     }
 }
