@@ -236,3 +236,15 @@ fn a_component_built_against_0_1_0_loads_and_runs() {
         attestation.actors
     );
 }
+
+#[test]
+fn a_0_1_0_component_made_a_handler_records_the_world_it_was_built_for() {
+    let env = Env::with_plugins(&[]);
+    let legacy = guests().legacy.to_str().unwrap().to_owned();
+    let (code, _, stderr) = crate::handlers::handler(&env, &["create", "old", "--file", &legacy]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, shown, stderr) = crate::handlers::handler(&env, &["show", "old", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["wit_version"], "qntx:plugin/plugin@0.1.0", "{shown}");
+}

@@ -24,7 +24,7 @@ fn example(file: &str) -> PathBuf {
 }
 
 /// `qntx handler ARGS` on this data directory with the shared toolchains.
-fn handler(env: &Env, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn handler(env: &Env, args: &[&str]) -> (i32, String, String) {
     let mut command: Command = env.qntx();
     command
         .arg("handler")

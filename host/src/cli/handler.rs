@@ -251,6 +251,9 @@ fn create(
             size: bytes.len() as u64,
             language: language.as_str(),
             source: &source,
+            wit_version: &crate::plugins::world_built_for(
+                checked.plugin.imports.iter().map(String::as_str),
+            ),
             description: &args.description,
             rolled_back_from: None,
         },
@@ -340,6 +343,7 @@ fn rollback(
             size: target.size,
             language: &target.language,
             source: &target.source,
+            wit_version: &target.wit_version,
             description: &target.description,
             rolled_back_from: Some(&from),
         },

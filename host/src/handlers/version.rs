@@ -214,6 +214,8 @@ pub struct NewVersion<'a> {
     pub language: &'a str,
     /// The source text (empty for `wasm`).
     pub source: &'a str,
+    /// The world its component was built for (`qntx:plugin/plugin@0.1.1`).
+    pub wit_version: &'a str,
     /// What it does.
     pub description: &'a str,
     /// For a rollback: the sha256 that was current.
@@ -236,7 +238,7 @@ pub fn record_version(
         "size": version.size,
         "language": version.language,
         "source": version.source,
-        "wit_version": crate::runtime::WORLD,
+        "wit_version": version.wit_version,
         "description": version.description,
     });
     if let Some(from) = version.rolled_back_from {
@@ -297,6 +299,7 @@ mod tests {
             size: 3,
             language: "rust",
             source: "fn handle() {}",
+            wit_version: crate::runtime::WORLD,
             description: "d",
             rolled_back_from: None,
         }

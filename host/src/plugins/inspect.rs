@@ -177,9 +177,15 @@ fn world_of(imports: &[Import], exports: &[String]) -> String {
             runtime::WORLD
         );
     }
+    world_built_for(imports.iter().map(|import| import.name.as_str()))
+}
+
+/// The world a component of ours was built for (`qntx:plugin/plugin@0.1.0`), from the version
+/// of its `qntx:plugin` imports; one that imports none is taken to be of this node's version.
+pub fn world_built_for<'a>(imports: impl IntoIterator<Item = &'a str>) -> String {
     let version = imports
-        .iter()
-        .filter_map(|import| import.name.strip_prefix(&format!("{}/", runtime::PACKAGE)))
+        .into_iter()
+        .filter_map(|import| import.strip_prefix(&format!("{}/", runtime::PACKAGE)))
         .find_map(|rest| rest.split_once('@').map(|(_, version)| version.to_owned()))
         .unwrap_or_else(|| runtime::VERSION.to_owned());
     format!("{}/plugin@{version}", runtime::PACKAGE)
