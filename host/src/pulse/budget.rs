@@ -1,23 +1,16 @@
-//! Spend budgets over sliding windows, and the resumer that lets budget-paused jobs run again.
+//! Spend budgets over sliding windows.
 //!
 //! Spend in a window is the settled `cost_actual` of jobs that finished in it (completed,
 //! failed or cancelled: money spent is spent), plus a reservation for every running job: the
 //! larger of its estimate and what it reported so far. When a claim takes a job with a
 //! `cost_estimate` above zero that does not fit the tightest window, the claim pauses it with
 //! reason `budget_exceeded` (its attempt not counted). Jobs with no estimate are never held.
-//! The [`BudgetResumer`] puts paused jobs back in the queue, most urgent first, as long as
+//! The [`super::BudgetResumer`] puts paused jobs back in the queue, most urgent first, as long as
 //! their estimates fit; it runs every few seconds, so a job that does not fit waits instead of
 //! spinning between claim and resume.
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
-use std::time::Duration;
-
-use rusqlite::Connection;
-
-use super::{Result, store};
-use crate::clock::Clock;
 
 /// A spend window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -143,31 +136,6 @@ impl Spend {
     }
 }
 
-/// Settings of the [`BudgetResumer`].
-#[derive(Debug, Clone)]
-pub struct ResumerConfig {
-    /// How often the node runs it.
-    pub interval: Duration,
-    /// At most this many paused jobs looked at per run.
-    pub batch: u32,
-}
-
-impl ResumerConfig {
-    /// Default interval: 2 s.
-    pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
-    /// Default batch: 1000 jobs.
-    pub const DEFAULT_BATCH: u32 = 1000;
-}
-
-impl Default for ResumerConfig {
-    fn default() -> Self {
-        Self {
-            interval: Self::DEFAULT_INTERVAL,
-            batch: Self::DEFAULT_BATCH,
-        }
-    }
-}
-
 /// What one run of the resumer did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResumeReport {
@@ -175,39 +143,6 @@ pub struct ResumeReport {
     pub resumed: Vec<String>,
     /// Jobs that still do not fit.
     pub waiting: usize,
-}
-
-/// Moves jobs paused with `budget_exceeded` back to `queued` when the windows allow.
-#[derive(Debug)]
-pub struct BudgetResumer {
-    conn: Connection,
-    clock: Arc<dyn Clock>,
-    config: ResumerConfig,
-}
-
-impl BudgetResumer {
-    /// A resumer on its own connection.
-    pub fn new(conn: Connection, clock: Arc<dyn Clock>, config: ResumerConfig) -> Self {
-        Self {
-            conn,
-            clock,
-            config,
-        }
-    }
-
-    /// Its settings.
-    pub fn config(&self) -> &ResumerConfig {
-        &self.config
-    }
-
-    /// Resume the paused jobs whose estimates fit, most urgent first.
-    ///
-    /// # Errors
-    ///
-    /// [`super::Error::Sqlite`] on database failure.
-    pub fn run_once(&mut self) -> Result<ResumeReport> {
-        store::resume_within_budget(&mut self.conn, self.config.batch, self.clock.now_ms())
-    }
 }
 
 #[cfg(test)]

@@ -32,29 +32,33 @@ pub mod bounds;
 pub mod budget;
 mod error;
 pub mod fair;
+mod handler;
 mod job;
 pub mod limits;
 pub mod nodes;
 mod pruner;
 mod registry;
 mod rescuer;
+mod resumer;
 pub mod store;
 pub mod triggers;
 pub mod watch;
 mod worker;
 
 pub use bounds::TreeLimits;
-pub use budget::{BudgetLimits, BudgetResumer, Period, ResumeReport, ResumerConfig, Spend};
+pub use budget::{BudgetLimits, Period, ResumeReport, Spend};
 pub use error::{Error, Result};
+pub use handler::{
+    Execution, Failure, FailureKind, Interrupt, Interruption, JobHandler, RunningJob,
+    SharedConnection, lock,
+};
 pub use job::{
     AttemptNode, DEFAULT_MAX_ATTEMPTS, Job, JobStatus, LogLevel, LogLine, NewJob, PauseReason,
     Progress,
 };
 pub use limits::{HandlerLimit, HandlerLimits};
 pub use pruner::{PruneReport, Pruner, PrunerConfig};
-pub use registry::{JobHandler, Registered, Registry};
+pub use registry::{Registered, Registry};
 pub use rescuer::{Rescuer, RescuerConfig};
-pub use worker::{
-    Execution, Failure, FailureKind, InFlight, Interrupt, Interruption, RunningJob,
-    SharedConnection, Wakeup, Worker, WorkerConfig, WorkerReport, backoff, lock,
-};
+pub use resumer::{BudgetResumer, ResumerConfig};
+pub use worker::{InFlight, Wakeup, Worker, WorkerConfig, WorkerReport, backoff};

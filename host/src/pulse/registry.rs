@@ -4,21 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
-use super::{Execution, RunningJob};
-
-/// Runs one attempt of a job. The runtime implements it for plugin components; Pulse knows
-/// nothing about WebAssembly.
-pub trait JobHandler: Send + Sync {
-    /// Run `job` to an outcome. Must return (never panic) for any guest behaviour, and stop
-    /// soon after `job.interrupt` is set or `job.deadline_ms` passes.
-    fn execute(&self, job: &RunningJob) -> Execution;
-
-    /// Most jobs of this handler's plugin running at once on one node, if it sets a limit; the
-    /// node then claims no more (see [`super::fair`]).
-    fn concurrency(&self) -> Option<usize> {
-        None
-    }
-}
+use super::handler::JobHandler;
 
 /// A handler registered with Pulse.
 #[derive(Clone)]

@@ -1,0 +1,68 @@
+//! The budget resumer: lets jobs paused with `budget_exceeded` run again once their estimates
+//! fit the spend windows (see [`super::budget`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::{Result, ResumeReport, store};
+use crate::clock::Clock;
+
+/// Settings of the [`BudgetResumer`].
+#[derive(Debug, Clone)]
+pub struct ResumerConfig {
+    /// How often the node runs it.
+    pub interval: Duration,
+    /// At most this many paused jobs looked at per run.
+    pub batch: u32,
+}
+
+impl ResumerConfig {
+    /// Default interval: 2 s.
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
+    /// Default batch: 1000 jobs.
+    pub const DEFAULT_BATCH: u32 = 1000;
+}
+
+impl Default for ResumerConfig {
+    fn default() -> Self {
+        Self {
+            interval: Self::DEFAULT_INTERVAL,
+            batch: Self::DEFAULT_BATCH,
+        }
+    }
+}
+
+/// Moves jobs paused with `budget_exceeded` back to `queued` when the windows allow.
+#[derive(Debug)]
+pub struct BudgetResumer {
+    conn: Connection,
+    clock: Arc<dyn Clock>,
+    config: ResumerConfig,
+}
+
+impl BudgetResumer {
+    /// A resumer on its own connection.
+    pub fn new(conn: Connection, clock: Arc<dyn Clock>, config: ResumerConfig) -> Self {
+        Self {
+            conn,
+            clock,
+            config,
+        }
+    }
+
+    /// Its settings.
+    pub fn config(&self) -> &ResumerConfig {
+        &self.config
+    }
+
+    /// Resume the paused jobs whose estimates fit, most urgent first.
+    ///
+    /// # Errors
+    ///
+    /// [`super::Error::Sqlite`] on database failure.
+    pub fn run_once(&mut self) -> Result<ResumeReport> {
+        store::resume_within_budget(&mut self.conn, self.config.batch, self.clock.now_ms())
+    }
+}
