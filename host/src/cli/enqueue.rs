@@ -152,7 +152,7 @@ pub(super) fn run(
         return Ok(Outcome::Ok);
     }
     out.flush()?;
-    super::job::wait(conn, &enqueued.id, out)
+    super::wait::wait(conn, &enqueued.id, out)
 }
 
 /// The job the flags describe, without handler and payload.

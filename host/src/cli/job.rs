@@ -1,7 +1,6 @@
 //! `qntx job`: enqueue, inspect, follow and steer jobs.
 
 use std::io::Write;
-use std::time::Duration;
 
 use clap::Subcommand;
 
@@ -241,57 +240,6 @@ fn logs(
         if !follow || finished {
             return Ok(Outcome::Ok);
         }
-        std::thread::sleep(FOLLOW_POLL);
+        std::thread::sleep(super::wait::POLL);
     }
-}
-
-/// How often `--wait` and `--follow` look at the database.
-const FOLLOW_POLL: Duration = Duration::from_millis(100);
-
-/// Wait for a job to finish, drawing its progress on stderr; print it; exit 1 unless completed.
-pub(super) fn wait(
-    conn: &rusqlite::Connection,
-    id: &str,
-    out: &mut impl Write,
-) -> anyhow::Result<Outcome> {
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} {msg}",
-        )
-        .expect("the template is valid")
-        .progress_chars("=> "),
-    );
-    let job = loop {
-        let job = store::get(conn, id)?;
-        if job.status.is_final() {
-            break job;
-        }
-        show_progress(&bar, &job);
-        bar.tick();
-        std::thread::sleep(FOLLOW_POLL);
-    };
-    bar.finish_and_clear();
-    output::job_details(out, &job)?;
-    Ok(if job.status == JobStatus::Completed {
-        Outcome::Ok
-    } else {
-        Outcome::No
-    })
-}
-
-fn show_progress(bar: &indicatif::ProgressBar, job: &Job) {
-    bar.set_length(job.progress.total.max(1));
-    bar.set_position(job.progress.current);
-    let mut message = match job.pause_reason {
-        Some(reason) => format!("{} ({})", job.status, reason.as_str()),
-        None => format!(
-            "{}, attempt {}/{}",
-            job.status, job.attempt, job.max_attempts
-        ),
-    };
-    if job.cost_actual > 0.0 {
-        message.push_str(&format!(", cost {}", job.cost_actual));
-    }
-    bar.set_message(message);
 }

@@ -13,6 +13,7 @@ mod output;
 mod plugin;
 mod run;
 mod schedule;
+mod wait;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
