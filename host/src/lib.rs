@@ -13,18 +13,19 @@
 //! - [`bench`](mod@bench): the benchmark suite (`cargo bench -p qntx-bench`);
 //! - [`cli`]: the `qntx` command.
 //!
-//! All state lives in one SQLite database ([`db`]).
+//! All state goes through the storage seam ([`storage`]); its SQLite backend is [`sqlite`].
 
 pub mod ats;
 pub mod bench;
 pub mod cli;
 pub mod clock;
-pub mod db;
 pub mod handlers;
 pub mod node;
 pub mod plugins;
 pub mod pulse;
 pub mod runtime;
+pub mod sqlite;
+pub mod storage;
 pub mod toolchain;
 
 /// An error and its causes on one line: `outer: inner: root`.

@@ -14,7 +14,7 @@ use crate::pulse::{
     RescuerConfig, ResumerConfig, SharedConnection, Wakeup, Worker, WorkerConfig, store, watch,
 };
 use crate::runtime::{CompileStats, Runtime, RuntimeConfig};
-use crate::{db, error_chain};
+use crate::{error_chain, sqlite};
 
 /// How often the maintenance loop looks for cancelled and paused jobs: the bound on cancel
 /// latency, plus one epoch tick.
@@ -27,7 +27,7 @@ const WAL_CHECK: Duration = Duration::from_secs(10);
 pub enum Error {
     /// The database could not be opened or migrated.
     #[error(transparent)]
-    Db(#[from] db::Error),
+    Db(#[from] sqlite::Error),
     /// The engine could not be built.
     #[error(transparent)]
     Runtime(#[from] crate::runtime::Error),
@@ -76,7 +76,7 @@ pub struct NodeConfig {
 
 impl NodeConfig {
     /// Defaults: 2 workers, default runtime, worker and service settings, compiled components
-    /// cached in `<data_dir>/cache/components`, [`db::BUSY_TIMEOUT`], a 64 MiB WAL threshold.
+    /// cached in `<data_dir>/cache/components`, [`sqlite::BUSY_TIMEOUT`], a 64 MiB WAL threshold.
     pub fn new(data_dir: PathBuf, plugin_dirs: Vec<PathBuf>) -> Self {
         Self {
             runtime: RuntimeConfig {
@@ -90,8 +90,8 @@ impl NodeConfig {
             rescuer: RescuerConfig::default(),
             resumer: ResumerConfig::default(),
             pruner: PrunerConfig::default(),
-            busy_timeout: db::BUSY_TIMEOUT,
-            wal_threshold: db::WalWatch::THRESHOLD,
+            busy_timeout: sqlite::BUSY_TIMEOUT,
+            wal_threshold: sqlite::WalWatch::THRESHOLD,
         }
     }
 }
@@ -139,7 +139,7 @@ impl Node {
     pub fn start(config: NodeConfig) -> Result<Self, Error> {
         let id = format!("node-{}", ulid::Ulid::new());
         let conn: SharedConnection =
-            Arc::new(std::sync::Mutex::new(db::open_in(&config.data_dir)?));
+            Arc::new(std::sync::Mutex::new(sqlite::open_in(&config.data_dir)?));
         let runtime = Arc::new(Runtime::new(config.runtime.clone())?);
         let files = plugins::discover(&config.plugin_dirs)?;
         let registry = Arc::new(Registry::new());
@@ -156,10 +156,10 @@ impl Node {
         // One write connection for every worker: they queue on its lock, not on SQLite's
         // busy sleeps.
         let open = || -> Result<rusqlite::Connection, Error> {
-            let conn = db::open(&config.data_dir.join(db::FILE_NAME))?;
+            let conn = sqlite::open(&config.data_dir.join(sqlite::FILE_NAME))?;
             conn.busy_timeout(config.busy_timeout)
-                .map_err(|source| db::Error::Open {
-                    path: config.data_dir.join(db::FILE_NAME),
+                .map_err(|source| sqlite::Error::Open {
+                    path: config.data_dir.join(sqlite::FILE_NAME),
                     source,
                 })?;
             Ok(conn)
@@ -209,13 +209,16 @@ impl Node {
             pruner: Pruner::new(open()?, clock.clone(), config.pruner.clone()),
             scheduler: Scheduler::new(open()?, clock.clone()),
             watchers: Watchers::new(open()?, clock.clone()),
-            wal: db::WalWatch::new(&config.data_dir.join(db::FILE_NAME), config.wal_threshold),
+            wal: sqlite::WalWatch::new(
+                &config.data_dir.join(sqlite::FILE_NAME),
+                config.wal_threshold,
+            ),
             clock,
         };
         // One pass now, so that what is rescued or resumed at start is runnable before
         // `wait_until_idle` first looks.
         if let Err(error) = maintenance.tick(&mut LastRuns::default()) {
-            tracing::warn!(error = %db::describe_error(&maintenance.conn, &error), "maintenance failed");
+            tracing::warn!(error = %sqlite::describe_error(&maintenance.conn, &error), "maintenance failed");
         }
         // The thread renews the leases of jobs claimed while plugins still load.
         threads.push(
@@ -265,7 +268,7 @@ impl Node {
                     self.runtime.clone(),
                     self.registry.clone(),
                     self.conn.clone(),
-                    db::open(&data_dir.join(db::FILE_NAME))?,
+                    sqlite::open(&data_dir.join(sqlite::FILE_NAME))?,
                 )?)
             });
             let catalog = plugins::load_all_serving(&self.runtime, files, &self.conn, |plugin| {
@@ -322,7 +325,7 @@ impl Node {
             .map_err(|error| {
                 Error::Unwritable(format!(
                     "registering handlers: {}",
-                    db::describe_error(&conn, &error)
+                    sqlite::describe_error(&conn, &error)
                 ))
             })?;
         }
@@ -331,7 +334,7 @@ impl Node {
         let lease_ms = crate::clock::millis(self.fault_patience);
         let names = self.registry.names();
         if let Err(error) = pulse::nodes::heartbeat(&conn, &self.id, lease_ms, &names, now) {
-            tracing::warn!(error = %db::describe_error(&conn, &error), "could not record the handlers this node serves");
+            tracing::warn!(error = %sqlite::describe_error(&conn, &error), "could not record the handlers this node serves");
         }
         Ok(())
     }
@@ -462,7 +465,7 @@ struct Maintenance {
     pruner: Pruner,
     scheduler: Scheduler,
     watchers: Watchers,
-    wal: db::WalWatch,
+    wal: sqlite::WalWatch,
     clock: Arc<dyn crate::clock::Clock>,
 }
 
@@ -494,7 +497,7 @@ impl Maintenance {
         // Keep renewing leases until every job has finished, even after workers stop claiming.
         while !(self.wakeup.is_stopping() && self.in_flight.is_empty()) {
             if let Err(error) = self.tick(&mut last) {
-                tracing::warn!(error = %db::describe_error(&self.conn, &error), "maintenance failed");
+                tracing::warn!(error = %sqlite::describe_error(&self.conn, &error), "maintenance failed");
             }
             std::thread::sleep(INTERRUPT_CHECK);
         }

@@ -297,7 +297,7 @@ fn the_benchmark_runs_at_a_tiny_size() {
         .find(|s| s["shape"] == "newest 100, no filter")
         .unwrap();
     assert_eq!(newest["mean_rows"], 100.0);
-    let count: i64 = qntx::db::open_in(&dir)
+    let count: i64 = qntx::sqlite::open_in(&dir)
         .unwrap()
         .query_row("SELECT COUNT(*) FROM attestations", [], |r| r.get(0))
         .unwrap();

@@ -169,7 +169,7 @@ impl Env {
     }
 
     pub fn conn(&self) -> rusqlite::Connection {
-        qntx::db::open_in(self.data_dir()).expect("database opens")
+        qntx::sqlite::open_in(self.data_dir()).expect("database opens")
     }
 
     /// Enqueue a job with default settings.

@@ -37,7 +37,7 @@ const ESCAPE: &str = "Operation not permitted";
 fn without_a_manifest_a_guest_has_no_files_network_or_environment() {
     let env = Env::with_plugins(&[&guests().probe]);
     let node = env.start();
-    let database = env.data_dir().join(qntx::db::FILE_NAME);
+    let database = env.data_dir().join(qntx::sqlite::FILE_NAME);
     for path in [
         "/etc/passwd".to_owned(),
         database.display().to_string(),
@@ -156,7 +156,7 @@ fn a_manifest_grants_directories_variables_and_config_and_nothing_more() {
         let read = answer(&env, &node, "probe/read-file", json!({ "path": escape }));
         denied(&read, ESCAPE);
     }
-    let database = env.data_dir().join(qntx::db::FILE_NAME);
+    let database = env.data_dir().join(qntx::sqlite::FILE_NAME);
     for outside in [std::path::Path::new("/etc/passwd"), &database] {
         let read = answer(&env, &node, "probe/read-file", json!({ "path": outside }));
         denied(&read, NO_FILES);

@@ -27,7 +27,7 @@ struct Setup {
 
 fn setup() -> (Setup, Connection) {
     let dir = tempfile::tempdir().unwrap();
-    let conn = qntx::db::open_in(dir.path()).unwrap();
+    let conn = qntx::sqlite::open_in(dir.path()).unwrap();
     (
         Setup {
             dir,
@@ -47,7 +47,7 @@ impl Setup {
     }
 
     fn conn(&self) -> Connection {
-        qntx::db::open_in(self.dir.path()).unwrap()
+        qntx::sqlite::open_in(self.dir.path()).unwrap()
     }
 
     fn enqueue(&self, conn: &Connection, job: NewJob) -> String {

@@ -24,7 +24,7 @@ struct Setup {
 impl Setup {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        qntx::db::open_in(dir.path()).unwrap();
+        qntx::sqlite::open_in(dir.path()).unwrap();
         Self {
             dir,
             clock: Arc::new(ManualClock::new(START)),
@@ -32,7 +32,7 @@ impl Setup {
     }
 
     fn conn(&self) -> Connection {
-        qntx::db::open(&self.dir.path().join(qntx::db::FILE_NAME)).unwrap()
+        qntx::sqlite::open(&self.dir.path().join(qntx::sqlite::FILE_NAME)).unwrap()
     }
 
     fn scheduler(&self) -> Scheduler {

@@ -82,7 +82,7 @@ mod tests {
 
     #[test]
     fn a_feed_returns_each_new_attestation_once_in_order() {
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::sqlite::open_in_memory().unwrap();
         put(&conn, "old");
         let mut feed = Feed::from_now(&conn).unwrap();
         assert!(feed.poll(&conn).unwrap().is_empty());
@@ -102,7 +102,7 @@ mod tests {
 
     #[test]
     fn a_poll_returns_at_most_a_batch() {
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::sqlite::open_in_memory().unwrap();
         let mut feed = Feed::from_now(&conn).unwrap();
         feed.batch = 2;
         for s in ["a", "b", "c"] {

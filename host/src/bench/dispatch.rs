@@ -13,10 +13,10 @@ use wasmtime::UpdateDeadline;
 
 use super::stats::{Summary, time_calls};
 use crate::clock::now_ms;
-use crate::db;
 use crate::plugins::{self, LoadedPlugin};
 use crate::pulse::{HandlerLimits, Interrupt, NewJob, Registry, RunningJob, store};
 use crate::runtime::{JobCtx, Runtime, RuntimeConfig, types};
+use crate::sqlite;
 
 /// The handler every throughput and dispatch figure runs.
 pub const NOOP: &str = "noop/noop";
@@ -67,7 +67,7 @@ impl Bench {
     /// Load the plugin at `wasm` into a runtime with the node's default settings.
     pub(crate) fn load(wasm: &Path) -> anyhow::Result<Self> {
         let runtime = Arc::new(Runtime::new(RuntimeConfig::default())?);
-        let conn = Arc::new(std::sync::Mutex::new(db::open_in_memory()?));
+        let conn = Arc::new(std::sync::Mutex::new(sqlite::open_in_memory()?));
         let plugin = plugins::load(&runtime, wasm, &conn)
             .map_err(|e| anyhow::anyhow!("{}", crate::error_chain(&e)))?;
         let registry = Registry::new();
@@ -86,7 +86,7 @@ impl Bench {
 
     /// A running attempt of a job for `handler`, claimed in a database of its own.
     fn running(handler: &str, payload: serde_json::Value) -> anyhow::Result<RunningJob> {
-        let mut conn = db::open_in_memory()?;
+        let mut conn = sqlite::open_in_memory()?;
         let now = now_ms();
         store::enqueue(&conn, &NewJob::new(handler, payload), now)?;
         let job = store::claim(

@@ -12,9 +12,9 @@ use serde_json::json;
 use super::dispatch::NOOP;
 use super::stats::Summary;
 use crate::clock::now_ms;
-use crate::db;
 use crate::node::{Node, NodeConfig};
 use crate::pulse::{JobStatus, NewJob, store};
+use crate::sqlite;
 
 /// Enqueue → completed, in milliseconds.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -30,7 +30,7 @@ pub fn measure(plugins: &Path, jobs: usize) -> anyhow::Result<Vec<Latency>> {
     let dir = tempfile::tempdir().context("creating a scratch data directory")?;
     let config = NodeConfig::new(dir.path().to_owned(), vec![plugins.to_owned()]);
     let node = Node::start(config)?;
-    let conn = db::open_in(dir.path())?;
+    let conn = sqlite::open_in(dir.path())?;
     let mut rows = Vec::new();
     for (wake, notify) in [
         ("woken by the enqueuer (same process)", true),

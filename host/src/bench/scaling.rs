@@ -9,9 +9,9 @@ use serde_json::json;
 use super::dispatch::NOOP;
 use super::stats::{Summary, resident_kib};
 use crate::clock::now_ms;
-use crate::db;
 use crate::node::{Node, NodeConfig};
 use crate::pulse::{HandlerLimits, NewJob, store};
+use crate::sqlite;
 
 /// Claim latency at one queue depth.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -27,7 +27,7 @@ pub struct ClaimLatency {
 /// Fill a fresh database with `depth` queued jobs, then time `claims` claims of one job each.
 pub fn claims(depth: usize, claims: usize) -> anyhow::Result<ClaimLatency> {
     let dir = tempfile::tempdir().context("creating a scratch data directory")?;
-    let mut conn = db::open_in(dir.path())?;
+    let mut conn = sqlite::open_in(dir.path())?;
     let filled = Instant::now();
     let now = now_ms();
     let mut left = depth;
@@ -90,7 +90,7 @@ pub fn memory(plugins: &Path, in_flight: usize) -> anyhow::Result<Memory> {
     config.workers = in_flight;
     config.runtime.max_instances = (in_flight as u32 + 8).max(128);
     let node = Node::start(config)?;
-    let mut conn = db::open_in(dir.path())?;
+    let mut conn = sqlite::open_in(dir.path())?;
     let warm: Vec<NewJob> = (0..in_flight * 4)
         .map(|_| NewJob::new(NOOP, json!({})))
         .collect();

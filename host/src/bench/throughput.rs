@@ -12,12 +12,12 @@ use serde_json::json;
 
 use super::dispatch::{Bench, NOOP};
 use crate::clock::now_ms;
-use crate::db;
 use crate::node::{Node, NodeConfig};
 use crate::pulse::{
     Execution, JobHandler, JobStatus, NewJob, Progress, Registered, Registry, RunningJob, Worker,
     WorkerConfig, store,
 };
+use crate::sqlite;
 
 /// Jobs per second one way, with some number of workers (or threads).
 #[derive(Debug, Clone, serde::Serialize)]
@@ -38,7 +38,7 @@ pub fn queue(plugins: &Path, jobs: usize, workers: usize) -> anyhow::Result<Thro
     let mut config = NodeConfig::new(dir.path().to_owned(), vec![plugins.to_owned()]);
     config.workers = workers;
     let node = Node::start(config)?;
-    let mut conn = db::open_in(dir.path())?;
+    let mut conn = sqlite::open_in(dir.path())?;
     let batch: Vec<NewJob> = (0..jobs).map(|_| NewJob::new(NOOP, json!({}))).collect();
     let started = Instant::now();
     store::enqueue_batch(&mut conn, &batch, now_ms())?;
@@ -101,7 +101,7 @@ pub fn bare(wasm: &Path, jobs: usize, threads: usize) -> anyhow::Result<Throughp
 /// node's do, whose handler is a native function: what the queue costs without a sandbox.
 pub fn queue_native(jobs: usize, workers: usize) -> anyhow::Result<Throughput> {
     let dir = tempfile::tempdir().context("creating a scratch data directory")?;
-    let mut conn = db::open_in(dir.path())?;
+    let mut conn = sqlite::open_in(dir.path())?;
     let registry = Arc::new(Registry::new());
     registry.register(Registered {
         handler: NOOP.into(),
@@ -110,7 +110,7 @@ pub fn queue_native(jobs: usize, workers: usize) -> anyhow::Result<Throughput> {
         description: "Returns null, natively".into(),
         target: Arc::new(NativeNoop),
     });
-    let write = Arc::new(Mutex::new(db::open_in(dir.path())?));
+    let write = Arc::new(Mutex::new(sqlite::open_in(dir.path())?));
     let (in_flight, wakeup) = (Arc::default(), Arc::default());
     let batch: Vec<NewJob> = (0..jobs).map(|_| NewJob::new(NOOP, json!({}))).collect();
     let started = Instant::now();

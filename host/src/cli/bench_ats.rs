@@ -18,7 +18,7 @@ use serde_json::json;
 use super::Outcome;
 use crate::ats::{Limits, NewAttestation, Query, store};
 use crate::clock::now_ms;
-use crate::db;
+use crate::sqlite;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct AtsArgs {
@@ -76,7 +76,7 @@ pub(super) fn run(args: AtsArgs) -> anyhow::Result<Outcome> {
         Some(dir) => Scratch::keep(dir.clone()),
         None => Scratch::temporary()?,
     };
-    let mut conn = db::open_in(&scratch.path)
+    let mut conn = sqlite::open_in(&scratch.path)
         .with_context(|| format!("opening a scratch database in '{}'", scratch.path.display()))?;
     let mut data = Data::new(args.count, args.shuffled_times);
     let started = Instant::now();
@@ -110,7 +110,7 @@ pub(super) fn run(args: AtsArgs) -> anyhow::Result<Outcome> {
     for (shape, make) in &shapes {
         latencies.push(measure(&conn, shape, args.queries, || make(&mut data.rng))?);
     }
-    let db_bytes = std::fs::metadata(scratch.path.join(db::FILE_NAME))
+    let db_bytes = std::fs::metadata(scratch.path.join(sqlite::FILE_NAME))
         .map(|m| m.len())
         .unwrap_or_default();
 

@@ -13,10 +13,10 @@ use serde_json::json;
 use super::{Global, Outcome};
 use crate::bench;
 use crate::clock::now_ms;
-use crate::db;
 use crate::node::{Node, NodeConfig};
 use crate::pulse::store;
 use crate::pulse::{JobStatus, NewJob};
+use crate::sqlite;
 
 /// Measure Pulse; each measurement runs on a fresh database in a temporary directory
 #[derive(Debug, clap::Args)]
@@ -143,7 +143,7 @@ fn measure_throughput(
              hint: qntx plugin build plugins/text"
         );
     }
-    let mut conn = db::open_in(dir.path())?;
+    let mut conn = sqlite::open_in(dir.path())?;
     let batch: Vec<NewJob> = (0..jobs)
         .map(|i| NewJob::new(handler, json!({ "i": i })))
         .collect();

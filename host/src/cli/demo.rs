@@ -96,7 +96,7 @@ pub(super) fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
             serde_json::json!({ "path": "/repo", "repository": "qntx", "largest": 3 }),
         ),
     ];
-    let conn = crate::db::open_in(&data_dir)?;
+    let conn = crate::sqlite::open_in(&data_dir)?;
     let mut ids = Vec::new();
     for job in &jobs {
         step(

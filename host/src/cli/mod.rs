@@ -21,7 +21,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::db;
+use crate::sqlite;
 
 /// A node that stores attestations, runs durable jobs, and runs every plugin in a
 /// WebAssembly sandbox
@@ -74,17 +74,17 @@ impl Global {
     }
 
     /// Open the data directory's database and run `command` on it. A database fault it returns
-    /// names the file and the OS error ([`db::describe_error`], read from this connection
+    /// names the file and the OS error ([`sqlite::describe_error`], read from this connection
     /// before anything else runs on it), not only SQLite's code.
     fn with_database<T>(
         &self,
         command: impl FnOnce(&mut rusqlite::Connection) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
         let data_dir = self.data_dir()?;
-        let mut conn = db::open_in(&data_dir)
+        let mut conn = sqlite::open_in(&data_dir)
             .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
-        command(&mut conn).map_err(|error| match db::sqlite_cause(error.as_ref()) {
-            Some(_) => anyhow::anyhow!(db::describe_error(&conn, error.as_ref())),
+        command(&mut conn).map_err(|error| match sqlite::sqlite_cause(error.as_ref()) {
+            Some(_) => anyhow::anyhow!(sqlite::describe_error(&conn, error.as_ref())),
             None => error,
         })
     }

@@ -11,7 +11,7 @@ use super::{Global, Outcome, output};
 use crate::plugins::listing::{Listed, State};
 use crate::plugins::{self, Inspection};
 use crate::runtime::{Runtime, RuntimeConfig, mib};
-use crate::{db, node, toolchain};
+use crate::{node, sqlite, toolchain};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum PluginCommand {
@@ -299,7 +299,7 @@ pub(super) fn checking_runtime(global: Option<&Global>) -> anyhow::Result<Arc<Ru
 
 /// An empty store for `initialize` calls made only to check a plugin.
 pub(super) fn scratch_store() -> anyhow::Result<Arc<Mutex<rusqlite::Connection>>> {
-    Ok(Arc::new(Mutex::new(db::open_in_memory()?)))
+    Ok(Arc::new(Mutex::new(sqlite::open_in_memory()?)))
 }
 
 fn describe(entry: &Listed) -> serde_json::Value {

@@ -307,7 +307,7 @@ mod tests {
 
     #[test]
     fn the_newest_attestation_is_the_state_and_forgeries_are_ignored() {
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::sqlite::open_in_memory().unwrap();
         assert_eq!(current(&conn, "h").unwrap(), None);
         record_version(&conn, &version("h", "aa"), 10).unwrap();
         record_version(&conn, &version("h", "bb"), 20).unwrap();
@@ -358,7 +358,7 @@ mod tests {
 
     #[test]
     fn the_change_poll_reports_handler_subjects_after_a_position() {
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::sqlite::open_in_memory().unwrap();
         let start = super::super::store::last_seq(&conn).unwrap();
         record_version(&conn, &version("h", "aa"), 10).unwrap();
         let (names, last) = super::super::store::changed_since(&conn, start).unwrap();

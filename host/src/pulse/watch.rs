@@ -44,12 +44,12 @@ mod tests {
     fn a_commit_on_another_connection_wakes_the_workers() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("watch.db");
-        let writer = crate::db::open(&path).unwrap();
+        let writer = crate::sqlite::open(&path).unwrap();
         writer.execute_batch("CREATE TABLE t (x)").unwrap();
         let wakeup = Arc::new(Wakeup::default());
         let watcher = {
             let wakeup = wakeup.clone();
-            let conn = crate::db::open(&path).unwrap();
+            let conn = crate::sqlite::open(&path).unwrap();
             std::thread::spawn(move || watch(&conn, &wakeup, WATCH_INTERVAL))
         };
         // The watcher may not have read the version yet when a commit lands: commit until one

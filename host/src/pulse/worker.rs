@@ -667,7 +667,7 @@ impl Worker {
 
     /// A database error with the file it concerns and the operating system's error.
     fn describe(&self, error: &Error) -> String {
-        crate::db::describe_error(&lock(&self.conn), error)
+        crate::sqlite::describe_error(&lock(&self.conn), error)
     }
 
     /// Claim a batch for the node's workers (this one included); false when nothing was

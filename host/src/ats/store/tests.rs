@@ -7,7 +7,7 @@ use super::*;
 use crate::ats::{Limits, NewAttestation};
 
 fn db() -> Connection {
-    crate::db::open_in_memory().unwrap()
+    crate::sqlite::open_in_memory().unwrap()
 }
 
 struct Claim {

@@ -1,4 +1,6 @@
-//! The node's SQLite database: one file holds attestations, jobs and handler registrations.
+//! The SQLite backend of the storage seam ([`crate::storage`]): one file holds attestations,
+//! jobs and handler registrations. It owns all SQL, the migrations, the pragmas and the
+//! wake-ups.
 //!
 //! Every process (a running node, a CLI command) opens its own connections with [`open`]. SQLite
 //! in WAL mode lets readers run beside one writer; writers queue on the database lock for up to
@@ -9,9 +11,14 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+mod backend;
+mod error;
 mod fault;
 mod migrations;
 mod wal;
+
+pub use backend::{CHANGE_POLL, SqliteBackend, SqliteConnection};
+pub use error::{OrStorage, to_storage};
 
 pub use fault::{describe_error, sqlite_cause};
 pub use migrations::{MIGRATIONS, Migration};

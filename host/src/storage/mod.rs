@@ -1,0 +1,101 @@
+//! The storage seam: everything qntx keeps goes through these traits, and only a backend
+//! ([`crate::sqlite`] today) knows SQL.
+//!
+//! The shape follows River's driver: a [`Backend`] hands out [`Connection`]s; a connection runs
+//! statements one at a time (each its own transaction) or opens a [`Transaction`] that spans
+//! several, across every group of statements. Both give the same [`Store`]: one method per
+//! statement, grouped by what they keep, taking parameter structs and returning
+//! backend-neutral [`Error`]s. Decisions (which job to claim, whether a lease still holds,
+//! what a budget allows) are made by the callers; a backend only executes them, each method
+//! atomically.
+//!
+//! ```text
+//! let mut conn = backend.connect()?;
+//! let tx = conn.transaction()?;   // Box<dyn Transaction>, derefs to dyn Store
+//! ... tx.some_statement(&params)? ...
+//! tx.commit()?;                    // dropped without commit: rolled back
+//! ```
+
+mod error;
+mod pool;
+
+use std::fmt;
+use std::time::Duration;
+
+pub use error::{BoxError, Error, Result};
+pub use pool::Pool;
+
+/// Where a node keeps its state: hands out connections to it.
+pub trait Backend: Send + Sync + fmt::Debug {
+    /// What and where, for messages: `sqlite database '/data/qntx.db'`.
+    fn describe(&self) -> String;
+
+    /// A new connection of its own.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Backend`] when the store cannot be reached.
+    fn connect(&self) -> Result<Box<dyn Connection>>;
+}
+
+/// One connection to a backend. Methods of [`Store`] called on it directly each commit on
+/// their own.
+pub trait Connection: Send {
+    /// The statements, outside any transaction.
+    fn store(&self) -> &(dyn Store + 'static);
+
+    /// Begin a write transaction. Writers are serialised from here to commit or drop, so what
+    /// the transaction read still holds when it commits.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Backend`] when the transaction cannot start (another writer held the store
+    /// for longer than the backend waits).
+    fn transaction(&mut self) -> Result<Box<dyn Transaction + '_>>;
+
+    /// Wait until any connection commits a change, at most `timeout`; true when one did.
+    /// Workers sleep here between polls, so a new job wakes them at once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Backend`] when the store cannot be reached.
+    fn wait_for_change(&mut self, timeout: Duration) -> Result<bool>;
+
+    /// `error`, which this connection returned, in words an operator can act on: the store it
+    /// concerns and what the operating system or server said.
+    fn explain(&self, error: &(dyn std::error::Error + 'static)) -> String;
+}
+
+/// A transaction spanning any statements of [`Store`]; rolled back when dropped uncommitted.
+pub trait Transaction {
+    /// The statements, inside this transaction.
+    fn store(&self) -> &(dyn Store + 'static);
+
+    /// Make every write of the transaction durable and visible at once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Backend`] when the commit fails; nothing of the transaction is kept.
+    fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// Every statement qntx runs, one trait per group of what it keeps. A backend implements each
+/// group on its connection type, and a transaction is a mode of that connection (SQLite:
+/// `BEGIN IMMEDIATE` … `COMMIT` on it), so both give the same `'static` store.
+pub trait Store {}
+
+impl<'a> std::ops::Deref for dyn Connection + 'a {
+    type Target = dyn Store;
+
+    fn deref(&self) -> &Self::Target {
+        self.store()
+    }
+}
+
+impl<'a> std::ops::Deref for dyn Transaction + 'a {
+    type Target = dyn Store;
+
+    fn deref(&self) -> &Self::Target {
+        self.store()
+    }
+}
