@@ -1,41 +1,20 @@
 //! qntx: a node that stores attestations, runs the Pulse job system, and executes every plugin
 //! and user handler as a WebAssembly component in a wasmtime sandbox.
 //!
-//! The parts, and the direction of their dependencies (`cli → node → plugins, runtime →
-//! pulse, ats`):
-//! - [`ats`]: the attestation store, the only shared state between plugins (ADR-003);
-//! - [`pulse`]: durable jobs, routed to the handlers plugins announce (ADR-004);
-//! - [`runtime`]: the wasmtime engine, the sandbox, and the host side of the WIT contract;
-//! - [`plugins`]: finding, checking, initializing and registering plugin components;
-//! - [`handlers`]: user handlers, stored in the database and served as `handler/NAME`;
-//! - [`toolchain`]: building plugin crates and handler files into components;
-//! - [`node`]: a running node that wires them together;
-//! - [`bench`](mod@bench): the benchmark suite (`cargo bench -p qntx-bench`);
-//! - [`cli`]: the `qntx` command.
+//! The crates, and the direction of their dependencies (`qntx → qntx-node → qntx-runtime →
+//! qntx-core`):
+//! - `qntx-core`: [`ats`], [`pulse`], the [`storage`] seam and its [`sqlite`] backend;
+//! - `qntx-runtime`: [`runtime`], the wasmtime engine, the sandbox, and the host side of the
+//!   WIT contract;
+//! - `qntx-node`: [`plugins`], [`handlers`], the [`toolchain`] and the running [`node`];
+//! - this crate: the [`cli`] of the `qntx` command and the [`bench`](mod@bench) suite
+//!   (`cargo bench -p qntx-bench`).
 //!
-//! All state goes through the storage seam ([`storage`]); its SQLite backend is [`sqlite`].
+//! The library crates are re-exported here under their module names.
 
-pub mod ats;
 pub mod bench;
 pub mod cli;
-pub mod clock;
-pub mod handlers;
-pub mod node;
-pub mod plugins;
-pub mod pulse;
-pub mod runtime;
-pub mod sqlite;
-pub mod storage;
-pub mod toolchain;
 
-/// An error and its causes on one line: `outer: inner: root`.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use qntx_core::{ats, clock, error_chain, pulse, sqlite, storage};
+pub use qntx_node::{handlers, node, plugins, toolchain};
+pub use qntx_runtime as runtime;

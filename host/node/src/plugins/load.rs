@@ -61,7 +61,7 @@ impl LoadedPlugin {
     }
 
     /// The component, linked and ready to instantiate.
-    pub(crate) fn pre(&self) -> &PluginPre<JobCtx> {
+    pub fn pre(&self) -> &PluginPre<JobCtx> {
         &self.pre
     }
 

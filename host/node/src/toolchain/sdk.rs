@@ -6,41 +6,47 @@ use std::path::{Path, PathBuf};
 use super::Error;
 
 /// The WIT contract, `wit/plugin.wit`.
-pub const WIT: &str = include_str!("../../../wit/plugin.wit");
+pub const WIT: &str = include_str!("../../../../wit/plugin.wit");
 
 /// The workspace's lock file: handler builds use the dependency versions the SDK is tested with.
-pub const CARGO_LOCK: &str = include_str!("../../../Cargo.lock");
+pub const CARGO_LOCK: &str = include_str!("../../../../Cargo.lock");
 
-const ROOT_MANIFEST: &str = include_str!("../../../Cargo.toml");
-const SDK_MANIFEST: &str = include_str!("../../../guest-sdk/Cargo.toml");
+const ROOT_MANIFEST: &str = include_str!("../../../../Cargo.toml");
+const SDK_MANIFEST: &str = include_str!("../../../../guest-sdk/Cargo.toml");
 
 /// The SDK's source files, by path under `guest-sdk/src`.
 pub(crate) const SDK_SOURCES: &[(&str, &str)] = &[
     (
         "config.rs",
-        include_str!("../../../guest-sdk/src/config.rs"),
+        include_str!("../../../../guest-sdk/src/config.rs"),
     ),
     (
         "handler.rs",
-        include_str!("../../../guest-sdk/src/handler.rs"),
+        include_str!("../../../../guest-sdk/src/handler.rs"),
     ),
-    ("job.rs", include_str!("../../../guest-sdk/src/job.rs")),
+    ("job.rs", include_str!("../../../../guest-sdk/src/job.rs")),
     (
         "job_error.rs",
-        include_str!("../../../guest-sdk/src/job_error.rs"),
+        include_str!("../../../../guest-sdk/src/job_error.rs"),
     ),
-    ("lib.rs", include_str!("../../../guest-sdk/src/lib.rs")),
-    ("log.rs", include_str!("../../../guest-sdk/src/log.rs")),
+    ("lib.rs", include_str!("../../../../guest-sdk/src/lib.rs")),
+    ("log.rs", include_str!("../../../../guest-sdk/src/log.rs")),
     (
         "plugin.rs",
-        include_str!("../../../guest-sdk/src/plugin.rs"),
+        include_str!("../../../../guest-sdk/src/plugin.rs"),
     ),
-    ("pulse.rs", include_str!("../../../guest-sdk/src/pulse.rs")),
+    (
+        "pulse.rs",
+        include_str!("../../../../guest-sdk/src/pulse.rs"),
+    ),
     (
         "registration.rs",
-        include_str!("../../../guest-sdk/src/registration.rs"),
+        include_str!("../../../../guest-sdk/src/registration.rs"),
     ),
-    ("store.rs", include_str!("../../../guest-sdk/src/store.rs")),
+    (
+        "store.rs",
+        include_str!("../../../../guest-sdk/src/store.rs"),
+    ),
 ];
 
 /// Where [`write()`] put things.
@@ -121,7 +127,7 @@ mod tests {
 
     #[test]
     fn every_sdk_source_file_is_embedded() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-sdk/src");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guest-sdk/src");
         let mut on_disk: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())

@@ -13,6 +13,8 @@
 //! `host/` holds one file per WIT interface; [`PluginHandler`] turns a Pulse job into an
 //! `execute-job` call and the guest's effects into an [`crate::pulse::Execution`].
 
+use qntx_core::{ats, clock, error_chain, pulse};
+
 mod bindings;
 mod cache;
 mod drive;
@@ -36,8 +38,8 @@ pub use grants::{DirGrant, Grants};
 pub use job_ctx::{Identity, JobCtx};
 pub use limits::{Limits, MAX_MEMORIES_PER_COMPONENT, MAX_TABLES_PER_COMPONENT};
 
-pub(crate) use bindings::{PluginPre, types};
-pub(crate) use drive::block_on;
-pub(crate) use execute::initialize;
-pub(crate) use limits::mib;
-pub(crate) use linker::{new_linker, refuse_import};
+pub use bindings::{PluginPre, types};
+pub use drive::block_on;
+pub use execute::initialize;
+pub use limits::mib;
+pub use linker::{new_linker, refuse_import};

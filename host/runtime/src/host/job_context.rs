@@ -1,8 +1,8 @@
 //! `qntx:plugin/job-context`.
 
+use crate::JobCtx;
+use crate::bindings::job_context;
 use crate::pulse::{Interruption, LogLevel, Progress};
-use crate::runtime::JobCtx;
-use crate::runtime::bindings::job_context;
 
 impl job_context::Host for JobCtx {
     fn progress(&mut self, current: u64, total: u64) -> wasmtime::Result<()> {

@@ -102,14 +102,15 @@ impl SqliteConnection {
         }
     }
 
-    /// The SQLite connection underneath, for the statements of this backend.
-    pub(crate) fn sql(&self) -> &rusqlite::Connection {
+    /// The SQLite connection underneath: for this backend's statements, and for tests and
+    /// diagnostics that must write raw SQL (simulating damaged data).
+    pub fn sql(&self) -> &rusqlite::Connection {
         &self.conn
     }
 
     /// Run `writes` all or nothing: in a transaction of their own (`BEGIN IMMEDIATE`, so that
     /// what they read still holds when they write) or, inside a transaction, in a savepoint.
-    pub(crate) fn atomic<T>(
+    pub fn atomic<T>(
         &self,
         writes: impl FnOnce(&rusqlite::Connection) -> storage::Result<T>,
     ) -> storage::Result<T> {
@@ -207,12 +208,16 @@ impl storage::Transaction for SqliteTransaction<'_> {
 
 impl Drop for SqliteTransaction<'_> {
     fn drop(&mut self) {
-        if !self.finished && !self.conn.conn.is_autocommit() {
-            if let Err(error) = self.conn.conn.execute_batch("ROLLBACK") {
-                tracing::warn!(error = %error, "rolling back a transaction failed");
-            }
+        if !self.finished
+            && !self.conn.conn.is_autocommit()
+            && let Err(error) = self.conn.conn.execute_batch("ROLLBACK")
+        {
+            tracing::warn!(error = %error, "rolling back a transaction failed");
         }
     }
 }
 
 impl Store for SqliteConnection {}
+
+#[cfg(test)]
+mod tests;

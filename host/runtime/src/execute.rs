@@ -34,7 +34,7 @@ pub struct PluginHandler {
 
 impl PluginHandler {
     /// A handler that instantiates `pre` for each job, with the plugin's limits and grants.
-    pub(crate) fn new(
+    pub fn new(
         runtime: Arc<Runtime>,
         pre: Arc<PluginPre<JobCtx>>,
         identity: Identity,
@@ -54,7 +54,7 @@ impl PluginHandler {
 
     /// Give every job `job.handler = name`: a user handler registered as `handler/NAME` sees
     /// the name its component announced, as the WIT promises.
-    pub(crate) fn announced_as(mut self, name: String) -> Self {
+    pub fn announced_as(mut self, name: String) -> Self {
         self.announced = Some(name);
         self
     }
@@ -181,9 +181,9 @@ impl pulse::JobHandler for PluginHandler {
 }
 
 /// What a plugin said about itself at load.
-pub(crate) struct Announcement {
-    pub(crate) info: types::PluginInfo,
-    pub(crate) registration: types::Registration,
+pub struct Announcement {
+    pub info: types::PluginInfo,
+    pub registration: types::Registration,
 }
 
 /// Call `metadata` and `initialize` in one fresh instance; `named` hears the name `metadata`
@@ -192,7 +192,7 @@ pub(crate) struct Announcement {
 /// # Errors
 ///
 /// A one-line reason: a trap, a timeout, or the plugin's own refusal.
-pub(crate) fn initialize(
+pub fn initialize(
     runtime: &Runtime,
     pre: &PluginPre<JobCtx>,
     identity_hint: &str,

@@ -9,7 +9,7 @@
 //! The [`feed`] follows new attestations in commit order, whichever process wrote them; the
 //! [`grammar`] reads the command line's `ax`/`as` sentences.
 //!
-//! All SQL lives in [`store`]; the schema is `host/migrations/001_create_attestations.sql` and
+//! All SQL lives in [`store`]; the schema is `host/core/migrations/001_create_attestations.sql` and
 //! `003_index_attestation_pairs.sql`.
 
 pub mod actor;

@@ -1,11 +1,11 @@
 //! `qntx:plugin/store`.
 
+use crate::JobCtx;
 use crate::ats::{self, NewAttestation};
+use crate::bindings::store::{self, AttestationDraft, AttestationQuery, Page};
+use crate::bindings::types::{AttestationFilter, HostError};
 use crate::clock::now_ms;
 use crate::pulse::{self, LogLevel};
-use crate::runtime::JobCtx;
-use crate::runtime::bindings::store::{self, AttestationDraft, AttestationQuery, Page};
-use crate::runtime::bindings::types::{AttestationFilter, HostError};
 
 impl store::Host for JobCtx {
     fn attest(
@@ -48,7 +48,7 @@ impl store::Host for JobCtx {
         if scope.attestation_bytes + bytes > byte_limit {
             return Ok(Err(HostError::LimitExceeded(format!(
                 "a job attempt may write at most {} of attestations",
-                crate::runtime::limits::mib(byte_limit)
+                crate::limits::mib(byte_limit)
             ))));
         }
         scope.attestation_bytes += bytes;

@@ -1,11 +1,11 @@
 //! `qntx:plugin/pulse`.
 
 use super::store::parse_json;
+use crate::JobCtx;
+use crate::bindings::pulse::{self as wit, EnqueueRequest};
+use crate::bindings::types::HostError;
 use crate::clock::now_ms;
 use crate::pulse::{self, DEFAULT_MAX_ATTEMPTS, NewJob, bounds};
-use crate::runtime::JobCtx;
-use crate::runtime::bindings::pulse::{self as wit, EnqueueRequest};
-use crate::runtime::bindings::types::HostError;
 
 impl wit::Host for JobCtx {
     fn enqueue(&mut self, request: EnqueueRequest) -> wasmtime::Result<Result<String, HostError>> {

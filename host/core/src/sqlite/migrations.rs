@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use super::Error;
 
-/// One schema change: `host/migrations/NNN_name.sql`.
+/// One schema change: `host/core/migrations/NNN_name.sql`.
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
     /// Its number; migrations apply in increasing order, starting at 1.

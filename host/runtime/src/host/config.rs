@@ -1,7 +1,7 @@
 //! `qntx:plugin/config`: the plugin's manifest `[config]`, the same in every instance.
 
-use crate::runtime::JobCtx;
-use crate::runtime::bindings::config;
+use crate::JobCtx;
+use crate::bindings::config;
 
 impl config::Host for JobCtx {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {

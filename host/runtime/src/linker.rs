@@ -51,7 +51,7 @@ pub(crate) const OFFERED_WASI: &[&str] = &[
 /// # Errors
 ///
 /// When wasmtime refuses a definition (a bug, not a runtime condition).
-pub(crate) fn new_linker(engine: &Engine) -> wasmtime::Result<Linker<JobCtx>> {
+pub fn new_linker(engine: &Engine) -> wasmtime::Result<Linker<JobCtx>> {
     let mut linker = Linker::new(engine);
     // Async WASI: a guest waiting on a clock, a stream or a file is a pending future that the
     // job's deadline and interrupt can drop (`drive.rs`), not a blocked worker thread.
@@ -89,7 +89,7 @@ fn refuse_symlinks(linker: &mut Linker<JobCtx>) -> wasmtime::Result<()> {
 }
 
 /// What this node makes of an import: `None` if it links it, else why not.
-pub(crate) fn refuse_import(name: &str) -> Option<String> {
+pub fn refuse_import(name: &str) -> Option<String> {
     let (interface, version) = name.split_once('@').unwrap_or((name, ""));
     if interface.starts_with(&format!("{}/", super::PACKAGE)) {
         return (!super::COMPATIBLE_VERSIONS.contains(&version)).then(|| {

@@ -5,7 +5,7 @@ use std::time::Duration;
 /// Per-instance limits. Exceeding one ends the job with an error naming the limit and its value
 /// (or, for the counts and sizes of host calls, makes that call return `limit-exceeded`).
 ///
-/// The node's limits ([`crate::runtime::RuntimeConfig::limits`]) are the ceiling; a plugin's
+/// The node's limits ([`crate::RuntimeConfig::limits`]) are the ceiling; a plugin's
 /// manifest may lower them, never raise them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -15,7 +15,7 @@ pub struct Limits {
     /// only shorten it.
     pub timeout: Duration,
     /// Fuel (roughly, wasm instructions) of one attempt; `None` is unmetered. Enforced only on a
-    /// node whose engine meters fuel ([`crate::runtime::RuntimeConfig::fuel`]).
+    /// node whose engine meters fuel ([`crate::RuntimeConfig::fuel`]).
     pub fuel: Option<u64>,
     /// Jobs of one plugin running at once on this node; more wait for a slot.
     pub concurrency: usize,
@@ -147,7 +147,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
 }
 
 /// `64 MiB`, or exact bytes when not a whole number of MiB.
-pub(crate) fn mib(bytes: usize) -> String {
+pub fn mib(bytes: usize) -> String {
     if bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
     } else {

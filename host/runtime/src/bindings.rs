@@ -3,7 +3,7 @@
 mod generated {
     wasmtime::component::bindgen!({
         world: "plugin",
-        path: "../wit",
+        path: "../../wit",
         // The host's own imports return at once (store reads are bounded by SQLite's busy
         // timeout), so they stay synchronous; the exports are async so that a guest blocked in a
         // WASI call can be stopped from outside (see `drive.rs`).

@@ -106,7 +106,7 @@ pub(crate) fn drive<F: Future>(call: F, watch: &Watch<'_>) -> Result<F::Output, 
 /// # Errors
 ///
 /// When the thread's runtime could not be built.
-pub(crate) fn block_on<F: Future>(future: F) -> Result<F::Output, String> {
+pub fn block_on<F: Future>(future: F) -> Result<F::Output, String> {
     EXECUTOR.with(|executor| executor.block_on(future))
 }
 

@@ -1,8 +1,8 @@
 //! `qntx:plugin/logging`.
 
+use crate::JobCtx;
+use crate::bindings::{logging, types};
 use crate::pulse::LogLevel;
-use crate::runtime::JobCtx;
-use crate::runtime::bindings::{logging, types};
 
 /// Longest line kept; longer ones are cut.
 const MAX_LINE_BYTES: usize = 4096;

@@ -1,0 +1,25 @@
+//! The core of qntx: what a node keeps and decides, with no database or sandbox in it.
+//!
+//! - [`ats`]: the attestation store, the only shared state between plugins (ADR-003);
+//! - [`pulse`]: durable jobs, routed to the handlers plugins announce (ADR-004);
+//! - [`storage`]: the seam every backend implements;
+//! - [`sqlite`]: the SQLite backend (moving to a crate of its own);
+//! - [`clock`]: time, replaceable in tests.
+
+pub mod ats;
+pub mod clock;
+pub mod pulse;
+pub mod sqlite;
+pub mod storage;
+
+/// An error and its causes on one line: `outer: inner: root`.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

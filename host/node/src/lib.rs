@@ -1,0 +1,15 @@
+//! A running qntx node and what it serves: plugin components found on disk, user handlers kept
+//! in the store, and the toolchain that builds both.
+//!
+//! - [`plugins`]: finding, checking, initializing and registering plugin components;
+//! - [`handlers`]: user handlers, stored in the database and served as `handler/NAME`;
+//! - [`toolchain`]: building plugin crates and handler files into components;
+//! - [`node`]: a running node that wires them to Pulse and the runtime.
+
+pub mod handlers;
+pub mod node;
+pub mod plugins;
+pub mod toolchain;
+
+use qntx_core::{ats, clock, error_chain, pulse, sqlite};
+use qntx_runtime as runtime;
