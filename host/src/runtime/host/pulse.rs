@@ -2,7 +2,7 @@
 
 use super::store::parse_json;
 use crate::clock::now_ms;
-use crate::pulse::{self, DEFAULT_MAX_ATTEMPTS, NewJob, bounds};
+use crate::pulse::{DEFAULT_MAX_ATTEMPTS, NewJob, bounds};
 use crate::runtime::JobCtx;
 use crate::runtime::bindings::pulse::{self as wit, EnqueueRequest};
 use crate::runtime::bindings::types::HostError;
@@ -10,7 +10,6 @@ use crate::runtime::bindings::types::HostError;
 impl wit::Host for JobCtx {
     fn enqueue(&mut self, request: EnqueueRequest) -> wasmtime::Result<Result<String, HostError>> {
         let limit = self.limits.child_jobs;
-        let conn = self.conn.clone();
         let Some(scope) = &mut self.scope else {
             return Ok(Err(HostError::Denied(
                 "enqueue is available only while running a job".into(),
@@ -29,7 +28,9 @@ impl wit::Host for JobCtx {
             Some(count) => count,
             None => {
                 // Counted once per attempt; the commit checks again against the stored count.
-                let count = pulse::store::descendants(&pulse::lock(&conn), &scope.root_job_id)
+                let count = scope
+                    .tree_count
+                    .descendants(&scope.root_job_id)
                     .map_err(|error| {
                         wasmtime::Error::msg(format!("counting the job tree: {error}"))
                     })?;
