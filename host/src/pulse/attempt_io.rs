@@ -13,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use super::store::{self, Lease};
 use super::{
-    AttemptIo, AttestationReader, JobTree, LogLine, Progress, ProgressSink, SharedConnection, lock,
+    AttemptIo, AttestationReader, JobTree, ProgressReport, ProgressSink, SharedConnection, lock,
 };
 use crate::{ats, sqlite};
 
@@ -98,18 +98,11 @@ impl Connections for Mutex<Connection> {
 }
 
 impl<C: Connections> ProgressSink for C {
-    fn report(
-        &self,
-        lease: Lease<'_>,
-        progress: Progress,
-        cost: f64,
-        logs: &[LogLine],
-        now: i64,
-    ) -> super::Result<()> {
+    fn report(&self, lease: Lease<'_>, report: ProgressReport<'_>) -> super::Result<()> {
         self.with(|conn| {
             let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-            store::update_progress(&tx, lease, progress, cost, now)?;
-            store::append_logs(&tx, lease.id, logs)?;
+            store::update_progress(&tx, lease, report.progress, report.cost, report.now)?;
+            store::append_logs(&tx, lease.id, report.logs)?;
             Ok(tx.commit()?)
         })
     }

@@ -36,20 +36,27 @@ pub trait JobHandler: Send + Sync {
 /// Where a running attempt's progress, cost and log lines go, so that they are visible while
 /// it runs.
 pub trait ProgressSink: Send + Sync {
-    /// Save `progress` and `cost` and append `logs`, all or nothing, if `lease` still holds.
+    /// Save `report`'s progress and cost and append its logs, all or nothing, if `lease`
+    /// still holds.
     ///
     /// # Errors
     ///
     /// [`super::Error::LeaseLost`] when the attempt no longer holds its lease (nothing is
     /// written); another [`super::Error`] when the store fails.
-    fn report(
-        &self,
-        lease: Lease<'_>,
-        progress: Progress,
-        cost: f64,
-        logs: &[LogLine],
-        now: i64,
-    ) -> super::Result<()>;
+    fn report(&self, lease: Lease<'_>, report: ProgressReport<'_>) -> super::Result<()>;
+}
+
+/// What a running attempt reports so far.
+#[derive(Debug, Clone, Copy)]
+pub struct ProgressReport<'a> {
+    /// Its latest progress.
+    pub progress: Progress,
+    /// What it has cost, earlier attempts included.
+    pub cost: f64,
+    /// Log lines not yet reported.
+    pub logs: &'a [LogLine],
+    /// Now, Unix milliseconds.
+    pub now: i64,
 }
 
 /// Reads committed attestations for a guest; [`AttestationReader::query_over`] adds a running

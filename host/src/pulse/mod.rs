@@ -52,7 +52,7 @@ pub use budget::{BudgetLimits, Period, ResumeReport, Spend};
 pub use error::{Error, Result};
 pub use handler::{
     AttemptIo, AttestationReader, Execution, Failure, FailureKind, Interrupt, Interruption,
-    JobHandler, JobTree, ProgressSink, RunningJob,
+    JobHandler, JobTree, ProgressReport, ProgressSink, RunningJob,
 };
 pub use job::{
     AttemptNode, DEFAULT_MAX_ATTEMPTS, Job, JobStatus, LogLevel, LogLine, NewJob, PauseReason,

@@ -17,7 +17,7 @@ use crate::ats::Attestation;
 use crate::clock::now_ms;
 use crate::pulse::{
     self, AttestationReader, Interrupt, Interruption, JobTree, LogLevel, LogLine, NewJob, Progress,
-    ProgressSink,
+    ProgressReport, ProgressSink,
 };
 
 /// Who a guest is: its attestations carry `actors = [actor]` and `source = name@version`.
@@ -258,9 +258,13 @@ impl JobCtx {
             claim: scope.claims,
             owner: &scope.lease_owner,
         };
-        let saved = scope
-            .progress_sink
-            .report(lease, scope.progress, scope.cost, &self.logs, now);
+        let report = ProgressReport {
+            progress: scope.progress,
+            cost: scope.cost,
+            logs: &self.logs,
+            now,
+        };
+        let saved = scope.progress_sink.report(lease, report);
         match saved {
             Ok(()) => self.logs.clear(),
             Err(pulse::Error::LeaseLost { .. }) => {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::ats::overlay::PENDING_SEQ;
 use crate::ats::{Attestation, Cursor, NewAttestation, Page, Query};
-use crate::pulse::{JobStatus, LogLevel, NewJob};
+use crate::pulse::{JobStatus, LogLevel, LogLine, NewJob, Progress};
 use crate::sqlite::SqliteBackend;
 
 /// A small deterministic generator, so that a failure repeats.
@@ -253,7 +253,15 @@ fn a_report_saves_progress_and_logs_together_or_not_at_all() {
         total: 10,
     };
     io.progress
-        .report(lease, progress, 1.5, &[line("one"), line("two")], now + 1)
+        .report(
+            lease,
+            ProgressReport {
+                progress,
+                cost: 1.5,
+                logs: &[line("one"), line("two")],
+                now: now + 1,
+            },
+        )
         .unwrap();
     let running = store::get(conn.sql(), &job.id).unwrap();
     assert_eq!(running.status, JobStatus::Running);
@@ -273,7 +281,15 @@ fn a_report_saves_progress_and_logs_together_or_not_at_all() {
     };
     let lost = io
         .progress
-        .report(stolen, Progress::default(), 9.0, &[line("three")], now + 2)
+        .report(
+            stolen,
+            ProgressReport {
+                progress: Progress::default(),
+                cost: 9.0,
+                logs: &[line("three")],
+                now: now + 2,
+            },
+        )
         .unwrap_err();
     assert!(
         matches!(lost, crate::pulse::Error::LeaseLost { .. }),
