@@ -304,3 +304,19 @@ fn a_report_saves_progress_and_logs_together_or_not_at_all() {
 
     assert_eq!(io.tree.descendants(&job.id).unwrap(), 0);
 }
+
+#[test]
+fn an_attempt_reads_while_its_worker_holds_the_workers_connection() {
+    let backend = SqliteBackend::temporary().unwrap();
+    let worker = Arc::new(Mutex::new(sqlite::open(backend.path()).unwrap()));
+    let io = beside(&worker);
+    let _held = lock(&worker);
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let page = io.attestations.query(&Query::default()).unwrap();
+        let count = io.tree.descendants("none").unwrap();
+        done.send((page, count)).unwrap();
+    });
+    let answered = finished.recv_timeout(std::time::Duration::from_secs(10));
+    assert_eq!(answered.unwrap(), (Page::default(), 0));
+}
