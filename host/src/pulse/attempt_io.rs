@@ -1,6 +1,8 @@
 //! The node's [`AttemptIo`] on SQLite: a running attempt's progress and logs, its guest's
-//! queries and its tree counts, each on a connection of the attempt's own, never a worker's,
-//! so that a guest's query does not wait for another worker's commit, nor the reverse.
+//! queries and its tree counts, each on a connection of the attempts' own (a small pool per
+//! worker, opened on first use), never the worker's, so that a guest's query does not wait
+//! for a worker's commit, nor the reverse. Plugin loading reads through the connection it
+//! already holds (the `Mutex<Connection>` impls), for `initialize`.
 //!
 //! This is the one file that calls the store for a running attempt: `update_progress`,
 //! `append_logs`, `descendants`, `ats::store::query` and the cursor statement below move
