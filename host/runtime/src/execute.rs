@@ -16,7 +16,7 @@ use super::slots::Slots;
 use super::{Grants, Identity, JobCtx, Limits, Runtime};
 use crate::clock::now_ms;
 use crate::pulse::{
-    self, Execution, Failure, FailureKind, Interruption, RunningJob, SharedConnection,
+    self, AttestationReader, Execution, Failure, FailureKind, Interruption, RunningJob,
 };
 
 /// Runs the announced handlers of one plugin: registered with Pulse as their
@@ -186,8 +186,8 @@ pub struct Announcement {
     pub registration: types::Registration,
 }
 
-/// Call `metadata` and `initialize` in one fresh instance; `named` hears the name `metadata`
-/// answered before `initialize` runs.
+/// Call `metadata` and `initialize` in one fresh instance, whose queries `reader` answers;
+/// `named` hears the name `metadata` answered before `initialize` runs.
 ///
 /// # Errors
 ///
@@ -198,11 +198,11 @@ pub fn initialize(
     identity_hint: &str,
     limits: &Limits,
     grants: &Grants,
-    conn: SharedConnection,
+    reader: Arc<dyn AttestationReader>,
     named: &dyn Fn(&str),
 ) -> Result<Announcement, String> {
     let identity = Identity::plugin(identity_hint, "");
-    let ctx = JobCtx::for_initialize(identity, limits.clone(), grants, conn)?;
+    let ctx = JobCtx::for_initialize(identity, limits.clone(), grants, reader)?;
     let limit_ms = crate::clock::millis(limits.timeout);
     let started_ms = now_ms();
     let watch = Watch {

@@ -16,7 +16,8 @@ use super::{Grants, Limits};
 use crate::ats::Attestation;
 use crate::clock::now_ms;
 use crate::pulse::{
-    self, Interrupt, Interruption, LogLevel, LogLine, NewJob, Progress, SharedConnection,
+    self, AttestationReader, Interrupt, Interruption, JobTree, LogLevel, LogLine, NewJob, Progress,
+    ProgressReport, ProgressSink,
 };
 
 /// Who a guest is: its attestations carry `actors = [actor]` and `source = name@version`.
@@ -56,7 +57,7 @@ impl Identity {
     }
 }
 
-/// Minimum time between progress writes to the database while a job runs.
+/// Minimum time between progress reports while a job runs.
 const PROGRESS_FLUSH_INTERVAL_MS: i64 = 100;
 /// Live resources (streams, pollables, files, ...) a guest may hold at once: each is host
 /// memory, so a guest creating them in a loop must hit a wall long before the host does.
@@ -79,6 +80,10 @@ pub(crate) struct JobScope {
     pub(crate) claims: u32,
     pub(crate) lease_owner: String,
     pub(crate) interrupt: Arc<Interrupt>,
+    /// Where progress, cost and logs go while the job runs.
+    pub(crate) progress_sink: Arc<dyn ProgressSink>,
+    /// Counts the job's tree.
+    pub(crate) tree_count: Arc<dyn JobTree>,
     pub(crate) attestations: Vec<Attestation>,
     /// Text bytes of `attestations`.
     pub(crate) attestation_bytes: usize,
@@ -106,7 +111,8 @@ pub struct JobCtx {
     /// The plugin's manifest `[config]`, for the `config` interface.
     pub(crate) config: Arc<[(String, String)]>,
     pub(crate) limits: Limits,
-    pub(crate) conn: SharedConnection,
+    /// Committed attestations, for the guest's queries.
+    pub(crate) reader: Arc<dyn AttestationReader>,
     pub(crate) scope: Option<JobScope>,
     pub(crate) stop: Option<Stop>,
     logs: Vec<LogLine>,
@@ -126,9 +132,9 @@ impl JobCtx {
         identity: Identity,
         limits: Limits,
         grants: &Grants,
-        conn: SharedConnection,
+        reader: Arc<dyn AttestationReader>,
     ) -> Result<Self, String> {
-        Self::new(identity, limits, grants, conn, None)
+        Self::new(identity, limits, grants, reader, None)
     }
 
     /// A context for one attempt of `running`.
@@ -148,6 +154,8 @@ impl JobCtx {
             claims: running.job.claims,
             lease_owner: running.lease_owner.clone(),
             interrupt: running.interrupt.clone(),
+            progress_sink: running.io.progress.clone(),
+            tree_count: running.io.tree.clone(),
             attestations: Vec::new(),
             attestation_bytes: 0,
             children: Vec::new(),
@@ -162,14 +170,15 @@ impl JobCtx {
             queries: 0,
             last_flush_ms: 0,
         };
-        Self::new(identity, limits, grants, running.conn.clone(), Some(scope))
+        let reader = running.io.attestations.clone();
+        Self::new(identity, limits, grants, reader, Some(scope))
     }
 
     fn new(
         identity: Identity,
         limits: Limits,
         grants: &Grants,
-        conn: SharedConnection,
+        reader: Arc<dyn AttestationReader>,
         scope: Option<JobScope>,
     ) -> Result<Self, String> {
         let stdout = CappedPipe::new(limits.log_bytes);
@@ -194,7 +203,7 @@ impl JobCtx {
             identity,
             config: grants.config.clone(),
             limits,
-            conn,
+            reader,
             scope,
             stop: None,
             logs: Vec::new(),
@@ -232,8 +241,8 @@ impl JobCtx {
         });
     }
 
-    /// Write progress, cost and log lines so far to the database, at most every 100 ms
-    /// unless `force`d. A job whose lease is gone learns it here and is interrupted.
+    /// Report progress, cost and log lines so far, at most every 100 ms unless `force`d. A job
+    /// whose lease is gone learns it here and is interrupted.
     pub(crate) fn flush(&mut self, force: bool) {
         let now = now_ms();
         let Some(scope) = &mut self.scope else {
@@ -243,15 +252,19 @@ impl JobCtx {
             return;
         }
         scope.last_flush_ms = now;
-        let conn = pulse::lock(&self.conn);
         let lease = pulse::store::Lease {
             id: &scope.job_id,
             attempt: scope.attempt,
             claim: scope.claims,
             owner: &scope.lease_owner,
         };
-        let saved = pulse::store::update_progress(&conn, lease, scope.progress, scope.cost, now)
-            .and_then(|()| pulse::store::append_logs(&conn, &scope.job_id, &self.logs));
+        let report = ProgressReport {
+            progress: scope.progress,
+            cost: scope.cost,
+            logs: &self.logs,
+            now,
+        };
+        let saved = scope.progress_sink.report(lease, report);
         match saved {
             Ok(()) => self.logs.clear(),
             Err(pulse::Error::LeaseLost { .. }) => {

@@ -110,7 +110,7 @@ impl Bench {
             deadline_ms: now + 3_600_000,
             timeout: std::time::Duration::from_secs(3600),
             interrupt: Arc::new(Interrupt::default()),
-            conn: Arc::new(std::sync::Mutex::new(conn)),
+            io: crate::pulse::attempt_io::beside(&Arc::new(std::sync::Mutex::new(conn))),
             tree: crate::pulse::TreeLimits::default(),
         })
     }

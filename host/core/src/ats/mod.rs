@@ -18,6 +18,7 @@ pub mod feed;
 pub mod grammar;
 pub mod id;
 mod model;
+pub mod overlay;
 mod query;
 pub mod store;
 pub mod when;

@@ -1,12 +1,18 @@
 //! The contract between Pulse and what runs its jobs: a [`JobHandler`] gets a [`RunningJob`]
 //! (with the [`Interrupt`] that tells it to stop) and returns an [`Execution`]. The runtime
 //! implements it for WebAssembly components; Pulse knows nothing about them.
+//!
+//! While it runs, a handler reaches the store only through the narrow traits of [`AttemptIo`]:
+//! it reports progress and logs, reads committed attestations and counts its job tree. It holds
+//! no connection; the node's implementations ([`super::attempt_io`]) make each call on a
+//! connection of their own, so a guest's query never waits for a worker's commit, nor the
+//! reverse.
 
+use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::Connection;
 use serde_json::Value;
 
 use super::store::Lease;
@@ -27,12 +33,92 @@ pub trait JobHandler: Send + Sync {
     }
 }
 
-/// A connection shared by a worker and the job it runs (for progress, logs and queries).
-pub type SharedConnection = Arc<Mutex<Connection>>;
+/// Where a running attempt's progress, cost and log lines go, so that they are visible while
+/// it runs.
+pub trait ProgressSink: Send + Sync {
+    /// Save `report`'s progress and cost and append its logs, all or nothing, if `lease`
+    /// still holds.
+    ///
+    /// # Errors
+    ///
+    /// [`super::Error::LeaseLost`] when the attempt no longer holds its lease (nothing is
+    /// written); another [`super::Error`] when the store fails.
+    fn report(&self, lease: Lease<'_>, report: ProgressReport<'_>) -> super::Result<()>;
+}
 
-/// Lock a shared connection; a panic elsewhere cannot leave a connection half-used.
-pub fn lock(conn: &SharedConnection) -> std::sync::MutexGuard<'_, Connection> {
-    conn.lock().unwrap_or_else(|e| e.into_inner())
+/// What a running attempt reports so far.
+#[derive(Debug, Clone, Copy)]
+pub struct ProgressReport<'a> {
+    /// Its latest progress.
+    pub progress: Progress,
+    /// What it has cost, earlier attempts included.
+    pub cost: f64,
+    /// Log lines not yet reported.
+    pub logs: &'a [LogLine],
+    /// Now, Unix milliseconds.
+    pub now: i64,
+}
+
+/// Reads committed attestations for a guest; [`AttestationReader::query_over`] adds a running
+/// attempt's own pending writes, which are not stored yet.
+pub trait AttestationReader: Send + Sync {
+    /// One page of the committed attestations that match `query`, exactly as the store pages.
+    ///
+    /// # Errors
+    ///
+    /// [`ats::Error`] when the store fails.
+    fn query(&self, query: &ats::Query) -> ats::Result<ats::Page>;
+
+    /// The cursor of committed attestation `id`: its place in the newest-first order.
+    ///
+    /// # Errors
+    ///
+    /// [`ats::Error::NotFound`] when no attestation has this id; another [`ats::Error`] when
+    /// the store fails.
+    fn cursor(&self, id: &str) -> ats::Result<ats::Cursor>;
+
+    /// The page of `query` had `pending` (in the order written) been stored after every
+    /// committed attestation: read your own writes, with the store's order, paging and
+    /// cursors, without writing them ([`ats::overlay`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`AttestationReader::query`].
+    fn query_over(
+        &self,
+        query: &ats::Query,
+        pending: &[ats::Attestation],
+    ) -> ats::Result<ats::Page> {
+        let stored = self.query(query)?;
+        ats::overlay::overlay(query, stored, pending, |last| self.cursor(&last.id))
+    }
+}
+
+/// Counts a job tree, which bounds the children an attempt may enqueue.
+pub trait JobTree: Send + Sync {
+    /// How many jobs descend from the root job `root`.
+    ///
+    /// # Errors
+    ///
+    /// [`super::Error`] when the store fails.
+    fn descendants(&self, root: &str) -> super::Result<u64>;
+}
+
+/// Everything a running attempt reads and writes before its outcome is committed.
+#[derive(Clone)]
+pub struct AttemptIo {
+    /// Progress, cost and logs while the job runs.
+    pub progress: Arc<dyn ProgressSink>,
+    /// Committed attestations, for the guest's queries.
+    pub attestations: Arc<dyn AttestationReader>,
+    /// The job tree's size, for the guest's enqueues.
+    pub tree: Arc<dyn JobTree>,
+}
+
+impl fmt::Debug for AttemptIo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttemptIo").finish_non_exhaustive()
+    }
 }
 
 /// Why a running guest must stop.
@@ -82,8 +168,8 @@ pub struct RunningJob {
     pub timeout: Duration,
     /// Raised when the job must stop.
     pub interrupt: Arc<Interrupt>,
-    /// The worker's connection: for progress, logs and queries while the job runs.
-    pub conn: SharedConnection,
+    /// Progress, logs, queries and the tree's size while the job runs.
+    pub io: AttemptIo,
     /// How far the job's tree may grow: bounds the children it enqueues.
     pub tree: TreeLimits,
 }

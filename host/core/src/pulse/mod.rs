@@ -28,6 +28,7 @@
 //! `cancelled`, and a job rescued from a dead node cannot be completed twice. Semantics are
 //! at-least-once; the attempt number reaches the guest.
 
+pub mod attempt_io;
 pub mod bounds;
 pub mod budget;
 mod error;
@@ -40,6 +41,7 @@ mod pruner;
 mod registry;
 mod rescuer;
 mod resumer;
+mod shared;
 pub mod store;
 pub mod triggers;
 pub mod watch;
@@ -49,8 +51,8 @@ pub use bounds::TreeLimits;
 pub use budget::{BudgetLimits, Period, ResumeReport, Spend};
 pub use error::{Error, Result};
 pub use handler::{
-    Execution, Failure, FailureKind, Interrupt, Interruption, JobHandler, RunningJob,
-    SharedConnection, lock,
+    AttemptIo, AttestationReader, Execution, Failure, FailureKind, Interrupt, Interruption,
+    JobHandler, JobTree, ProgressReport, ProgressSink, RunningJob,
 };
 pub use job::{
     AttemptNode, DEFAULT_MAX_ATTEMPTS, Job, JobStatus, LogLevel, LogLine, NewJob, PauseReason,
@@ -61,4 +63,5 @@ pub use pruner::{PruneReport, Pruner, PrunerConfig};
 pub use registry::{Registered, Registry};
 pub use rescuer::{Rescuer, RescuerConfig};
 pub use resumer::{BudgetResumer, ResumerConfig};
+pub use shared::{SharedConnection, lock};
 pub use worker::{InFlight, Wakeup, Worker, WorkerConfig, WorkerReport, backoff};

@@ -10,8 +10,9 @@ use rusqlite::Connection;
 
 use super::fair::{Room, Shares};
 use super::handler::{
-    Execution, Failure, FailureKind, Interrupt, Interruption, RunningJob, SharedConnection, lock,
+    AttemptIo, Execution, Failure, FailureKind, Interrupt, Interruption, RunningJob,
 };
+use super::shared::{SharedConnection, lock};
 use super::store::{self, AttemptError, ClaimParams, Completion, Lease, Report};
 use super::{Error, HandlerLimits, Job, JobStatus, LogLevel, LogLine, Registry, TreeLimits};
 use crate::clock::{self, Clock, millis, now_ms};
@@ -398,6 +399,8 @@ const COMMIT_RETRY_DELAYS: [Duration; 3] = [
 /// or after at most 32 outcomes or 5 ms.
 pub struct Worker {
     conn: SharedConnection,
+    /// What the jobs it runs read and write while they run: not `conn`.
+    io: AttemptIo,
     registry: Arc<Registry>,
     in_flight: Arc<InFlight>,
     wakeup: Arc<Wakeup>,
@@ -440,6 +443,7 @@ impl Worker {
         config: WorkerConfig,
     ) -> Self {
         Self {
+            io: super::attempt_io::beside(&conn),
             conn,
             registry,
             in_flight,
@@ -807,7 +811,7 @@ impl Worker {
             timeout,
             interrupt,
             lease_owner: self.config.owner.clone(),
-            conn: self.conn.clone(),
+            io: self.io.clone(),
             tree: self.config.tree,
             job,
         };

@@ -5,12 +5,11 @@ use crate::JobCtx;
 use crate::bindings::pulse::{self as wit, EnqueueRequest};
 use crate::bindings::types::HostError;
 use crate::clock::now_ms;
-use crate::pulse::{self, DEFAULT_MAX_ATTEMPTS, NewJob, bounds};
+use crate::pulse::{DEFAULT_MAX_ATTEMPTS, NewJob, bounds};
 
 impl wit::Host for JobCtx {
     fn enqueue(&mut self, request: EnqueueRequest) -> wasmtime::Result<Result<String, HostError>> {
         let limit = self.limits.child_jobs;
-        let conn = self.conn.clone();
         let Some(scope) = &mut self.scope else {
             return Ok(Err(HostError::Denied(
                 "enqueue is available only while running a job".into(),
@@ -29,7 +28,9 @@ impl wit::Host for JobCtx {
             Some(count) => count,
             None => {
                 // Counted once per attempt; the commit checks again against the stored count.
-                let count = pulse::store::descendants(&pulse::lock(&conn), &scope.root_job_id)
+                let count = scope
+                    .tree_count
+                    .descendants(&scope.root_job_id)
                     .map_err(|error| {
                         wasmtime::Error::msg(format!("counting the job tree: {error}"))
                     })?;

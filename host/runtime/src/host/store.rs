@@ -5,7 +5,7 @@ use crate::ats::{self, NewAttestation};
 use crate::bindings::store::{self, AttestationDraft, AttestationQuery, Page};
 use crate::bindings::types::{AttestationFilter, HostError};
 use crate::clock::now_ms;
-use crate::pulse::{self, LogLevel};
+use crate::pulse::LogLevel;
 
 impl store::Host for JobCtx {
     fn attest(
@@ -71,7 +71,7 @@ impl store::Host for JobCtx {
             Ok(query) => query,
             Err(error) => return Ok(Err(error)),
         };
-        let pending = match &mut self.scope {
+        let page = match &mut self.scope {
             Some(scope) => {
                 if scope.queries >= self.limits.queries {
                     return Ok(Err(HostError::LimitExceeded(format!(
@@ -80,28 +80,11 @@ impl store::Host for JobCtx {
                     ))));
                 }
                 scope.queries += 1;
-                scope
-                    .attestations
-                    .iter()
-                    .filter(|a| query.matches(a))
-                    .cloned()
-                    .collect()
+                // Read your own writes: the attempt's pending attestations, laid over the
+                // committed ones with the store's ordering and paging.
+                self.reader.query_over(&query, &scope.attestations)?
             }
-            None => Vec::new(),
-        };
-        let mut conn = pulse::lock(&self.conn);
-        let page = if pending.is_empty() {
-            ats::store::query(&conn, &query)?
-        } else {
-            // Read your own writes: answer inside a savepoint that holds this attempt's pending
-            // attestations, then roll it back. Paging and ordering are exactly the store's.
-            let savepoint = conn.savepoint()?;
-            for mut attestation in pending {
-                ats::store::insert(&savepoint, &mut attestation)?;
-            }
-            let page = ats::store::query(&savepoint, &query)?;
-            drop(savepoint);
-            page
+            None => self.reader.query(&query)?,
         };
         Ok(Ok(Page {
             attestations: page.attestations.into_iter().map(to_wit).collect(),
