@@ -91,15 +91,15 @@ impl store::Host for JobCtx {
         };
         let mut conn = pulse::lock(&self.conn);
         let page = if pending.is_empty() {
-            ats::store::query(&conn, &query)?
+            ats::store::query(&*conn, &query)?
         } else {
             // Read your own writes: answer inside a savepoint that holds this attempt's pending
             // attestations, then roll it back. Paging and ordering are exactly the store's.
             let savepoint = conn.savepoint()?;
             for mut attestation in pending {
-                ats::store::insert(&savepoint, &mut attestation)?;
+                ats::store::insert(&*savepoint, &mut attestation)?;
             }
-            let page = ats::store::query(&savepoint, &query)?;
+            let page = ats::store::query(&*savepoint, &query)?;
             drop(savepoint);
             page
         };
