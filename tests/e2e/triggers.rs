@@ -187,7 +187,14 @@ fn a_watcher_fires_once_per_matching_attestation_but_not_on_its_own_writes() {
     let s = Setup::new();
     let conn = s.conn();
     s.attest("other", "ping"); // before the watcher existed: not fired
-    sync_plugin(&mut s.store(), "loop", &[], &[watcher(false, 100.0)], s.now()).unwrap();
+    sync_plugin(
+        &mut s.store(),
+        "loop",
+        &[],
+        &[watcher(false, 100.0)],
+        s.now(),
+    )
+    .unwrap();
     let own = s.attest("plugin:loop", "ping");
     // A person (or handler) named like the plugin is not the plugin: their claim fires it.
     let person = s.attest("loop", "ping");

@@ -168,7 +168,9 @@ fn run_on(
             }
             Ok(Outcome::Ok)
         }
-        HandlerCommand::Rollback { name, to } => rollback(conn.store(), &name, to.as_deref(), &mut out),
+        HandlerCommand::Rollback { name, to } => {
+            rollback(conn.store(), &name, to.as_deref(), &mut out)
+        }
         HandlerCommand::Remove { name } => {
             handlers::check_name(&name)?;
             let Some(version) = handlers::current(conn.store(), &name)? else {

@@ -66,11 +66,7 @@ pub(super) fn run(global: &Global, command: PluginCommand) -> anyhow::Result<Out
 
 /// `command` with `records`, the database of the data directory, where nodes record what they
 /// loaded.
-fn run_on(
-    global: &Global,
-    records: &dyn Store,
-    command: PluginCommand,
-) -> anyhow::Result<Outcome> {
+fn run_on(global: &Global, records: &dyn Store, command: PluginCommand) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
     match command {
         PluginCommand::Build { paths, out: dir } => {

@@ -226,10 +226,11 @@ impl storage::Transaction for SqliteTransaction<'_> {
 
 impl Drop for SqliteTransaction<'_> {
     fn drop(&mut self) {
-        if !self.finished && !self.conn.conn.is_autocommit() {
-            if let Err(error) = self.conn.conn.execute_batch("ROLLBACK") {
-                tracing::warn!(error = %error, "rolling back a transaction failed");
-            }
+        if !self.finished
+            && !self.conn.conn.is_autocommit()
+            && let Err(error) = self.conn.conn.execute_batch("ROLLBACK")
+        {
+            tracing::warn!(error = %error, "rolling back a transaction failed");
         }
     }
 }

@@ -9,9 +9,7 @@ impl Components for SqliteConnection {
     fn component_put(&self, sha256: &str, bytes: &[u8], now: i64) -> storage::Result<()> {
         self.sql()
             .prepare_cached(include_str!("sql/component_insert.sql"))
-            .and_then(|mut insert| {
-                insert.execute(params![sha256, bytes, bytes.len() as i64, now])
-            })
+            .and_then(|mut insert| insert.execute(params![sha256, bytes, bytes.len() as i64, now]))
             .or_storage()?;
         Ok(())
     }

@@ -102,12 +102,7 @@ pub trait Transaction {
 /// group on its connection type, and a transaction is a mode of that connection (SQLite:
 /// `BEGIN IMMEDIATE` … `COMMIT` on it), so both give the same `'static` store.
 pub trait Store:
-    Attestations
-    + Schedules
-    + Watchers
-    + TriggerJobs
-    + Components
-    + PluginLoads
+    Attestations + Schedules + Watchers + TriggerJobs + Components + PluginLoads
 {
 }
 
