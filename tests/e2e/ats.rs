@@ -320,7 +320,7 @@ fn a_job_that_traps_after_attesting_leaves_nothing_and_its_retry_writes_once() {
     assert_eq!(job.status, JobStatus::Completed, "{job:?}");
     assert_eq!(job.result, Some(json!({ "attempt": 2 })));
     let page = ats::store::query(
-        &env.conn(),
+        &env.store(),
         &ats::Query {
             subjects: vec!["retried".into()],
             ..ats::Query::default()
@@ -351,8 +351,8 @@ fn a_job_that_traps_after_attesting_leaves_nothing_and_its_retry_writes_once() {
 fn guest_queries_are_bounded_and_checked() {
     let env = Env::with_plugins(&[&guests().probe]);
     {
-        let mut conn = env.conn();
-        let tx = conn.transaction().unwrap();
+        let mut conn = env.store();
+        let tx = qntx::storage::Connection::transaction(&mut conn).unwrap();
         for i in 0..1005 {
             let mut a = NewAttestation {
                 subjects: vec!["many".into()],
@@ -363,7 +363,7 @@ fn guest_queries_are_bounded_and_checked() {
             }
             .validate(&Limits::default(), 1)
             .unwrap();
-            ats::store::insert(&tx, &mut a).unwrap();
+            ats::store::insert(tx.store(), &mut a).unwrap();
         }
         tx.commit().unwrap();
     }
@@ -394,7 +394,7 @@ fn guest_queries_are_bounded_and_checked() {
 
 fn visible(env: &Env, subject: &str) -> Vec<ats::Attestation> {
     ats::store::query(
-        &env.conn(),
+        &env.store(),
         &ats::Query {
             subjects: vec![subject.into()],
             ..ats::Query::default()

@@ -172,6 +172,13 @@ impl Env {
         qntx::sqlite::open_in(self.data_dir()).expect("database opens")
     }
 
+    /// A connection to the node's store through the storage seam.
+    pub fn store(&self) -> qntx::sqlite::SqliteConnection {
+        qntx::sqlite::SqliteBackend::open_in(self.data_dir())
+            .and_then(|backend| backend.connection())
+            .expect("database opens")
+    }
+
     /// Enqueue a job with default settings.
     pub fn enqueue(&self, handler: &str, payload: Value) -> String {
         self.enqueue_job(&NewJob::new(handler, payload))

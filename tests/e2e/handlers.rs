@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use qntx::ats::{self, NewAttestation};
 use qntx::node::Node;
 use qntx::pulse::{JobStatus, NewJob};
+use qntx::storage::Components;
 use serde_json::{Value, json};
 
 use crate::fixtures::{Env, guests, run, workspace_root};
@@ -136,7 +137,7 @@ fn a_rust_handler_is_created_run_replaced_live_rolled_back_and_removed() {
         (Some(7), Some(5))
     );
     let attestation =
-        ats::store::get(&env.conn(), result["attestation"].as_str().unwrap()).unwrap();
+        ats::store::get(&env.store(), result["attestation"].as_str().unwrap()).unwrap();
     assert_eq!(
         attestation.actors,
         ["handler:word-freq"],
@@ -145,7 +146,7 @@ fn a_rust_handler_is_created_run_replaced_live_rolled_back_and_removed() {
     assert_eq!(attestation.source, format!("word-freq@{}", &first[..12]));
 
     // The handler attestation: self-certifying, with the source and a real timestamp.
-    let version = qntx::handlers::current(&env.conn(), "word-freq")
+    let version = qntx::handlers::current(&env.store(), "word-freq")
         .unwrap()
         .unwrap();
     assert_eq!(version.sha256, first);
@@ -156,7 +157,7 @@ fn a_rust_handler_is_created_run_replaced_live_rolled_back_and_removed() {
         version.source,
         std::fs::read_to_string(example("word_freq.rs")).unwrap()
     );
-    let stored = ats::store::get(&env.conn(), &version.attestation).unwrap();
+    let stored = ats::store::get(&env.store(), &version.attestation).unwrap();
     assert_eq!(
         (
             stored.subjects,
@@ -270,13 +271,11 @@ fn open_gate(env: &Env, subject: &str) {
     }
     .validate(&ats::Limits::default(), now)
     .unwrap();
-    ats::store::insert(&env.conn(), &mut gate).unwrap();
+    ats::store::insert(&env.store(), &mut gate).unwrap();
 }
 
-fn components(env: &Env) -> i64 {
-    env.conn()
-        .query_row("SELECT COUNT(*) FROM components", [], |row| row.get(0))
-        .unwrap()
+fn components(env: &Env) -> u64 {
+    env.store().component_count().unwrap()
 }
 
 #[test]
@@ -298,7 +297,7 @@ fn rust_that_does_not_compile_is_refused_with_file_and_line_and_nothing_is_store
     assert!(!stderr.contains("Compiling"), "no cargo noise: {stderr}");
     assert_eq!(components(&env), 0);
     assert!(
-        qntx::handlers::history(&env.conn(), "broken")
+        qntx::handlers::history(&env.store(), "broken")
             .unwrap()
             .is_empty()
     );
@@ -497,7 +496,7 @@ fn a_javascript_handler_summarises_attestations_and_follows_versions() {
         return;
     }
     let env = Env::with_plugins(&[]);
-    let conn = env.conn();
+    let conn = env.store();
     for (subject, predicate, actor) in [
         ("alice", "knows", "bob"),
         ("alice", "likes", "bob"),

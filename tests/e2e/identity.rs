@@ -94,7 +94,7 @@ fn people_cannot_speak_as_plugins_handlers_or_the_node() {
         stderr.contains("shape of a user handler's record"),
         "{stderr}"
     );
-    let stored = ats::store::query(&env.conn(), &Query::default()).unwrap();
+    let stored = ats::store::query(&env.store(), &Query::default()).unwrap();
     assert!(stored.attestations.is_empty(), "nothing stored: {stored:?}");
 
     // A person named like a plugin is still a person, and told apart from the plugin.
@@ -116,7 +116,7 @@ fn a_plugin_and_a_person_of_the_same_name_are_different_actors() {
     assert_eq!(code, 0, "{stderr}");
     let by = |actor: &str| {
         ats::store::query(
-            &env.conn(),
+            &env.store(),
             &Query {
                 actors: vec![actor.into()],
                 ..Query::default()
@@ -141,10 +141,10 @@ fn a_wasm_handler_sees_the_name_it_announced_and_older_records_still_serve() {
         .args(["handler", "create", "greet", "--file"])
         .arg(&guests().announcer));
     assert_eq!(code, 0, "{stdout}{stderr}");
-    let version = qntx::handlers::current(&env.conn(), "greet")
+    let version = qntx::handlers::current(&env.store(), "greet")
         .unwrap()
         .unwrap();
-    let record = ats::store::get(&env.conn(), &version.attestation).unwrap();
+    let record = ats::store::get(&env.store(), &version.attestation).unwrap();
     assert_eq!(record.actors, ["handler:greet"]);
 
     // The same component recorded the way older nodes wrote it: actor NAME.
@@ -162,7 +162,7 @@ fn a_wasm_handler_sees_the_name_it_announced_and_older_records_still_serve() {
     }
     .validate(&ats::Limits::default(), qntx::clock::now_ms())
     .unwrap();
-    ats::store::insert(&env.conn(), &mut legacy).unwrap();
+    ats::store::insert(&env.store(), &mut legacy).unwrap();
 
     let node = env.start();
     for name in ["greet", "legacy"] {

@@ -37,7 +37,7 @@ fn text_plugin_runs_echo_and_stats_and_attests_the_counts() {
     assert_eq!((stats.progress.current, stats.progress.total), (28, 28));
 
     let id = result["attestation"].as_str().expect("attestation id");
-    let attestation = ats::store::get(&env.conn(), id).expect("attestation stored");
+    let attestation = ats::store::get(&env.store(), id).expect("attestation stored");
     assert_eq!(attestation.subjects, ["poem"]);
     assert_eq!(attestation.predicates, ["text_stats"]);
     assert_eq!(attestation.contexts, [format!("job:{}", stats.id)]);

@@ -48,7 +48,7 @@ fn guests_and_the_cli_are_refused_times_outside_1970_to_9999() {
 #[test]
 fn times_an_older_node_stored_out_of_range_are_shown_without_a_panic() {
     let env = Env::with_plugins(&[]);
-    let conn = env.conn();
+    let store = env.store();
     for timestamp in [i64::MAX, i64::MIN, -1] {
         let mut attestation = NewAttestation {
             subjects: vec!["far".into()],
@@ -59,7 +59,7 @@ fn times_an_older_node_stored_out_of_range_are_shown_without_a_panic() {
         .validate(&ats::Limits::default(), 1)
         .unwrap();
         attestation.timestamp = timestamp;
-        ats::store::insert(&conn, &mut attestation).unwrap();
+        ats::store::insert(&store, &mut attestation).unwrap();
     }
     let (code, table, stderr) = run(env.qntx().args(["ax", "far"]));
     assert_eq!(code, 0, "{stderr}");
@@ -80,11 +80,12 @@ fn times_an_older_node_stored_out_of_range_are_shown_without_a_panic() {
             .args(["job", "enqueue", "x/y", "--allow-unregistered"]));
     assert_eq!(code, 0, "{stderr}");
     let id = id.trim();
-    conn.execute(
-        "UPDATE jobs SET run_at = ?1, created_at = ?2 WHERE id = ?3",
-        rusqlite::params![i64::MAX, i64::MIN, id],
-    )
-    .unwrap();
+    env.conn()
+        .execute(
+            "UPDATE jobs SET run_at = ?1, created_at = ?2 WHERE id = ?3",
+            rusqlite::params![i64::MAX, i64::MIN, id],
+        )
+        .unwrap();
     let (code, shown, stderr) = run(env.qntx().args(["job", "show", id]));
     assert_eq!(code, 0, "{stderr}");
     assert!(

@@ -10,6 +10,7 @@ use qntx::pulse::triggers::{
     ScheduleSpec, Scheduler, WatcherFilter, WatcherSpec, Watchers, store, sync_plugin,
 };
 use qntx::pulse::{JobStatus, store as jobs};
+use qntx::sqlite::{SqliteBackend, SqliteConnection};
 use rusqlite::Connection;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -35,12 +36,20 @@ impl Setup {
         qntx::sqlite::open(&self.dir.path().join(qntx::sqlite::FILE_NAME)).unwrap()
     }
 
+    /// A connection through the storage seam.
+    fn store(&self) -> SqliteConnection {
+        SqliteBackend::open_in(self.dir.path())
+            .unwrap()
+            .connection()
+            .unwrap()
+    }
+
     fn scheduler(&self) -> Scheduler {
-        Scheduler::new(self.conn(), self.clock.clone())
+        Scheduler::new(Box::new(self.store()), self.clock.clone())
     }
 
     fn watchers(&self) -> Watchers {
-        Watchers::new(self.conn(), self.clock.clone())
+        Watchers::new(Box::new(self.store()), self.clock.clone())
     }
 
     fn now(&self) -> i64 {
@@ -57,7 +66,7 @@ impl Setup {
         }
         .validate(&ats::Limits::default(), self.now())
         .unwrap();
-        ats::store::insert(&self.conn(), &mut attestation).unwrap();
+        ats::store::insert(&self.store(), &mut attestation).unwrap();
         attestation.id
     }
 }
@@ -74,8 +83,8 @@ fn every(seconds: i64) -> ScheduleSpec {
 #[test]
 fn a_schedule_fires_on_time_once_and_not_again_after_a_restart() {
     let s = Setup::new();
-    let mut conn = s.conn();
-    sync_plugin(&mut conn, "p", &[every(10)], &[], s.now()).unwrap();
+    let conn = s.conn();
+    sync_plugin(&mut s.store(), "p", &[every(10)], &[], s.now()).unwrap();
     let mut scheduler = s.scheduler();
     assert!(
         scheduler.run_once().unwrap().enqueued.is_empty(),
@@ -93,7 +102,7 @@ fn a_schedule_fires_on_time_once_and_not_again_after_a_restart() {
 
     // The same moment again, and a restarted node (a new scheduler, the plugin synced again).
     assert!(scheduler.run_once().unwrap().enqueued.is_empty());
-    sync_plugin(&mut conn, "p", &[every(10)], &[], s.now()).unwrap();
+    sync_plugin(&mut s.store(), "p", &[every(10)], &[], s.now()).unwrap();
     assert!(
         s.scheduler().run_once().unwrap().enqueued.is_empty(),
         "no double fire"
@@ -111,7 +120,7 @@ fn a_schedule_fires_on_time_once_and_not_again_after_a_restart() {
 #[test]
 fn two_nodes_fire_a_due_schedule_once() {
     let s = Setup::new();
-    sync_plugin(&mut s.conn(), "p", &[every(5)], &[], s.now()).unwrap();
+    sync_plugin(&mut s.store(), "p", &[every(5)], &[], s.now()).unwrap();
     let (mut a, mut b) = (s.scheduler(), s.scheduler());
     s.clock.advance(Duration::from_secs(5));
     let fired = a.run_once().unwrap().enqueued.len() + b.run_once().unwrap().enqueued.len();
@@ -121,41 +130,39 @@ fn two_nodes_fire_a_due_schedule_once() {
 #[test]
 fn a_node_down_for_many_intervals_fires_once_not_a_burst() {
     let s = Setup::new();
-    sync_plugin(&mut s.conn(), "p", &[every(1)], &[], s.now()).unwrap();
+    sync_plugin(&mut s.store(), "p", &[every(1)], &[], s.now()).unwrap();
     s.clock.advance(Duration::from_secs(3600));
     let mut scheduler = s.scheduler();
     assert_eq!(scheduler.run_once().unwrap().enqueued.len(), 1);
-    let schedule = store::get_schedule(&s.conn(), "p/tick@1s").unwrap();
+    let schedule = store::get_schedule(&s.store(), "p/tick@1s").unwrap();
     assert_eq!(schedule.next_run_at, s.now() + 1000);
 }
 
 #[test]
 fn a_paused_schedule_does_not_fire_and_resumes_one_interval_later() {
     let s = Setup::new();
-    let conn = s.conn();
-    let added = store::add_schedule(&conn, &every(60), s.now()).unwrap();
+    let added = store::add_schedule(&s.store(), &every(60), s.now()).unwrap();
     assert_eq!(added.owner, "user");
-    store::set_enabled(&conn, &added.id, false, s.now()).unwrap();
+    store::set_enabled(&s.store(), &added.id, false, s.now()).unwrap();
     let mut scheduler = s.scheduler();
     s.clock.advance(Duration::from_secs(600));
     assert!(scheduler.run_once().unwrap().enqueued.is_empty());
-    store::set_enabled(&conn, &added.id, true, s.now()).unwrap();
+    store::set_enabled(&s.store(), &added.id, true, s.now()).unwrap();
     assert!(scheduler.run_once().unwrap().enqueued.is_empty());
     s.clock.advance(Duration::from_secs(60));
     assert_eq!(scheduler.run_once().unwrap().enqueued.len(), 1);
     // A plugin's schedule can be paused but not removed; a user's can.
-    assert!(store::remove_schedule(&conn, &added.id).is_ok());
-    assert!(store::get_schedule(&conn, &added.id).is_err());
+    assert!(store::remove_schedule(&s.store(), &added.id).is_ok());
+    assert!(store::get_schedule(&s.store(), &added.id).is_err());
 }
 
 #[test]
 fn a_plugin_that_stops_announcing_a_schedule_loses_it_but_a_user_pause_survives_a_reload() {
     let s = Setup::new();
-    let mut conn = s.conn();
-    sync_plugin(&mut conn, "p", &[every(10), every(20)], &[], s.now()).unwrap();
-    store::set_enabled(&conn, "p/tick@10s", false, s.now()).unwrap();
-    sync_plugin(&mut conn, "p", &[every(10)], &[], s.now()).unwrap();
-    let schedules = store::list_schedules(&conn).unwrap();
+    sync_plugin(&mut s.store(), "p", &[every(10), every(20)], &[], s.now()).unwrap();
+    store::set_enabled(&s.store(), "p/tick@10s", false, s.now()).unwrap();
+    sync_plugin(&mut s.store(), "p", &[every(10)], &[], s.now()).unwrap();
+    let schedules = store::list_schedules(&s.store()).unwrap();
     assert_eq!(schedules.len(), 1);
     assert!(
         !schedules[0].enabled,
@@ -178,9 +185,16 @@ fn watcher(include_own_writes: bool, rate: f64) -> WatcherSpec {
 #[test]
 fn a_watcher_fires_once_per_matching_attestation_but_not_on_its_own_writes() {
     let s = Setup::new();
-    let mut conn = s.conn();
+    let conn = s.conn();
     s.attest("other", "ping"); // before the watcher existed: not fired
-    sync_plugin(&mut conn, "loop", &[], &[watcher(false, 100.0)], s.now()).unwrap();
+    sync_plugin(
+        &mut s.store(),
+        "loop",
+        &[],
+        &[watcher(false, 100.0)],
+        s.now(),
+    )
+    .unwrap();
     let own = s.attest("plugin:loop", "ping");
     // A person (or handler) named like the plugin is not the plugin: their claim fires it.
     let person = s.attest("loop", "ping");
@@ -209,8 +223,8 @@ fn a_watcher_fires_once_per_matching_attestation_but_not_on_its_own_writes() {
 #[test]
 fn a_watcher_that_asks_for_its_own_writes_is_bounded_by_its_rate() {
     let s = Setup::new();
-    let mut conn = s.conn();
-    sync_plugin(&mut conn, "loop", &[], &[watcher(true, 2.0)], s.now()).unwrap();
+    let conn = s.conn();
+    sync_plugin(&mut s.store(), "loop", &[], &[watcher(true, 2.0)], s.now()).unwrap();
     for _ in 0..10 {
         s.attest("plugin:loop", "ping");
     }

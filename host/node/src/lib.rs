@@ -11,5 +11,5 @@ pub mod node;
 pub mod plugins;
 pub mod toolchain;
 
-use qntx_core::{ats, clock, error_chain, pulse, sqlite};
+use qntx_core::{ats, clock, error_chain, pulse, sqlite, storage};
 use qntx_runtime as runtime;

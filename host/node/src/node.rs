@@ -14,7 +14,8 @@ use crate::pulse::{
     RescuerConfig, ResumerConfig, SharedConnection, Wakeup, Worker, WorkerConfig, store, watch,
 };
 use crate::runtime::{CompileStats, Runtime, RuntimeConfig};
-use crate::{error_chain, sqlite};
+use crate::sqlite::SqliteBackend;
+use crate::{error_chain, sqlite, storage};
 
 /// How often the maintenance loop looks for cancelled and paused jobs: the bound on cancel
 /// latency, plus one epoch tick.
@@ -111,6 +112,8 @@ pub struct Node {
     in_flight: Arc<InFlight>,
     wakeup: Arc<Wakeup>,
     conn: SharedConnection,
+    /// Connections through the storage seam for the node's own short calls.
+    pool: storage::Pool,
     threads: Vec<JoinHandle<()>>,
     /// How long writes may fail before `wait_until_idle` gives up: the lease, after which the
     /// node's claims are forfeit anyway.
@@ -164,6 +167,19 @@ impl Node {
                 })?;
             Ok(conn)
         };
+        let backend = Arc::new(SqliteBackend::open_in(&config.data_dir)?);
+        // Connections through the storage seam, waiting for other writers as long as `open`'s.
+        let connect = || -> Result<Box<dyn storage::Connection>, Error> {
+            let conn = backend.connection()?;
+            conn.sql()
+                .busy_timeout(config.busy_timeout)
+                .map_err(|source| sqlite::Error::Open {
+                    path: backend.path().to_owned(),
+                    source,
+                })?;
+            Ok(Box::new(conn))
+        };
+        let pool = storage::Pool::new(backend.clone(), 2);
         // Workers run before any plugin has loaded: each plugin's handlers are served as soon
         // as it registers, whatever the others' `initialize` still takes.
         let write: SharedConnection = Arc::new(std::sync::Mutex::new(open()?));
@@ -207,8 +223,8 @@ impl Node {
             rescuer: Rescuer::new(open()?, clock.clone(), config.rescuer.clone()),
             resumer: BudgetResumer::new(open()?, clock.clone(), config.resumer.clone()),
             pruner: Pruner::new(open()?, clock.clone(), config.pruner.clone()),
-            scheduler: Scheduler::new(open()?, clock.clone()),
-            watchers: Watchers::new(open()?, clock.clone()),
+            scheduler: Scheduler::new(connect()?, clock.clone()),
+            watchers: Watchers::new(connect()?, clock.clone()),
             wal: sqlite::WalWatch::new(
                 &config.data_dir.join(sqlite::FILE_NAME),
                 config.wal_threshold,
@@ -236,11 +252,12 @@ impl Node {
             in_flight,
             wakeup,
             conn,
+            pool,
             threads,
             fault_patience: config.worker.lease,
         };
         // On an error the node is dropped, which stops its threads.
-        let handlers = node.load(&files, &config.data_dir)?;
+        let handlers = node.load(&files)?;
         node.threads
             .push(handlers.spawn(node.wakeup.clone()).map_err(Error::Thread)?);
         tracing::info!(node = %node.id, plugins = node.plugins.len(), handlers = node.registry.names().len(), workers = config.workers, "node started");
@@ -256,11 +273,7 @@ impl Node {
 
     /// Load the plugin `files` and the user handlers side by side, serving each plugin as soon
     /// as it has loaded; return once every file has loaded or been refused.
-    fn load(
-        &mut self,
-        files: &[PathBuf],
-        data_dir: &std::path::Path,
-    ) -> Result<crate::handlers::Discovery, Error> {
+    fn load(&mut self, files: &[PathBuf]) -> Result<crate::handlers::Discovery, Error> {
         let failed = std::sync::Mutex::new(None);
         let (catalog, handlers) = std::thread::scope(|scope| {
             let handlers = scope.spawn(|| -> Result<_, Error> {
@@ -268,7 +281,10 @@ impl Node {
                     self.runtime.clone(),
                     self.registry.clone(),
                     self.conn.clone(),
-                    sqlite::open(&data_dir.join(sqlite::FILE_NAME))?,
+                    self.pool
+                        .backend()
+                        .connect()
+                        .map_err(crate::handlers::Error::from)?,
                 )?)
             });
             let catalog = plugins::load_all_serving(&self.runtime, files, &self.conn, |plugin| {
@@ -291,7 +307,8 @@ impl Node {
             return Err(error);
         }
         let handlers = handlers?;
-        plugins::record::save_all(&pulse::lock(&self.conn), &catalog.records)
+        self.pool
+            .with(|conn| conn.plugin_load_save_all(&catalog.records))
             .map_err(plugins::Error::Records)?;
         self.plugins = catalog.plugins;
         self.refused = catalog.refused;
@@ -303,14 +320,10 @@ impl Node {
     /// the maintenance thread renews the record only every third of a lease).
     fn serve(&self, plugin: &LoadedPlugin) -> Result<(), Error> {
         let now = now_ms();
-        let mut conn = pulse::lock(&self.conn);
-        triggers::sync_plugin(
-            &mut conn,
-            &plugin.name,
-            &plugin.schedules,
-            &plugin.watchers,
-            now,
-        )?;
+        self.pool.with(|conn| {
+            triggers::sync_plugin(conn, &plugin.name, &plugin.schedules, &plugin.watchers, now)
+        })?;
+        let conn = pulse::lock(&self.conn);
         for (handler, description) in &plugin.handlers {
             store::register_handler(
                 &conn,
@@ -399,7 +412,9 @@ impl Node {
             }
             // Watchers first: what they fire is enqueued with their cursor, so caught-up
             // watchers mean their jobs are visible to the count that follows.
-            let behind = triggers::store::watchers_behind(&pulse::lock(&self.conn))?;
+            let behind = self
+                .pool
+                .with(|conn| triggers::store::watchers_behind(conn.store()))?;
             let activity = store::activity(&pulse::lock(&self.conn), &handlers, now_ms())?;
             let after = self.in_flight.quiet_marker();
             if !behind

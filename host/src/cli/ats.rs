@@ -5,7 +5,6 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use rusqlite::TransactionBehavior;
 use serde_json::Value;
 
 use super::{Global, Outcome, output};
@@ -14,6 +13,7 @@ use crate::ats::grammar::{self, ParseError};
 use crate::ats::when::{self, Edge};
 use crate::ats::{self, Attestation, Limits, NewAttestation, Query, store};
 use crate::clock::now_ms;
+use crate::storage::Store;
 
 /// The source of attestations written by `qntx as`.
 pub const CLI_SOURCE: &str = "qntx-cli";
@@ -136,9 +136,9 @@ pub(super) fn run_as(global: &Global, args: AsArgs) -> anyhow::Result<Outcome> {
     .context("invalid attestation")?;
     check_speaker(&attestation)?;
 
-    global.with_database(|conn| {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        store::insert(&tx, &mut attestation).context("storing the attestation")?;
+    global.with_store(|conn| {
+        let tx = conn.transaction()?;
+        store::insert(tx.store(), &mut attestation).context("storing the attestation")?;
         tx.commit()?;
 
         let mut out = std::io::stdout().lock();
@@ -174,14 +174,14 @@ pub(super) fn run_ax(global: &Global, args: AxArgs) -> anyhow::Result<Outcome> {
     };
     query.validate().context("invalid query")?;
 
-    global.with_database(|conn| {
+    global.with_store(|conn| {
         let mut out = std::io::stdout().lock();
         let mut printer = Printer::new(args.json);
 
         // One snapshot (a read transaction in WAL mode) for the matches so far and the feed's
         // starting point, so that --follow neither repeats nor misses an attestation.
-        let tx = conn.transaction()?;
-        let feed = Feed::from_now(&tx)?;
+        let tx = conn.snapshot()?;
+        let feed = Feed::from_now(tx.store())?;
         let mut remaining = if args.limit == 0 {
             u64::MAX
         } else {
@@ -190,7 +190,7 @@ pub(super) fn run_ax(global: &Global, args: AxArgs) -> anyhow::Result<Outcome> {
         let mut paged = query.clone();
         paged.limit =
             u32::try_from(remaining.min(u64::from(ats::MAX_LIMIT))).unwrap_or(ats::MAX_LIMIT);
-        for page in store::pages(&tx, &paged) {
+        for page in store::pages(tx.store(), &paged) {
             let mut attestations = page?.attestations;
             attestations.truncate(usize::try_from(remaining).unwrap_or(usize::MAX));
             remaining -= attestations.len() as u64;
@@ -203,7 +203,7 @@ pub(super) fn run_ax(global: &Global, args: AxArgs) -> anyhow::Result<Outcome> {
         out.flush()?;
 
         if args.follow {
-            follow(conn, &query, feed, &mut printer, &mut out)?;
+            follow(conn.store(), &query, feed, &mut printer, &mut out)?;
         }
         Ok(if printer.printed > 0 {
             Outcome::Ok
@@ -215,7 +215,7 @@ pub(super) fn run_ax(global: &Global, args: AxArgs) -> anyhow::Result<Outcome> {
 
 /// Print new matches of `query` as they are stored, until stdout closes.
 fn follow(
-    conn: &rusqlite::Connection,
+    conn: &dyn Store,
     query: &Query,
     mut feed: Feed,
     printer: &mut Printer,

@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
 use serde_json::json;
 
 use super::Outcome;
 use crate::ats::{Limits, NewAttestation, Query, store};
 use crate::clock::now_ms;
-use crate::sqlite;
+use crate::sqlite::{self, SqliteBackend};
+use crate::storage::{self, Store};
 
 #[derive(Debug, clap::Args)]
 pub(super) struct AtsArgs {
@@ -76,8 +76,9 @@ pub(super) fn run(args: AtsArgs) -> anyhow::Result<Outcome> {
         Some(dir) => Scratch::keep(dir.clone()),
         None => Scratch::temporary()?,
     };
-    let mut conn = sqlite::open_in(&scratch.path)
-        .with_context(|| format!("opening a scratch database in '{}'", scratch.path.display()))?;
+    let opening = || format!("opening a scratch database in '{}'", scratch.path.display());
+    let backend = SqliteBackend::open_in(&scratch.path).with_context(opening)?;
+    let mut conn = backend.connection().with_context(opening)?;
     let mut data = Data::new(args.count, args.shuffled_times);
     let started = Instant::now();
 
@@ -85,8 +86,8 @@ pub(super) fn run(args: AtsArgs) -> anyhow::Result<Outcome> {
     let single = args.single.min(args.count);
     let timer = Timer::start();
     for _ in 0..single {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        data.write(&tx)?;
+        let tx = storage::Connection::transaction(&mut conn)?;
+        data.write(tx.store())?;
         tx.commit()?;
     }
     let single = writes(single, timer);
@@ -95,15 +96,15 @@ pub(super) fn run(args: AtsArgs) -> anyhow::Result<Outcome> {
     let timer = Timer::start();
     let mut left = batched;
     while left > 0 {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = storage::Connection::transaction(&mut conn)?;
         for _ in 0..args.batch.max(1).min(left) {
-            data.write(&tx)?;
+            data.write(tx.store())?;
             left -= 1;
         }
         tx.commit()?;
     }
     let batched = writes(batched, timer);
-    conn.execute_batch("PRAGMA optimize")?;
+    conn.optimize()?;
 
     let shapes = data.shapes();
     let mut latencies = Vec::new();
@@ -123,7 +124,7 @@ pub(super) fn run(args: AtsArgs) -> anyhow::Result<Outcome> {
             "queries": latencies,
             "db_bytes": db_bytes,
             "seconds": started.elapsed().as_secs_f64(),
-            "sqlite": rusqlite::version(),
+            "sqlite": sqlite::version(),
             "load_average": load,
         });
         writeln!(out, "{report}")?;
@@ -133,7 +134,7 @@ pub(super) fn run(args: AtsArgs) -> anyhow::Result<Outcome> {
             "{} attestations, SQLite {}, database {:.0} MiB, {:.0} s in all, \
              load average {} at the start",
             args.count,
-            rusqlite::version(),
+            sqlite::version(),
             db_bytes as f64 / f64::from(1 << 20),
             started.elapsed().as_secs_f64(),
             load.as_deref().unwrap_or("unknown"),
@@ -244,7 +245,7 @@ fn load_average() -> Option<String> {
 }
 
 fn measure(
-    conn: &Connection,
+    conn: &dyn Store,
     shape: &'static str,
     runs: usize,
     mut make: impl FnMut() -> Query,
@@ -316,7 +317,7 @@ impl Data {
         }
     }
 
-    fn write(&mut self, conn: &Connection) -> anyhow::Result<()> {
+    fn write(&mut self, conn: &dyn Store) -> anyhow::Result<()> {
         let rng = &mut self.rng;
         let timestamp = if self.shuffled_times {
             self.now - rng.random_range(0..YEAR_MS)

@@ -13,6 +13,7 @@ use super::{Global, Outcome, output};
 use crate::clock::now_ms;
 use crate::plugins;
 use crate::pulse::{DEFAULT_MAX_ATTEMPTS, NewJob, bounds, store};
+use crate::storage::PluginLoads;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct EnqueueArgs {
@@ -326,7 +327,8 @@ pub(super) fn check_registered(
     conn: &rusqlite::Connection,
     handler: &str,
 ) -> anyhow::Result<()> {
-    if super::handler::check_enqueue(conn, handler)? {
+    let records = global.connect()?;
+    if super::handler::check_enqueue(&records, handler)? {
         return Ok(());
     }
     if store::registered_handler(conn, handler)?.is_some() {
@@ -336,7 +338,7 @@ pub(super) fn check_registered(
     // What nodes recorded of the files as they are now; only files no node has loaded are
     // loaded here (running their initialize once).
     let mut unrecorded = Vec::new();
-    for entry in plugins::listing::list(conn, &global.plugin_dirs()?)? {
+    for entry in plugins::listing::list(&records, &global.plugin_dirs()?)? {
         match entry.state {
             plugins::listing::State::Loaded(record) => {
                 let plugin = record.name.unwrap_or_default();
@@ -352,7 +354,7 @@ pub(super) fn check_registered(
             &unrecorded,
             &super::plugin::scratch_store()?,
         );
-        plugins::record::save_all(conn, &catalog.records)?;
+        records.plugin_load_save_all(&catalog.records)?;
         for plugin in catalog.plugins {
             for (name, _) in &plugin.handlers {
                 known.push(plugin.handler_name(name));

@@ -10,6 +10,7 @@ use clap::Subcommand;
 use super::{Global, Outcome, output};
 use crate::clock::now_ms;
 use crate::handlers::{self, Event, HandlerVersion, NewVersion};
+use crate::storage::{Connection, Store};
 use crate::toolchain::{self, HandlerSource, Language};
 
 #[derive(Debug, Subcommand)]
@@ -95,12 +96,12 @@ pub(super) struct CreateArgs {
 }
 
 pub(super) fn run(global: &Global, command: HandlerCommand) -> anyhow::Result<Outcome> {
-    global.with_database(|conn| run_on(global, conn, command))
+    global.with_store(|conn| run_on(global, conn, command))
 }
 
 fn run_on(
     global: &Global,
-    conn: &rusqlite::Connection,
+    conn: &mut dyn Connection,
     command: HandlerCommand,
 ) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
@@ -108,7 +109,7 @@ fn run_on(
         HandlerCommand::Create(args) => create(global, conn, args, &mut out),
         HandlerCommand::List { json } => {
             let mut any = false;
-            for event in handlers::newest_of_all(conn)?.into_values() {
+            for event in handlers::newest_of_all(conn.store())?.into_values() {
                 let Event::Version(version) = event else {
                     continue;
                 };
@@ -136,7 +137,7 @@ fn run_on(
             source,
             json,
         } => {
-            let history = handlers::history(conn, &name)?;
+            let history = handlers::history(conn.store(), &name)?;
             let Some(newest) = history.first() else {
                 return Err(handlers::Error::NotFound(name).into());
             };
@@ -167,13 +168,15 @@ fn run_on(
             }
             Ok(Outcome::Ok)
         }
-        HandlerCommand::Rollback { name, to } => rollback(conn, &name, to.as_deref(), &mut out),
+        HandlerCommand::Rollback { name, to } => {
+            rollback(conn.store(), &name, to.as_deref(), &mut out)
+        }
         HandlerCommand::Remove { name } => {
             handlers::check_name(&name)?;
-            let Some(version) = handlers::current(conn, &name)? else {
-                return Err(absent(conn, &name)?.into());
+            let Some(version) = handlers::current(conn.store(), &name)? else {
+                return Err(absent(conn.store(), &name)?.into());
             };
-            handlers::record_removal(conn, &name, &version.sha256, now_ms())?;
+            handlers::record_removal(conn.store(), &name, &version.sha256, now_ms())?;
             writeln!(
                 out,
                 "{} removed (was {})",
@@ -187,7 +190,7 @@ fn run_on(
 
 fn create(
     global: &Global,
-    conn: &rusqlite::Connection,
+    conn: &mut dyn Connection,
     args: CreateArgs,
     out: &mut impl Write,
 ) -> anyhow::Result<Outcome> {
@@ -240,11 +243,11 @@ fn create(
         _ => String::from_utf8_lossy(&code).into_owned(),
     };
     let now = now_ms();
-    let tx = conn.unchecked_transaction()?;
-    let sha256 = handlers::store::put_component(&tx, &bytes, now)?;
+    let tx = conn.transaction()?;
+    let sha256 = handlers::store::put_component(tx.store(), &bytes, now)?;
     debug_assert_eq!(sha256, checked.sha256);
     handlers::record_version(
-        &tx,
+        tx.store(),
         &NewVersion {
             name,
             sha256: &sha256,
@@ -274,13 +277,13 @@ fn create(
 }
 
 fn rollback(
-    conn: &rusqlite::Connection,
+    store: &dyn Store,
     name: &str,
     to: Option<&str>,
     out: &mut impl Write,
 ) -> anyhow::Result<Outcome> {
     handlers::check_name(name)?;
-    let history = handlers::history(conn, name)?;
+    let history = handlers::history(store, name)?;
     let Some(newest) = history.first() else {
         return Err(handlers::Error::NotFound(name.to_owned()).into());
     };
@@ -336,7 +339,7 @@ fn rollback(
         },
     };
     handlers::record_version(
-        conn,
+        store,
         &NewVersion {
             name,
             sha256: &target.sha256,
@@ -360,8 +363,8 @@ fn rollback(
 }
 
 /// Why there is no current version: never created, or removed.
-fn absent(conn: &rusqlite::Connection, name: &str) -> anyhow::Result<handlers::Error> {
-    Ok(if handlers::history(conn, name)?.is_empty() {
+fn absent(store: &dyn Store, name: &str) -> anyhow::Result<handlers::Error> {
+    Ok(if handlers::history(store, name)?.is_empty() {
         handlers::Error::NotFound(name.to_owned())
     } else {
         handlers::Error::Removed(name.to_owned())
@@ -369,13 +372,13 @@ fn absent(conn: &rusqlite::Connection, name: &str) -> anyhow::Result<handlers::E
 }
 
 /// Refuse `handler/NAME` unless NAME has a current version.
-pub(super) fn check_enqueue(conn: &rusqlite::Connection, handler: &str) -> anyhow::Result<bool> {
+pub(super) fn check_enqueue(store: &dyn Store, handler: &str) -> anyhow::Result<bool> {
     let Some(name) = handler.strip_prefix(handlers::PREFIX) else {
         return Ok(false);
     };
     handlers::check_name(name)?;
-    if handlers::current(conn, name)?.is_none() {
-        return Err(absent(conn, name)?.into());
+    if handlers::current(store, name)?.is_none() {
+        return Err(absent(store, name)?.into());
     }
     Ok(true)
 }

@@ -21,7 +21,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::sqlite;
+use crate::sqlite::{self, SqliteBackend, SqliteConnection};
+use crate::storage;
 
 /// A node that stores attestations, runs durable jobs, and runs every plugin in a
 /// WebAssembly sandbox
@@ -85,6 +86,28 @@ impl Global {
             .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
         command(&mut conn).map_err(|error| match sqlite::sqlite_cause(error.as_ref()) {
             Some(_) => anyhow::anyhow!(sqlite::describe_error(&conn, error.as_ref())),
+            None => error,
+        })
+    }
+
+    /// A connection to the data directory's store (created and migrated if needed).
+    fn connect(&self) -> anyhow::Result<SqliteConnection> {
+        let data_dir = self.data_dir()?;
+        let opening = || format!("opening the database in '{}'", data_dir.display());
+        let backend = SqliteBackend::open_in(&data_dir).with_context(opening)?;
+        backend.connection().with_context(opening)
+    }
+
+    /// [`Global::with_database`] through the storage seam: `command` runs on a connection to
+    /// the data directory's store, and a store fault it returns is explained by that
+    /// connection ([`storage::Connection::explain`]: the file and the OS error).
+    fn with_store<T>(
+        &self,
+        command: impl FnOnce(&mut dyn storage::Connection) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let mut conn = self.connect()?;
+        command(&mut conn).map_err(|error| match sqlite::sqlite_cause(error.as_ref()) {
+            Some(_) => anyhow::anyhow!(storage::Connection::explain(&conn, error.as_ref())),
             None => error,
         })
     }

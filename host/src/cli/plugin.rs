@@ -10,7 +10,9 @@ use clap::Subcommand;
 use super::{Global, Outcome, output};
 use crate::plugins::listing::{Listed, State};
 use crate::plugins::{self, Inspection};
+use crate::pulse::SharedConnection;
 use crate::runtime::{Runtime, RuntimeConfig, mib};
+use crate::storage::Store;
 use crate::{node, sqlite, toolchain};
 
 #[derive(Debug, Subcommand)]
@@ -59,16 +61,12 @@ pub(super) enum PluginCommand {
 }
 
 pub(super) fn run(global: &Global, command: PluginCommand) -> anyhow::Result<Outcome> {
-    global.with_database(|records| run_on(global, records, command))
+    global.with_store(|records| run_on(global, records.store(), command))
 }
 
 /// `command` with `records`, the database of the data directory, where nodes record what they
 /// loaded.
-fn run_on(
-    global: &Global,
-    records: &rusqlite::Connection,
-    command: PluginCommand,
-) -> anyhow::Result<Outcome> {
+fn run_on(global: &Global, records: &dyn Store, command: PluginCommand) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
     match command {
         PluginCommand::Build { paths, out: dir } => {
@@ -260,7 +258,7 @@ pub(super) fn build_and_install(
     path: &Path,
     dir: &Path,
     options: &toolchain::BuildOptions,
-    records: Option<&rusqlite::Connection>,
+    records: Option<&dyn Store>,
 ) -> anyhow::Result<PathBuf> {
     let built = toolchain::build_crate(path, options)
         .with_context(|| format!("building plugin '{}'", path.display()))?;
@@ -270,9 +268,11 @@ pub(super) fn build_and_install(
         // Installed without a manifest: what `qntx plugin list` shows until a node loads it.
         let file = plugins::PluginFile::without_manifest(&built.wasm)
             .with_context(|| format!("reading '{}'", built.wasm.display()))?;
-        let mut record = plugins::Record::loaded(&plugin, crate::clock::now_ms());
+        let mut record = plugins::record::loaded(&plugin, crate::clock::now_ms());
         record.path = dir.join(format!("{}.wasm", plugin.name));
-        plugins::record::save(records, &file.key, &record).context("recording the plugin")?;
+        records
+            .plugin_load_save(&file.key, &record)
+            .context("recording the plugin")?;
     }
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating plugin directory '{}'", dir.display()))?;
@@ -298,7 +298,7 @@ pub(super) fn checking_runtime(global: Option<&Global>) -> anyhow::Result<Arc<Ru
 }
 
 /// An empty store for `initialize` calls made only to check a plugin.
-pub(super) fn scratch_store() -> anyhow::Result<Arc<Mutex<rusqlite::Connection>>> {
+pub(super) fn scratch_store() -> anyhow::Result<SharedConnection> {
     Ok(Arc::new(Mutex::new(sqlite::open_in_memory()?)))
 }
 

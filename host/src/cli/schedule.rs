@@ -8,6 +8,7 @@ use clap::Subcommand;
 use super::{Global, Outcome, output};
 use crate::clock::now_ms;
 use crate::pulse::triggers::{ScheduleSpec, store};
+use crate::storage::Store;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum ScheduleCommand {
@@ -65,10 +66,10 @@ pub(super) enum ScheduleCommand {
 }
 
 pub(super) fn run(global: &Global, command: ScheduleCommand) -> anyhow::Result<Outcome> {
-    global.with_database(|conn| run_on(conn, command))
+    global.with_store(|conn| run_on(conn.store(), command))
 }
 
-fn run_on(conn: &rusqlite::Connection, command: ScheduleCommand) -> anyhow::Result<Outcome> {
+fn run_on(conn: &dyn Store, command: ScheduleCommand) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
     let now = now_ms();
     match command {

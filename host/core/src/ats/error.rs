@@ -15,9 +15,9 @@ pub enum Error {
     /// Ten random ids in a row collided with stored ones.
     #[error("could not generate a unique attestation id for '{0}'")]
     IdExhausted(String),
-    /// SQLite failed.
+    /// The store failed.
     #[error("attestation store")]
-    Sqlite(#[from] rusqlite::Error),
+    Storage(#[from] crate::storage::Error),
 }
 
 /// Result of attestation store operations.

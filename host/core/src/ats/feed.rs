@@ -2,12 +2,11 @@
 //!
 //! A [`Feed`] remembers the insertion sequence of the last attestation it returned and asks
 //! the store for the ones after it. It reads the database, not an in-process channel, so it
-//! sees what other processes sharing the file wrote too; the node's watchers, live handler
-//! discovery and `qntx ax --follow` poll it.
+//! sees what other processes sharing the store wrote too. It is the one reader of new
+//! attestations: the node's watchers, live handler discovery and `qntx ax --follow` poll it.
 
-use rusqlite::Connection;
-
-use super::{Attestation, Result, store};
+use super::{Attestation, Result};
+use crate::storage::Attestations;
 
 /// Attestations one [`Feed::poll`] returns at most.
 pub const DEFAULT_BATCH: u32 = 500;
@@ -24,9 +23,9 @@ impl Feed {
     ///
     /// # Errors
     ///
-    /// [`super::Error::Sqlite`] on database failure.
-    pub fn from_now(conn: &Connection) -> Result<Self> {
-        Ok(Self::after(store::head(conn)?))
+    /// [`super::Error::Storage`] when the store fails.
+    pub fn from_now<S: Attestations + ?Sized>(store: &S) -> Result<Self> {
+        Ok(Self::after(store.attestation_head()?))
     }
 
     /// A feed of attestations stored after insertion sequence `cursor` (0: all of them).
@@ -34,6 +33,14 @@ impl Feed {
         Self {
             cursor,
             batch: DEFAULT_BATCH,
+        }
+    }
+
+    /// The same feed, returning at most `batch` attestations a poll (at least one).
+    pub fn with_batch(self, batch: u32) -> Self {
+        Self {
+            batch: batch.max(1),
+            ..self
         }
     }
 
@@ -46,25 +53,46 @@ impl Feed {
     ///
     /// # Errors
     ///
-    /// [`super::Error::Sqlite`] on database failure; the cursor stays where it was.
-    pub fn poll(&mut self, conn: &Connection) -> Result<Vec<Attestation>> {
-        let rows = store::after(conn, self.cursor, self.batch)?;
-        if let Some((seq, _)) = rows.last() {
-            self.cursor = *seq;
-        }
-        Ok(rows
+    /// [`super::Error::Storage`] when the store fails; the cursor stays where it was.
+    pub fn poll<S: Attestations + ?Sized>(&mut self, store: &S) -> Result<Vec<Attestation>> {
+        Ok(self
+            .poll_with_seq(store)?
             .into_iter()
             .map(|(_, attestation)| attestation)
             .collect())
+    }
+
+    /// [`Feed::poll`], each attestation with its insertion sequence: for a reader that may
+    /// stop part way through a batch and resume after the last one it used.
+    ///
+    /// # Errors
+    ///
+    /// As [`Feed::poll`].
+    pub fn poll_with_seq<S: Attestations + ?Sized>(
+        &mut self,
+        store: &S,
+    ) -> Result<Vec<(i64, Attestation)>> {
+        let rows = store.attestation_after(self.cursor, self.batch)?;
+        if let Some((seq, _)) = rows.last() {
+            self.cursor = *seq;
+        }
+        Ok(rows)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ats::{Limits, NewAttestation};
+    use crate::ats::{Limits, NewAttestation, store};
+    use crate::sqlite::{SqliteBackend, SqliteConnection};
 
-    fn put(conn: &Connection, subject: &str) {
+    fn db() -> (SqliteBackend, SqliteConnection) {
+        let backend = SqliteBackend::temporary().unwrap();
+        let conn = backend.connection().unwrap();
+        (backend, conn)
+    }
+
+    fn put(conn: &SqliteConnection, subject: &str) {
         let mut a = NewAttestation {
             subjects: vec![subject.into()],
             actors: vec!["me".into()],
@@ -82,7 +110,7 @@ mod tests {
 
     #[test]
     fn a_feed_returns_each_new_attestation_once_in_order() {
-        let conn = crate::sqlite::open_in_memory().unwrap();
+        let (_backend, conn) = db();
         put(&conn, "old");
         let mut feed = Feed::from_now(&conn).unwrap();
         assert!(feed.poll(&conn).unwrap().is_empty());
@@ -102,9 +130,8 @@ mod tests {
 
     #[test]
     fn a_poll_returns_at_most_a_batch() {
-        let conn = crate::sqlite::open_in_memory().unwrap();
-        let mut feed = Feed::from_now(&conn).unwrap();
-        feed.batch = 2;
+        let (_backend, conn) = db();
+        let mut feed = Feed::from_now(&conn).unwrap().with_batch(2);
         for s in ["a", "b", "c"] {
             put(&conn, s);
         }

@@ -9,7 +9,8 @@
 //! The [`feed`] follows new attestations in commit order, whichever process wrote them; the
 //! [`grammar`] reads the command line's `ax`/`as` sentences.
 //!
-//! All SQL lives in [`store`]; the schema is `host/core/migrations/001_create_attestations.sql` and
+//! [`store`] reads and writes through the storage seam ([`crate::storage::Attestations`]); the
+//! SQL is the SQLite backend's, the schema `host/core/migrations/001_create_attestations.sql` and
 //! `003_index_attestation_pairs.sql`.
 
 pub mod actor;
@@ -28,5 +29,6 @@ pub use model::{
     Attestation, Dimension, Limits, MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS, NewAttestation, UNSPECIFIED,
 };
 pub use query::{
-    Cursor, DEFAULT_LIMIT, MAX_ATTRIBUTE_CONDITIONS, MAX_LIMIT, MAX_QUERY_VALUES, Page, Query,
+    Cursor, DEFAULT_LIMIT, MAX_ATTRIBUTE_CONDITIONS, MAX_LIMIT, MAX_PAGE_BYTES, MAX_QUERY_VALUES,
+    Page, Query, fold,
 };

@@ -7,7 +7,7 @@
 //! [`PENDING_SEQ`]` + i`, above every stored one, so it sorts as the newest written of its
 //! timestamp, and a cursor that ends on it stays valid while other writers commit.
 
-use super::store::MAX_PAGE_BYTES;
+use super::MAX_PAGE_BYTES;
 use super::{Attestation, Cursor, Page, Query, Result};
 
 /// The sequence number under which the first pending attestation pages (a store numbers its

@@ -8,6 +8,9 @@ use super::{Attestation, Dimension, Error, Result};
 pub const DEFAULT_LIMIT: u32 = 100;
 /// The largest page a query may ask for.
 pub const MAX_LIMIT: u32 = 1000;
+/// Bytes of attestation text (values and attributes) after which a page ends early, whatever
+/// its limit: a page of 1,000 attestations with 1 MiB of attributes each would be 1 GiB.
+pub const MAX_PAGE_BYTES: usize = 4 << 20;
 /// Values one dimension of a query may list.
 pub const MAX_QUERY_VALUES: usize = 100;
 /// Attribute conditions one query may have.
@@ -146,7 +149,7 @@ impl Query {
     }
 
     /// The value lists by dimension, in the order the planner prefers to drive by.
-    pub(super) fn dimensions(&self) -> [(Dimension, &[String]); 4] {
+    pub(crate) fn dimensions(&self) -> [(Dimension, &[String]); 4] {
         [
             (Dimension::Subject, &self.subjects),
             (Dimension::Predicate, &self.predicates),

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
 use super::store::{self, Lease};
 use super::{
@@ -19,8 +19,6 @@ use super::{
 };
 use crate::{ats, sqlite};
 
-/// The cursor of one attestation: `(timestamp, seq)` by id.
-const ATTESTATION_CURSOR: &str = "SELECT timestamp, seq FROM attestations WHERE id = ?1";
 /// Idle connections a pool keeps: the calls of one attempt come one at a time.
 const KEEP_IDLE: usize = 2;
 
@@ -61,14 +59,14 @@ struct Pool {
 /// Where a call gets its connection.
 trait Connections: Send + Sync {
     /// Run `work` on a connection.
-    fn with<T, E: From<rusqlite::Error>>(
+    fn with<T, E: From<crate::storage::Error>>(
         &self,
         work: impl FnOnce(&Connection) -> Result<T, E>,
     ) -> Result<T, E>;
 }
 
 impl Connections for Pool {
-    fn with<T, E: From<rusqlite::Error>>(
+    fn with<T, E: From<crate::storage::Error>>(
         &self,
         work: impl FnOnce(&Connection) -> Result<T, E>,
     ) -> Result<T, E> {
@@ -91,7 +89,7 @@ impl Connections for Pool {
 
 /// The connection a plugin's loader (or an in-memory benchmark) already holds.
 impl Connections for Mutex<Connection> {
-    fn with<T, E: From<rusqlite::Error>>(
+    fn with<T, E: From<crate::storage::Error>>(
         &self,
         work: impl FnOnce(&Connection) -> Result<T, E>,
     ) -> Result<T, E> {
@@ -102,10 +100,12 @@ impl Connections for Mutex<Connection> {
 impl<C: Connections> ProgressSink for C {
     fn report(&self, lease: Lease<'_>, report: ProgressReport<'_>) -> super::Result<()> {
         self.with(|conn| {
-            let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+            let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
+                .map_err(sqlite::to_storage)?;
             store::update_progress(&tx, lease, report.progress, report.cost, report.now)?;
             store::append_logs(&tx, lease.id, report.logs)?;
-            Ok(tx.commit()?)
+            tx.commit().map_err(sqlite::to_storage)?;
+            Ok(())
         })
     }
 }
@@ -116,17 +116,7 @@ impl<C: Connections> AttestationReader for C {
     }
 
     fn cursor(&self, id: &str) -> ats::Result<ats::Cursor> {
-        self.with(|conn| {
-            conn.prepare_cached(ATTESTATION_CURSOR)?
-                .query_row([id], |row| {
-                    Ok(ats::Cursor {
-                        timestamp: row.get(0)?,
-                        seq: row.get(1)?,
-                    })
-                })
-                .optional()?
-                .ok_or_else(|| ats::Error::NotFound(id.to_owned()))
-        })
+        self.with(|conn| ats::store::cursor(conn, id))
     }
 }
 
@@ -138,10 +128,10 @@ impl<C: Connections> JobTree for C {
 
 /// A new connection to `path`. Opening fails only when SQLite refuses the file, which the
 /// error says.
-fn open(path: &Path) -> rusqlite::Result<Connection> {
+fn open(path: &Path) -> crate::storage::Result<Connection> {
     sqlite::open(path).map_err(|error| match error {
-        sqlite::Error::Open { source, .. } => source,
-        _ => rusqlite::Error::InvalidPath(path.to_owned()),
+        sqlite::Error::Open { source, .. } => sqlite::to_storage(source),
+        other => crate::storage::Error::Backend(Box::new(other)),
     })
 }
 

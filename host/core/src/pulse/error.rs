@@ -43,6 +43,9 @@ pub enum Error {
     /// SQLite failed.
     #[error("job store")]
     Sqlite(#[from] rusqlite::Error),
+    /// The store failed.
+    #[error("job store")]
+    Storage(#[from] crate::storage::Error),
 }
 
 /// Result of job system operations.

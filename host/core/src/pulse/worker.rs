@@ -1106,7 +1106,10 @@ fn refused_by_database(error: &Error) -> bool {
     use rusqlite::ErrorCode::{ConstraintViolation, TooBig, TypeMismatch};
     let sqlite = match error {
         Error::Invalid(_) | Error::Ats(crate::ats::Error::Invalid(_)) => return true,
-        Error::Sqlite(sqlite) | Error::Ats(crate::ats::Error::Sqlite(sqlite)) => sqlite,
+        Error::Storage(storage) | Error::Ats(crate::ats::Error::Storage(storage)) => {
+            return storage.is_refusal();
+        }
+        Error::Sqlite(sqlite) => sqlite,
         Error::Ats(_) => return true,
         _ => return false,
     };

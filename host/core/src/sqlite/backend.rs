@@ -138,6 +138,16 @@ impl SqliteConnection {
         }
     }
 
+    /// Let SQLite refresh its query planner statistics (`PRAGMA optimize`), as after a bulk
+    /// load.
+    ///
+    /// # Errors
+    ///
+    /// When SQLite fails.
+    pub fn optimize(&self) -> storage::Result<()> {
+        self.conn.execute_batch("PRAGMA optimize").or_storage()
+    }
+
     fn data_version(&self) -> storage::Result<i64> {
         self.conn
             .query_row("PRAGMA data_version", [], |row| row.get(0))
@@ -152,6 +162,15 @@ impl storage::Connection for SqliteConnection {
 
     fn transaction(&mut self) -> storage::Result<Box<dyn storage::Transaction + '_>> {
         self.conn.execute_batch("BEGIN IMMEDIATE").or_storage()?;
+        Ok(Box::new(SqliteTransaction {
+            conn: self,
+            finished: false,
+        }))
+    }
+
+    fn snapshot(&mut self) -> storage::Result<Box<dyn storage::Transaction + '_>> {
+        // Deferred: the first read fixes the snapshot (WAL mode), no lock is taken for writing.
+        self.conn.execute_batch("BEGIN DEFERRED").or_storage()?;
         Ok(Box::new(SqliteTransaction {
             conn: self,
             finished: false,

@@ -5,6 +5,8 @@ use std::error::Error as StdError;
 
 use rusqlite::Connection;
 
+use crate::storage;
+
 /// `database '<path>': <SQLite's message> (<extended code name>; os error N: <text>)` for the
 /// first SQLite error in `error`'s chain, or the chain itself when it holds none. Call it on the
 /// connection that failed, before it fails again: the OS error is the one of its latest fault.
@@ -26,11 +28,18 @@ pub fn describe_error(conn: &Connection, error: &(dyn StdError + 'static)) -> St
     format!("database '{path}': {chain} ({})", facts.join("; "))
 }
 
-/// The first `rusqlite::Error` in a chain.
+/// The first `rusqlite::Error` in a chain, also as the cause a [`storage::Error`] keeps (which
+/// shows its cause's message and so does not list it as its source).
 pub fn sqlite_cause<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a rusqlite::Error> {
     let mut cause = Some(error);
     while let Some(error) = cause {
         if let Some(sqlite) = error.downcast_ref::<rusqlite::Error>() {
+            return Some(sqlite);
+        }
+        if let Some(storage::Error::Refused(kept) | storage::Error::Backend(kept)) =
+            error.downcast_ref::<storage::Error>()
+            && let Some(sqlite) = kept.downcast_ref::<rusqlite::Error>()
+        {
             return Some(sqlite);
         }
         cause = error.source();

@@ -11,10 +11,14 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+mod attestations;
 mod backend;
+mod components;
 mod error;
 mod fault;
 mod migrations;
+mod plugin_loads;
+mod triggers;
 mod wal;
 
 pub use backend::{CHANGE_POLL, SqliteBackend, SqliteConnection};
@@ -72,6 +76,11 @@ pub enum Error {
         /// The newest version this build knows.
         known: u32,
     },
+}
+
+/// The version of the SQLite library this build runs, `3.46.0`.
+pub fn version() -> &'static str {
+    rusqlite::version()
 }
 
 /// Open (creating if needed) the database in `data_dir` and bring its schema up to date.

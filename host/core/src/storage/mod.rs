@@ -16,14 +16,24 @@
 //! tx.commit()?;                    // dropped without commit: rolled back
 //! ```
 
+mod attestations;
+mod components;
 mod error;
+mod plugin_loads;
 mod pool;
+mod triggers;
 
 use std::fmt;
 use std::time::Duration;
 
+pub use attestations::Attestations;
+pub use components::Components;
 pub use error::{BoxError, Error, Result};
+pub use plugin_loads::{FileKey, PluginLoads, Record};
 pub use pool::Pool;
+pub use triggers::{
+    ScheduleAdvance, ScheduleUpsert, Schedules, TriggerJobs, WatcherUpsert, Watchers,
+};
 
 /// Where a node keeps its state: hands out connections to it.
 pub trait Backend: Send + Sync + fmt::Debug {
@@ -52,6 +62,15 @@ pub trait Connection: Send {
     /// [`Error::Backend`] when the transaction cannot start (another writer held the store
     /// for longer than the backend waits).
     fn transaction(&mut self) -> Result<Box<dyn Transaction + '_>>;
+
+    /// Begin a read transaction: every statement in it sees the store as of its first read,
+    /// whatever others commit meanwhile, and it holds no writer back. For reads that must
+    /// agree with each other (a query's pages and the feed position after them).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Backend`] when the transaction cannot start.
+    fn snapshot(&mut self) -> Result<Box<dyn Transaction + '_>>;
 
     /// Wait until any connection commits a change, at most `timeout`; true when one did.
     /// Workers sleep here between polls, so a new job wakes them at once.
@@ -82,7 +101,10 @@ pub trait Transaction {
 /// Every statement qntx runs, one trait per group of what it keeps. A backend implements each
 /// group on its connection type, and a transaction is a mode of that connection (SQLite:
 /// `BEGIN IMMEDIATE` … `COMMIT` on it), so both give the same `'static` store.
-pub trait Store {}
+pub trait Store:
+    Attestations + Schedules + Watchers + TriggerJobs + Components + PluginLoads
+{
+}
 
 impl<'a> std::ops::Deref for dyn Connection + 'a {
     type Target = dyn Store;

@@ -10,25 +10,25 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
-
 use super::{
     Error, HandlerVersion, check_name, component_bytes, current, job_handler, newest_of_all,
     registered_name, store,
 };
+use crate::ats::feed::Feed;
 use crate::error_chain;
 use crate::pulse::{Registered, Registry, SharedConnection, Wakeup};
 use crate::runtime::Runtime;
+use crate::storage::Connection;
 
 /// How often a running node looks for new handler attestations. With the time to load a
 /// small component, a new version serves jobs well within a second.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
-/// The user handlers a node serves, and where it is in the attestation log.
+/// The user handlers a node serves, and where it is in the attestation feed.
 pub struct Discovery {
     inner: Arc<Inner>,
-    db: Connection,
-    last_seq: i64,
+    db: Box<dyn Connection>,
+    feed: Feed,
     loaders: Vec<JoinHandle<()>>,
 }
 
@@ -55,7 +55,7 @@ impl std::fmt::Debug for Discovery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Discovery")
             .field("served", &self.inner.lock().served)
-            .field("last_seq", &self.last_seq)
+            .field("feed", &self.feed)
             .finish_non_exhaustive()
     }
 }
@@ -72,11 +72,11 @@ impl Discovery {
         runtime: Arc<Runtime>,
         registry: Arc<Registry>,
         shared: SharedConnection,
-        db: Connection,
+        db: Box<dyn Connection>,
     ) -> Result<Self, Error> {
         // Read the position first: a change made while loading is seen by the next poll.
-        let last_seq = store::last_seq(&db)?;
-        let names: Vec<String> = newest_of_all(&db)?.into_keys().collect();
+        let feed = Feed::from_now(db.store())?;
+        let names: Vec<String> = newest_of_all(db.store())?.into_keys().collect();
         let mut discovery = Self {
             inner: Arc::new(Inner {
                 runtime,
@@ -85,7 +85,7 @@ impl Discovery {
                 state: Mutex::new(State::default()),
             }),
             db,
-            last_seq,
+            feed,
             loaders: Vec::new(),
         };
         for name in names {
@@ -106,8 +106,7 @@ impl Discovery {
     ///
     /// [`Error`] when the database fails.
     pub fn poll(&mut self) -> Result<(), Error> {
-        let (names, last) = store::changed_since(&self.db, self.last_seq)?;
-        self.last_seq = last;
+        let names = store::changed(self.db.store(), &mut self.feed)?;
         for name in names {
             self.sync(&name, true);
         }
@@ -144,7 +143,7 @@ impl Discovery {
             return;
         }
         let handler = registered_name(name);
-        let version = match current(&self.db, name) {
+        let version = match current(self.db.store(), name) {
             Ok(version) => version,
             Err(error) => {
                 tracing::warn!(handler, error = %error_chain(&error), "reading handler failed");
@@ -181,7 +180,7 @@ impl Discovery {
             self.inner.install(&version, Ok(registered), Instant::now());
             return;
         }
-        let bytes = match component_bytes(&self.db, &version) {
+        let bytes = match component_bytes(self.db.store(), &version) {
             Ok(bytes) => bytes,
             Err(error) => {
                 self.inner.install(&version, Err(error), Instant::now());

@@ -81,7 +81,7 @@ pub enum Error {
     /// Reading or writing attestations failed.
     #[error(transparent)]
     Ats(#[from] crate::ats::Error),
-    /// The database failed.
+    /// The store failed.
     #[error("handler store")]
-    Sqlite(#[from] rusqlite::Error),
+    Storage(#[from] crate::storage::Error),
 }

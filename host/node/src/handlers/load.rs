@@ -7,6 +7,7 @@ use super::{Error, HandlerVersion, SHORT_SHA, registered_name, store};
 use crate::plugins::{self, LoadedPlugin};
 use crate::pulse::{Execution, JobHandler, Registered, RunningJob, SharedConnection};
 use crate::runtime::{Identity, PluginHandler, Runtime};
+use crate::storage::Store;
 
 /// A component that passed the checks: a component of our world whose `initialize` succeeds
 /// in the sandbox and announces exactly one handler.
@@ -54,11 +55,8 @@ pub fn check(
 ///
 /// # Errors
 ///
-/// [`Error::MissingComponent`], [`Error::Corrupt`], [`Error::Sqlite`].
-pub fn component_bytes(
-    db: &rusqlite::Connection,
-    version: &HandlerVersion,
-) -> Result<Vec<u8>, Error> {
+/// [`Error::MissingComponent`], [`Error::Corrupt`], [`Error::Storage`].
+pub fn component_bytes(db: &dyn Store, version: &HandlerVersion) -> Result<Vec<u8>, Error> {
     let name = &version.name;
     let bytes = store::component(db, &version.sha256)?.ok_or_else(|| Error::MissingComponent {
         name: name.clone(),

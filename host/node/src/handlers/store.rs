@@ -1,16 +1,11 @@
-//! The only SQL of user handlers: component bytes by sha256, and the poll that notices new
-//! handler attestations (to be replaced by the ATS change feed).
+//! What user handlers keep besides their attestations: component bytes by sha256
+//! ([`crate::storage::Components`]), and which handlers the attestation feed says changed.
 
-use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use super::{Error, PREDICATE};
-
-macro_rules! sql {
-    ($name:literal) => {
-        include_str!(concat!("sql/", $name, ".sql"))
-    };
-}
+use crate::ats::feed::Feed;
+use crate::storage::Store;
 
 /// The sha256 of `bytes`, hex.
 pub fn sha256(bytes: &[u8]) -> String {
@@ -21,11 +16,10 @@ pub fn sha256(bytes: &[u8]) -> String {
 ///
 /// # Errors
 ///
-/// [`Error::Sqlite`] on database failure.
-pub fn put_component(conn: &Connection, bytes: &[u8], now: i64) -> Result<String, Error> {
+/// [`Error::Storage`] when the store fails.
+pub fn put_component(store: &dyn Store, bytes: &[u8], now: i64) -> Result<String, Error> {
     let sha = sha256(bytes);
-    conn.prepare_cached(sql!("component_insert"))?
-        .execute(params![sha, bytes, bytes.len() as i64, now])?;
+    store.component_put(&sha, bytes, now)?;
     Ok(sha)
 }
 
@@ -33,49 +27,37 @@ pub fn put_component(conn: &Connection, bytes: &[u8], now: i64) -> Result<String
 ///
 /// # Errors
 ///
-/// [`Error::Sqlite`] on database failure.
-pub fn component(conn: &Connection, sha256: &str) -> Result<Option<Vec<u8>>, Error> {
-    Ok(conn
-        .prepare_cached(sql!("component_get"))?
-        .query_row([sha256], |row| row.get(0))
-        .optional()?)
+/// [`Error::Storage`] when the store fails.
+pub fn component(store: &dyn Store, sha256: &str) -> Result<Option<Vec<u8>>, Error> {
+    Ok(store.component_get(sha256)?)
 }
 
-/// The insertion sequence number of the newest attestation: where a poll starts.
+/// The subjects of handler attestations that `feed` has not returned yet, each once, in the
+/// order they were stored; reads the feed to its end.
 ///
 /// # Errors
 ///
-/// [`Error::Sqlite`] on database failure.
-pub fn last_seq(conn: &Connection) -> Result<i64, Error> {
-    Ok(conn
-        .prepare_cached(sql!("attestation_last_seq"))?
-        .query_row([], |row| row.get(0))?)
-}
-
-/// The subjects of handler attestations stored after `after` (a sequence number), and the
-/// sequence number to poll from next.
-///
-/// # Errors
-///
-/// [`Error::Sqlite`] on database failure.
-pub fn changed_since(conn: &Connection, after: i64) -> Result<(Vec<String>, i64), Error> {
-    let mut last = after;
+/// [`Error::Ats`] when the store fails; the feed stays after the last batch read.
+pub fn changed(store: &dyn Store, feed: &mut Feed) -> Result<Vec<String>, Error> {
     let mut names = Vec::new();
-    let mut statement = conn.prepare_cached(sql!("attestations_after"))?;
-    let mut rows = statement.query([after])?;
-    while let Some(row) = rows.next()? {
-        last = row.get(0)?;
-        let predicates: String = row.get(2)?;
-        let predicates: Vec<String> = serde_json::from_str(&predicates).unwrap_or_default();
-        if !predicates.iter().any(|p| p.eq_ignore_ascii_case(PREDICATE)) {
-            continue;
+    loop {
+        let batch = feed.poll(store)?;
+        if batch.is_empty() {
+            return Ok(names);
         }
-        let subjects: String = row.get(1)?;
-        for subject in serde_json::from_str::<Vec<String>>(&subjects).unwrap_or_default() {
-            if !names.contains(&subject) {
-                names.push(subject);
+        for attestation in batch {
+            if !attestation
+                .predicates
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(PREDICATE))
+            {
+                continue;
+            }
+            for subject in attestation.subjects {
+                if !names.contains(&subject) {
+                    names.push(subject);
+                }
             }
         }
     }
-    Ok((names, last))
 }

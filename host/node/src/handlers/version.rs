@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use super::{CONTEXT_REMOVED, CONTEXT_VERSION, Error, PREDICATE, SOURCE};
 use crate::ats::{self, Attestation, NewAttestation, Query};
+use crate::storage::Store;
 
 /// One version of a handler, as its attestation describes it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -134,10 +134,10 @@ fn query(name: Option<&str>) -> Query {
 
 /// Every handler attestation matching `query`, newest first, that is self-certifying: its
 /// actor is `handler:NAME` for its one subject NAME, or (as older nodes wrote it) NAME itself.
-fn events(conn: &Connection, mut query: Query, first_only: bool) -> Result<Vec<Event>, Error> {
+fn events(store: &dyn Store, mut query: Query, first_only: bool) -> Result<Vec<Event>, Error> {
     let mut events = Vec::new();
     loop {
-        let page = ats::store::query(conn, &query)?;
+        let page = ats::store::query(store, &query)?;
         for attestation in page.attestations {
             let own = match attestation.subjects.as_slice() {
                 [name] => {
@@ -168,8 +168,8 @@ fn events(conn: &Connection, mut query: Query, first_only: bool) -> Result<Vec<E
 /// # Errors
 ///
 /// [`Error::Ats`] when the store fails or [`Error::BadAttestation`] for a malformed entry.
-pub fn history(conn: &Connection, name: &str) -> Result<Vec<Event>, Error> {
-    events(conn, query(Some(name)), false)
+pub fn history(store: &dyn Store, name: &str) -> Result<Vec<Event>, Error> {
+    events(store, query(Some(name)), false)
 }
 
 /// The version of `name` to serve: `Ok(None)` when it was never created or was removed.
@@ -177,8 +177,8 @@ pub fn history(conn: &Connection, name: &str) -> Result<Vec<Event>, Error> {
 /// # Errors
 ///
 /// As [`history`].
-pub fn current(conn: &Connection, name: &str) -> Result<Option<HandlerVersion>, Error> {
-    Ok(match events(conn, query(Some(name)), true)?.pop() {
+pub fn current(store: &dyn Store, name: &str) -> Result<Option<HandlerVersion>, Error> {
+    Ok(match events(store, query(Some(name)), true)?.pop() {
         Some(Event::Version(version)) => Some(version),
         _ => None,
     })
@@ -189,9 +189,9 @@ pub fn current(conn: &Connection, name: &str) -> Result<Option<HandlerVersion>, 
 /// # Errors
 ///
 /// As [`history`].
-pub fn newest_of_all(conn: &Connection) -> Result<BTreeMap<String, Event>, Error> {
+pub fn newest_of_all(store: &dyn Store) -> Result<BTreeMap<String, Event>, Error> {
     let mut newest = BTreeMap::new();
-    for event in events(conn, query(None), false)? {
+    for event in events(store, query(None), false)? {
         let name = match &event {
             Event::Version(version) => version.name.clone(),
             Event::Removed { name, .. } => name.clone(),
@@ -229,7 +229,7 @@ pub struct NewVersion<'a> {
 /// [`Error::Ats`] when the attestation is invalid (for example, a source over the attribute
 /// limit) or the store fails.
 pub fn record_version(
-    conn: &Connection,
+    store: &dyn Store,
     version: &NewVersion<'_>,
     now: i64,
 ) -> Result<Attestation, Error> {
@@ -244,7 +244,7 @@ pub fn record_version(
     if let Some(from) = version.rolled_back_from {
         attributes["rolled_back_from"] = json!(from);
     }
-    record(conn, version.name, CONTEXT_VERSION, attributes, now)
+    record(store, version.name, CONTEXT_VERSION, attributes, now)
 }
 
 /// Record that handler `name` (whose current version is `sha256`) is retired.
@@ -253,13 +253,13 @@ pub fn record_version(
 ///
 /// [`Error::Ats`] when the store fails.
 pub fn record_removal(
-    conn: &Connection,
+    store: &dyn Store,
     name: &str,
     sha256: &str,
     now: i64,
 ) -> Result<Attestation, Error> {
     record(
-        conn,
+        store,
         name,
         CONTEXT_REMOVED,
         json!({ "sha256": sha256 }),
@@ -268,7 +268,7 @@ pub fn record_removal(
 }
 
 fn record(
-    conn: &Connection,
+    store: &dyn Store,
     name: &str,
     context: &str,
     attributes: Value,
@@ -284,13 +284,16 @@ fn record(
         attributes,
     }
     .validate(&ats::Limits::default(), now)?;
-    ats::store::insert(conn, &mut attestation)?;
+    ats::store::insert(store, &mut attestation)?;
     Ok(attestation)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::store::changed;
     use super::*;
+    use crate::ats::feed::Feed;
+    use crate::sqlite::{SqliteBackend, SqliteConnection};
 
     fn version<'a>(name: &'a str, sha256: &'a str) -> NewVersion<'a> {
         NewVersion {
@@ -305,9 +308,15 @@ mod tests {
         }
     }
 
+    fn db() -> (SqliteBackend, SqliteConnection) {
+        let backend = SqliteBackend::temporary().unwrap();
+        let conn = backend.connection().unwrap();
+        (backend, conn)
+    }
+
     #[test]
     fn the_newest_attestation_is_the_state_and_forgeries_are_ignored() {
-        let conn = crate::sqlite::open_in_memory().unwrap();
+        let (_backend, conn) = db();
         assert_eq!(current(&conn, "h").unwrap(), None);
         record_version(&conn, &version("h", "aa"), 10).unwrap();
         record_version(&conn, &version("h", "bb"), 20).unwrap();
@@ -358,15 +367,17 @@ mod tests {
 
     #[test]
     fn the_change_poll_reports_handler_subjects_after_a_position() {
-        let conn = crate::sqlite::open_in_memory().unwrap();
-        let start = super::super::store::last_seq(&conn).unwrap();
+        let (_backend, conn) = db();
+        let mut feed = Feed::from_now(&conn).unwrap();
+        let start = feed.cursor();
         record_version(&conn, &version("h", "aa"), 10).unwrap();
-        let (names, last) = super::super::store::changed_since(&conn, start).unwrap();
+        let names = changed(&conn, &mut feed).unwrap();
+        let last = feed.cursor();
         assert_eq!(names, ["h"]);
         assert!(last > start);
         assert_eq!(
-            super::super::store::changed_since(&conn, last).unwrap(),
-            (vec![], last)
+            (changed(&conn, &mut feed).unwrap(), feed.cursor()),
+            (Vec::<String>::new(), last)
         );
     }
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::Error;
 use super::load::{LoadedPlugin, load_file_naming};
-use super::record::{FileKey, PluginFile, Record};
+use super::record::{self, FileKey, PluginFile, Record};
 use crate::pulse::SharedConnection;
 use crate::runtime::Runtime;
 
@@ -19,7 +19,7 @@ pub struct Catalog {
     pub plugins: Vec<LoadedPlugin>,
     /// Files refused, with the reason.
     pub refused: Vec<Error>,
-    /// What each readable file gave, to [`super::record::save`]: files are described by it
+    /// What each readable file gave, to [`crate::storage::PluginLoads::plugin_load_save_all`]: files are described by it
     /// later without running them.
     pub records: Vec<(FileKey, Record)>,
 }
@@ -123,7 +123,7 @@ fn catalog(results: Vec<(Option<PluginFile>, Result<LoadedPlugin, Error>)>) -> C
                 if let Some(file) = &file {
                     catalog
                         .records
-                        .push((file.key.clone(), Record::loaded(&plugin, now)));
+                        .push((file.key.clone(), record::loaded(&plugin, now)));
                 }
                 if let Some(paths) = claimed.get(&plugin.name) {
                     let error = Error::Duplicate {
@@ -146,7 +146,7 @@ fn catalog(results: Vec<(Option<PluginFile>, Result<LoadedPlugin, Error>)>) -> C
                 if let Some(file) = &file {
                     catalog
                         .records
-                        .push((file.key.clone(), Record::refused(file, &error, now)));
+                        .push((file.key.clone(), record::refused(file, &error, now)));
                 }
                 catalog.refused.push(error);
             }

@@ -91,5 +91,5 @@ pub enum Error {
     },
     /// The records of plugin loads could not be read or written.
     #[error("plugin load records")]
-    Records(#[from] rusqlite::Error),
+    Records(#[from] crate::storage::Error),
 }

@@ -3,15 +3,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rusqlite::Connection;
 use serde::Serialize;
 
 use super::Error;
 use super::load::import_names;
 use super::manifest::{self, Manifest};
-use super::record::{self, PluginFile, Record};
+use super::record::{self, PluginFile};
 use crate::pulse::SharedConnection;
 use crate::runtime::{self, Runtime};
+use crate::storage::Store;
 
 /// What [`inspect`] found out about a plugin file.
 #[derive(Debug, Clone, Serialize)]
@@ -73,7 +73,7 @@ pub struct Import {
 pub fn inspect(
     runtime: &Arc<Runtime>,
     path: &Path,
-    records: &Connection,
+    records: &dyn Store,
     scratch: &SharedConnection,
 ) -> std::io::Result<Inspection> {
     let (file, unreadable_manifest) = match PluginFile::read(path) {
@@ -119,9 +119,9 @@ pub fn inspect(
             .collect();
         inspection.world = world_of(&inspection.imports, &inspection.exports);
     }
-    let recorded = record::find(records, &file.key).ok().flatten();
+    let recorded = records.plugin_load_find(&file.key).ok().flatten();
     let record = match (unreadable_manifest, recorded) {
-        (Some(error), _) => Record::refused(&file, &error, crate::clock::now_ms()),
+        (Some(error), _) => record::refused(&file, &error, crate::clock::now_ms()),
         (None, Some(record)) => {
             inspection.recorded_at = Some(record.loaded_at);
             record
@@ -130,10 +130,10 @@ pub fn inspect(
             inspection.ran_initialize = true;
             let now = crate::clock::now_ms();
             let record = match super::load_file(runtime, &file, scratch) {
-                Ok(plugin) => Record::loaded(&plugin, now),
-                Err(error) => Record::refused(&file, &error, now),
+                Ok(plugin) => record::loaded(&plugin, now),
+                Err(error) => record::refused(&file, &error, now),
             };
-            if let Err(error) = record::save(records, &file.key, &record) {
+            if let Err(error) = records.plugin_load_save(&file.key, &record) {
                 tracing::warn!(error = %crate::error_chain(&error), "recording the plugin load failed");
             }
             record

@@ -4,10 +4,9 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use rusqlite::Connection;
-
-use super::record::{self, FileKey, PluginFile, Record};
+use super::record::{FileKey, PluginFile, Record};
 use super::{Error, discover};
+use crate::storage::Store;
 
 /// One plugin file and what is known about it.
 #[derive(Debug, Clone)]
@@ -46,12 +45,12 @@ pub enum State {
 ///
 /// [`Error::Read`] for a directory that cannot be listed, [`Error::Records`] when the database
 /// fails.
-pub fn list(conn: &Connection, dirs: &[PathBuf]) -> Result<Vec<Listed>, Error> {
+pub fn list(store: &dyn Store, dirs: &[PathBuf]) -> Result<Vec<Listed>, Error> {
     let mut listed = Vec::new();
     for path in discover(dirs)? {
         let (key, state) = match PluginFile::read(&path) {
             Ok(file) => {
-                let state = match record::find(conn, &file.key)? {
+                let state = match store.plugin_load_find(&file.key)? {
                     Some(record) if record.refusal.is_some() => State::Refused(record),
                     Some(record) => State::Loaded(record),
                     None => State::NeverLoaded,

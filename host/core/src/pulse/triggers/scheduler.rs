@@ -3,11 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::Connection;
-
 use super::store::{self, Fired};
 use crate::clock::Clock;
 use crate::pulse::Result;
+use crate::storage::Connection;
 
 /// Schedules fired per [`Scheduler::run_once`] at most.
 const BATCH: u32 = 100;
@@ -26,7 +25,7 @@ pub struct SchedulerReport {
 /// Fires due schedules; the node runs it from its maintenance loop every [`Scheduler::INTERVAL`].
 #[derive(Debug)]
 pub struct Scheduler {
-    conn: Connection,
+    conn: Box<dyn Connection>,
     clock: Arc<dyn Clock>,
 }
 
@@ -35,7 +34,7 @@ impl Scheduler {
     pub const INTERVAL: Duration = Duration::from_millis(100);
 
     /// A scheduler on its own connection.
-    pub fn new(conn: Connection, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(conn: Box<dyn Connection>, clock: Arc<dyn Clock>) -> Self {
         Self { conn, clock }
     }
 
@@ -46,9 +45,9 @@ impl Scheduler {
     /// [`crate::pulse::Error`] when the database fails.
     pub fn run_once(&mut self) -> Result<SchedulerReport> {
         let now = self.clock.now_ms();
-        let conn = &mut self.conn;
+        let conn = self.conn.as_mut();
         let mut report = SchedulerReport::default();
-        for schedule in store::due_schedules(conn, now, BATCH)? {
+        for schedule in store::due_schedules(conn.store(), now, BATCH)? {
             match store::fire_schedule(conn, &schedule, now)? {
                 Fired::Enqueued(id) => {
                     tracing::info!(schedule = %schedule.id, job = %id, "schedule fired");

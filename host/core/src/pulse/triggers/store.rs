@@ -1,19 +1,12 @@
-//! The only code that reads or writes schedules and watchers.
+//! Schedules and watchers through the storage seam ([`crate::storage::Schedules`],
+//! [`crate::storage::Watchers`]): the rules (intervals, ids, who may remove what) and the
+//! transactions that fire them.
 
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
-use serde_json::Value;
-
-use super::model::WatcherFilter;
 use super::{Schedule, ScheduleSpec, Watcher, WatcherSpec};
-use crate::ats::{self, Attestation};
-use crate::pulse::store::{self as jobs, Enqueued};
+use crate::ats::Attestation;
+use crate::pulse::store::Enqueued;
 use crate::pulse::{Error, NewJob, Result};
-
-macro_rules! sql {
-    ($name:literal) => {
-        include_str!(concat!("sql/", $name, ".sql"))
-    };
-}
+use crate::storage::{Connection, ScheduleAdvance, ScheduleUpsert, Store, WatcherUpsert};
 
 /// The owner of schedules users add from the CLI.
 pub const USER: &str = "user";
@@ -24,26 +17,25 @@ pub const USER: &str = "user";
 ///
 /// # Errors
 ///
-/// [`Error::Invalid`] for an interval under a second; [`Error::Sqlite`] on database failure.
+/// [`Error::Invalid`] for an interval under a second; [`Error::Storage`] when the store fails.
 pub fn sync_plugin(
-    conn: &mut Connection,
+    conn: &mut dyn Connection,
     owner: &str,
     schedules: &[ScheduleSpec],
     watchers: &[WatcherSpec],
     now: i64,
 ) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.transaction()?;
     let mut schedule_ids = Vec::new();
     for spec in schedules {
         let base = format!("{}@{}s", spec.handler, spec.interval_ms / 1000);
         let id = unique_id(&base, &schedule_ids);
-        upsert_schedule(&tx, &id, owner, spec, now)?;
+        upsert_schedule(tx.store(), &id, owner, spec, now)?;
         schedule_ids.push(id);
     }
-    tx.prepare_cached(sql!("schedule_prune"))?
-        .execute(params![owner, json_list(&schedule_ids)])?;
+    tx.schedule_prune(owner, &schedule_ids)?;
 
-    let head = ats::store::head(&tx)?;
+    let head = tx.attestation_head()?;
     let mut watcher_ids = Vec::new();
     for spec in watchers {
         let id = unique_id(&format!("{}#1", spec.handler), &watcher_ids);
@@ -52,20 +44,16 @@ pub fn sync_plugin(
                 "watcher '{id}': max fires per second must be a positive number"
             )));
         }
-        tx.prepare_cached(sql!("watcher_upsert"))?.execute(params![
-            id,
+        tx.watcher_upsert(&WatcherUpsert {
+            id: &id,
             owner,
-            spec.handler,
-            serde_json::to_string(&spec.filter).expect("a filter serializes"),
-            spec.max_fires_per_second,
-            spec.include_own_writes,
-            head,
+            spec,
+            cursor_seq: head,
             now,
-        ])?;
+        })?;
         watcher_ids.push(id);
     }
-    tx.prepare_cached(sql!("watcher_prune"))?
-        .execute(params![owner, json_list(&watcher_ids)])?;
+    tx.watcher_prune(owner, &watcher_ids)?;
     tx.commit()?;
     Ok(())
 }
@@ -74,26 +62,23 @@ pub fn sync_plugin(
 ///
 /// # Errors
 ///
-/// [`Error::Invalid`] for an interval under a second; [`Error::Sqlite`] on database failure.
-pub fn add_schedule(conn: &Connection, spec: &ScheduleSpec, now: i64) -> Result<Schedule> {
+/// [`Error::Invalid`] for an interval under a second; [`Error::Storage`] when the store fails.
+pub fn add_schedule(store: &dyn Store, spec: &ScheduleSpec, now: i64) -> Result<Schedule> {
     let id = format!(
         "user-{}",
         ulid::Ulid::new().to_string().to_ascii_lowercase()
     );
-    upsert_schedule(conn, &id, USER, spec, now)?;
-    get_schedule(conn, &id)
+    upsert_schedule(store, &id, USER, spec, now)?;
+    get_schedule(store, &id)
 }
 
 /// Every schedule, by id.
 ///
 /// # Errors
 ///
-/// [`Error::Sqlite`] on database failure.
-pub fn list_schedules(conn: &Connection) -> Result<Vec<Schedule>> {
-    Ok(conn
-        .prepare_cached(sql!("schedule_list"))?
-        .query_map([], schedule_from_row)?
-        .collect::<rusqlite::Result<_>>()?)
+/// [`Error::Storage`] when the store fails.
+pub fn list_schedules(store: &dyn Store) -> Result<Vec<Schedule>> {
+    Ok(store.schedule_list()?)
 }
 
 /// The schedule with this id.
@@ -101,10 +86,9 @@ pub fn list_schedules(conn: &Connection) -> Result<Vec<Schedule>> {
 /// # Errors
 ///
 /// [`Error::NotFound`] when there is none.
-pub fn get_schedule(conn: &Connection, id: &str) -> Result<Schedule> {
-    conn.prepare_cached(sql!("schedule_get"))?
-        .query_row([id], schedule_from_row)
-        .optional()?
+pub fn get_schedule(store: &dyn Store, id: &str) -> Result<Schedule> {
+    store
+        .schedule_get(id)?
         .ok_or_else(|| Error::NotFound(format!("schedule {id}")))
 }
 
@@ -113,14 +97,11 @@ pub fn get_schedule(conn: &Connection, id: &str) -> Result<Schedule> {
 /// # Errors
 ///
 /// [`Error::NotFound`] when there is no such schedule.
-pub fn set_enabled(conn: &Connection, id: &str, enabled: bool, now: i64) -> Result<()> {
-    let schedule = get_schedule(conn, id)?;
-    conn.prepare_cached(sql!("schedule_set_enabled"))?
-        .execute(params![
-            id,
-            enabled,
-            now.saturating_add(schedule.interval_ms)
-        ])?;
+pub fn set_enabled(store: &dyn Store, id: &str, enabled: bool, now: i64) -> Result<()> {
+    let schedule = get_schedule(store, id)?;
+    if !store.schedule_set_enabled(id, enabled, now.saturating_add(schedule.interval_ms))? {
+        return Err(Error::NotFound(format!("schedule {id}")));
+    }
     Ok(())
 }
 
@@ -129,25 +110,23 @@ pub fn set_enabled(conn: &Connection, id: &str, enabled: bool, now: i64) -> Resu
 /// # Errors
 ///
 /// [`Error::NotFound`], or [`Error::Invalid`] for a plugin's schedule (pause it instead).
-pub fn remove_schedule(conn: &Connection, id: &str) -> Result<()> {
-    let schedule = get_schedule(conn, id)?;
+pub fn remove_schedule(store: &dyn Store, id: &str) -> Result<()> {
+    let schedule = get_schedule(store, id)?;
     if schedule.owner != USER {
         return Err(Error::Invalid(format!(
             "schedule '{id}' belongs to plugin '{}'; pause it instead",
             schedule.owner
         )));
     }
-    conn.prepare_cached(sql!("schedule_delete"))?
-        .execute([id])?;
+    if !store.schedule_delete(id)? {
+        return Err(Error::NotFound(format!("schedule {id}")));
+    }
     Ok(())
 }
 
 /// Schedules due at `now`, earliest first.
-pub(super) fn due_schedules(conn: &Connection, now: i64, limit: u32) -> Result<Vec<Schedule>> {
-    Ok(conn
-        .prepare_cached(sql!("schedule_due"))?
-        .query_map(params![now, limit], schedule_from_row)?
-        .collect::<rusqlite::Result<_>>()?)
+pub(super) fn due_schedules(store: &dyn Store, now: i64, limit: u32) -> Result<Vec<Schedule>> {
+    Ok(store.schedule_due(now, limit)?)
 }
 
 /// What firing a schedule did.
@@ -163,24 +142,26 @@ pub enum Fired {
 
 /// Fire a due schedule: move its next run past `now` (guarded on the next run time seen, so
 /// only one node wins) and enqueue its job unless one is still active, in one transaction.
-pub(super) fn fire_schedule(conn: &mut Connection, schedule: &Schedule, now: i64) -> Result<Fired> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+pub(super) fn fire_schedule(
+    conn: &mut dyn Connection,
+    schedule: &Schedule,
+    now: i64,
+) -> Result<Fired> {
+    let tx = conn.transaction()?;
     let interval = schedule.interval_ms.max(1);
     let missed = now.saturating_sub(schedule.next_run_at).max(0) / interval;
     let next = schedule
         .next_run_at
         .saturating_add(missed.saturating_add(1).saturating_mul(interval));
-    let enqueued = enqueue_for(&tx, schedule, now)?;
-    let changed = tx
-        .prepare_cached(sql!("schedule_advance"))?
-        .execute(params![
-            schedule.id,
-            schedule.next_run_at,
-            next,
-            enqueued.id,
-            now
-        ])?;
-    if changed == 0 {
+    let enqueued = enqueue_for(tx.store(), schedule, now)?;
+    let advanced = tx.schedule_advance(&ScheduleAdvance {
+        id: &schedule.id,
+        seen_next_run_at: schedule.next_run_at,
+        next_run_at: next,
+        job_id: &enqueued.id,
+        now,
+    })?;
+    if !advanced {
         return Ok(Fired::Lost);
     }
     tx.commit()?;
@@ -196,44 +177,34 @@ pub(super) fn fire_schedule(conn: &mut Connection, schedule: &Schedule, now: i64
 /// # Errors
 ///
 /// [`Error::NotFound`] when there is no such schedule.
-pub fn run_now(conn: &Connection, id: &str, now: i64) -> Result<Enqueued> {
-    let schedule = get_schedule(conn, id)?;
-    let enqueued = enqueue_for(conn, &schedule, now)?;
-    conn.prepare_cached(sql!("schedule_record_job"))?
-        .execute(params![id, enqueued.id, now])?;
+pub fn run_now(store: &dyn Store, id: &str, now: i64) -> Result<Enqueued> {
+    let schedule = get_schedule(store, id)?;
+    let enqueued = enqueue_for(store, &schedule, now)?;
+    store.schedule_record_job(id, &enqueued.id, now)?;
     Ok(enqueued)
 }
 
-fn enqueue_for(conn: &Connection, schedule: &Schedule, now: i64) -> Result<Enqueued> {
+fn enqueue_for(store: &dyn Store, schedule: &Schedule, now: i64) -> Result<Enqueued> {
     let job = NewJob {
         source: schedule.source(),
         unique: true,
         ..NewJob::new(schedule.handler.clone(), schedule.payload.clone())
     };
-    jobs::enqueue(conn, &job, now)
+    enqueue(store, &job, now)
+}
+
+/// The one place triggers enqueue: `job` joins the transaction `store` is in.
+fn enqueue(store: &dyn Store, job: &NewJob, now: i64) -> Result<Enqueued> {
+    store.trigger_enqueue(job, now)
 }
 
 /// Every watcher, by id.
 ///
 /// # Errors
 ///
-/// [`Error::Sqlite`] on database failure.
-pub fn list_watchers(conn: &Connection) -> Result<Vec<Watcher>> {
-    Ok(conn
-        .prepare_cached(sql!("watcher_list"))?
-        .query_map([], |row| {
-            let filter: String = row.get(3)?;
-            Ok(Watcher {
-                id: row.get(0)?,
-                owner: row.get(1)?,
-                handler: row.get(2)?,
-                filter: serde_json::from_str::<WatcherFilter>(&filter).unwrap_or_default(),
-                max_fires_per_second: row.get(4)?,
-                include_own_writes: row.get(5)?,
-                cursor_seq: row.get(6)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?)
+/// [`Error::Storage`] when the store fails.
+pub fn list_watchers(store: &dyn Store) -> Result<Vec<Watcher>> {
+    Ok(store.watcher_list()?)
 }
 
 /// Whether some watcher has not yet examined every attestation (work it may still turn into
@@ -241,28 +212,23 @@ pub fn list_watchers(conn: &Connection) -> Result<Vec<Watcher>> {
 ///
 /// # Errors
 ///
-/// [`Error::Sqlite`] on database failure.
-pub fn watchers_behind(conn: &Connection) -> Result<bool> {
-    Ok(conn
-        .prepare_cached(sql!("watcher_behind"))?
-        .query_row([], |row| row.get(0))?)
+/// [`Error::Storage`] when the store fails.
+pub fn watchers_behind(store: &dyn Store) -> Result<bool> {
+    Ok(store.watchers_behind()?)
 }
 
 /// Enqueue one job per attestation in `fire` for `watcher` and move its cursor from
 /// `watcher.cursor_seq` to `cursor`, in one transaction. Returns false (and changes nothing)
 /// when another node moved the cursor first.
 pub(super) fn fire_watcher(
-    conn: &mut Connection,
+    conn: &mut dyn Connection,
     watcher: &Watcher,
     fire: &[&Attestation],
     cursor: i64,
     now: i64,
 ) -> Result<bool> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let changed = tx
-        .prepare_cached(sql!("watcher_advance"))?
-        .execute(params![watcher.id, watcher.cursor_seq, cursor, now])?;
-    if changed == 0 {
+    let tx = conn.transaction()?;
+    if !tx.watcher_advance(&watcher.id, watcher.cursor_seq, cursor, now)? {
         return Ok(false);
     }
     for attestation in fire {
@@ -271,7 +237,7 @@ pub(super) fn fire_watcher(
             source: watcher.source(),
             ..NewJob::new(watcher.handler.clone(), payload)
         };
-        jobs::enqueue(&tx, &job, now)?;
+        enqueue(tx.store(), &job, now)?;
     }
     tx.commit()?;
     Ok(true)
@@ -282,7 +248,7 @@ pub const MAX_INTERVAL_SECONDS: i64 = 366 * 24 * 3600;
 const MAX_INTERVAL_MS: i64 = MAX_INTERVAL_SECONDS * 1000;
 
 fn upsert_schedule(
-    conn: &Connection,
+    store: &dyn Store,
     id: &str,
     owner: &str,
     spec: &ScheduleSpec,
@@ -294,18 +260,13 @@ fn upsert_schedule(
             spec.handler, spec.interval_ms
         )));
     }
-    conn.prepare_cached(sql!("schedule_upsert"))?
-        .execute(params![
-            id,
-            owner,
-            spec.handler,
-            spec.payload.to_string(),
-            spec.interval_ms,
-            spec.enabled,
-            now.saturating_add(spec.interval_ms),
-            now,
-        ])?;
-    Ok(())
+    Ok(store.schedule_upsert(&ScheduleUpsert {
+        id,
+        owner,
+        spec,
+        next_run_at: now.saturating_add(spec.interval_ms),
+        now,
+    })?)
 }
 
 fn unique_id(base: &str, taken: &[String]) -> String {
@@ -321,22 +282,4 @@ fn unique_id(base: &str, taken: &[String]) -> String {
         .map(|n| format!("{stem}{separator}{n}"))
         .find(|id| !taken.contains(id))
         .expect("some suffix is free")
-}
-
-fn json_list(ids: &[String]) -> String {
-    serde_json::to_string(ids).expect("strings serialize")
-}
-
-fn schedule_from_row(row: &Row<'_>) -> rusqlite::Result<Schedule> {
-    let payload: String = row.get(3)?;
-    Ok(Schedule {
-        id: row.get(0)?,
-        owner: row.get(1)?,
-        handler: row.get(2)?,
-        payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
-        interval_ms: row.get(4)?,
-        enabled: row.get(5)?,
-        next_run_at: row.get(6)?,
-        last_job_id: row.get(7)?,
-    })
 }

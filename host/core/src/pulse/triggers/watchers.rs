@@ -4,12 +4,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::Connection;
-
 use super::store;
-use crate::ats;
+use crate::ats::feed::Feed;
 use crate::clock::Clock;
 use crate::pulse::Result;
+use crate::storage::Connection;
 
 /// Attestations read per watcher per [`Watchers::run_once`] at most.
 const BATCH: u32 = 500;
@@ -36,7 +35,7 @@ struct Bucket {
 /// its maintenance loop every [`Watchers::INTERVAL`].
 #[derive(Debug)]
 pub struct Watchers {
-    conn: Connection,
+    conn: Box<dyn Connection>,
     clock: Arc<dyn Clock>,
     buckets: HashMap<String, Bucket>,
 }
@@ -46,7 +45,7 @@ impl Watchers {
     pub const INTERVAL: Duration = Duration::from_millis(100);
 
     /// The watcher service on its own connection.
-    pub fn new(conn: Connection, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(conn: Box<dyn Connection>, clock: Arc<dyn Clock>) -> Self {
         Self {
             conn,
             clock,
@@ -62,10 +61,12 @@ impl Watchers {
     /// [`crate::pulse::Error`] when the database fails.
     pub fn run_once(&mut self) -> Result<WatcherReport> {
         let now = self.clock.now_ms();
-        let conn = &mut self.conn;
+        let conn = self.conn.as_mut();
         let mut report = WatcherReport::default();
-        for watcher in store::list_watchers(conn)? {
-            let rows = ats::store::after(conn, watcher.cursor_seq, BATCH)?;
+        for watcher in store::list_watchers(conn.store())? {
+            let rows = Feed::after(watcher.cursor_seq)
+                .with_batch(BATCH)
+                .poll_with_seq(conn.store())?;
             if rows.is_empty() {
                 continue;
             }

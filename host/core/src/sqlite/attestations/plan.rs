@@ -16,15 +16,14 @@
 
 use rusqlite::types::Value as SqlValue;
 
-use crate::ats::query::fold;
-use crate::ats::{Dimension, Query};
+use crate::ats::{Dimension, Query, fold};
 
 /// Most separate index walks one statement merges.
-pub const MAX_BRANCHES: usize = 32;
+pub(super) const MAX_BRANCHES: usize = 32;
 
 /// Which index a query walks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Driver {
+pub(super) enum Driver {
     /// `attestation_values` for one dimension.
     Values(Dimension),
     /// `attestation_pairs`, the (predicate, context) index.
@@ -41,7 +40,7 @@ pub(super) struct Plan {
 
 /// The index `query` walks: its subjects, else its (predicate, context) pairs, else its first
 /// named dimension, else time.
-pub fn driver(query: &Query) -> Driver {
+pub(super) fn driver(query: &Query) -> Driver {
     if !query.subjects.is_empty() {
         Driver::Values(Dimension::Subject)
     } else if !query.predicates.is_empty() && !query.contexts.is_empty() {

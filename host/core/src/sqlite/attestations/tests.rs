@@ -1,13 +1,18 @@
-//! Store tests on an in-memory database: every filter rule, paging, plans and the feed.
+//! Store tests on a temporary database: every filter rule, paging, plans and the feed.
 
-use rusqlite::Connection;
 use serde_json::{Value, json};
 
+use super::plan::{self, Driver, MAX_BRANCHES, driver};
 use super::*;
+use crate::ats::store::{get, insert, pages, query};
 use crate::ats::{Limits, NewAttestation};
+use crate::sqlite::SqliteBackend;
 
-fn db() -> Connection {
-    crate::sqlite::open_in_memory().unwrap()
+/// A connection to a fresh database, and the database (removed when dropped).
+fn db() -> (SqliteBackend, SqliteConnection) {
+    let backend = SqliteBackend::temporary().unwrap();
+    let conn = backend.connection().unwrap();
+    (backend, conn)
 }
 
 struct Claim {
@@ -30,7 +35,7 @@ const CLAIM: Claim = Claim {
     attributes: Value::Null,
 };
 
-fn put(conn: &Connection, claim: Claim) -> Attestation {
+fn put(conn: &impl Attestations, claim: Claim) -> Attestation {
     let strings = |values: &[&str]| values.iter().map(|v| (*v).to_owned()).collect();
     let mut attestation = NewAttestation {
         subjects: strings(claim.subjects),
@@ -47,14 +52,14 @@ fn put(conn: &Connection, claim: Claim) -> Attestation {
     attestation
 }
 
-fn ids(conn: &Connection, q: &Query) -> Vec<String> {
+fn ids(conn: &impl Attestations, q: &Query) -> Vec<String> {
     q.validate().unwrap();
     let page = query(conn, q).unwrap();
     page.attestations.into_iter().map(|a| a.id).collect()
 }
 
 /// A small store with varied claims, and their ids in insertion order.
-fn sample(conn: &Connection) -> Vec<Attestation> {
+fn sample(conn: &impl Attestations) -> Vec<Attestation> {
     vec![
         put(
             conn,
@@ -117,7 +122,7 @@ fn strings(values: &[&str]) -> Vec<String> {
 
 #[test]
 fn no_condition_returns_everything_newest_first_with_ties_by_insertion() {
-    let conn = db();
+    let (_backend, conn) = db();
     let s = sample(&conn);
     assert_eq!(
         ids(&conn, &q()),
@@ -127,7 +132,7 @@ fn no_condition_returns_everything_newest_first_with_ties_by_insertion() {
 
 #[test]
 fn values_match_case_insensitively_in_every_dimension() {
-    let conn = db();
+    let (_backend, conn) = db();
     let s = sample(&conn);
     let by = |query: Query| ids(&conn, &query);
     assert_eq!(
@@ -164,7 +169,7 @@ fn values_match_case_insensitively_in_every_dimension() {
 
 #[test]
 fn or_within_a_dimension_and_across_dimensions() {
-    let conn = db();
+    let (_backend, conn) = db();
     let s = sample(&conn);
     let by = |query: Query| ids(&conn, &query);
     assert_eq!(
@@ -219,7 +224,7 @@ fn or_within_a_dimension_and_across_dimensions() {
 
 #[test]
 fn the_time_range_is_inclusive_at_both_ends() {
-    let conn = db();
+    let (_backend, conn) = db();
     let s = sample(&conn);
     let by = |since, until| {
         ids(
@@ -256,7 +261,7 @@ fn the_time_range_is_inclusive_at_both_ends() {
 
 #[test]
 fn source_matches_exactly() {
-    let conn = db();
+    let (_backend, conn) = db();
     let s = sample(&conn);
     let by = |source: &str| {
         ids(
@@ -274,7 +279,7 @@ fn source_matches_exactly() {
 
 #[test]
 fn attribute_conditions_compare_top_level_json_values_exactly() {
-    let conn = db();
+    let (_backend, conn) = db();
     let s = sample(&conn);
     let by = |conditions: &[(&str, Value)]| {
         let attributes = conditions
@@ -327,7 +332,7 @@ fn attribute_conditions_compare_top_level_json_values_exactly() {
 
 #[test]
 fn odd_attribute_keys_are_addressed_literally() {
-    let conn = db();
+    let (_backend, conn) = db();
     let a = put(
         &conn,
         Claim {
@@ -354,7 +359,7 @@ fn odd_attribute_keys_are_addressed_literally() {
 
 #[test]
 fn limit_defaults_to_100_and_is_capped() {
-    let conn = db();
+    let (_backend, conn) = db();
     for i in 0..1005 {
         put(
             &conn,
@@ -371,7 +376,7 @@ fn limit_defaults_to_100_and_is_capped() {
 
 #[test]
 fn pages_cover_every_result_once_even_while_others_insert() {
-    let conn = db();
+    let (_backend, conn) = db();
     for i in 0..50 {
         put(
             &conn,
@@ -431,7 +436,7 @@ fn pages_cover_every_result_once_even_while_others_insert() {
 
 #[test]
 fn the_pages_iterator_walks_to_the_end() {
-    let conn = db();
+    let (_backend, conn) = db();
     for i in 0..25 {
         put(
             &conn,
@@ -442,7 +447,7 @@ fn the_pages_iterator_walks_to_the_end() {
         );
     }
     let walked: Vec<Page> = pages(&conn, &Query { limit: 10, ..q() })
-        .collect::<Result<_>>()
+        .collect::<ats::Result<_>>()
         .unwrap();
     assert_eq!(
         walked
@@ -453,14 +458,14 @@ fn the_pages_iterator_walks_to_the_end() {
     );
     assert!(walked[2].next_cursor.is_none());
     let exact: Vec<Page> = pages(&conn, &Query { limit: 25, ..q() })
-        .collect::<Result<_>>()
+        .collect::<ats::Result<_>>()
         .unwrap();
     assert_eq!(exact.len(), 1, "a full last page says there is no next one");
 }
 
 #[test]
 fn a_page_stops_early_at_its_byte_budget() {
-    let conn = db();
+    let (_backend, conn) = db();
     let blob = "x".repeat(1000 * 1024);
     for i in 0..6 {
         put(
@@ -489,7 +494,7 @@ fn a_page_stops_early_at_its_byte_budget() {
 
 #[test]
 fn many_values_give_the_same_answer_as_few() {
-    let conn = db();
+    let (_backend, conn) = db();
     let names: Vec<String> = (0..40).map(|i| format!("s{i}")).collect();
     for (i, name) in names.iter().enumerate() {
         let mut a = NewAttestation {
@@ -550,7 +555,7 @@ fn many_values_give_the_same_answer_as_few() {
 
 #[test]
 fn plans_walk_an_index_and_never_sort() {
-    let conn = db();
+    let (_backend, conn) = db();
     sample(&conn);
     let cases = [
         (
@@ -616,6 +621,7 @@ fn plans_walk_an_index_and_never_sort() {
         });
         let plan = plan::plan(&query, 101);
         let mut statement = conn
+            .sql()
             .prepare(&format!("EXPLAIN QUERY PLAN {}", plan.sql))
             .unwrap();
         let steps: Vec<String> = statement
@@ -636,25 +642,25 @@ fn plans_walk_an_index_and_never_sort() {
 
 #[test]
 fn the_feed_returns_rows_after_a_sequence_in_commit_order() {
-    let conn = db();
-    assert_eq!(head(&conn).unwrap(), 0);
+    let (_backend, conn) = db();
+    assert_eq!(conn.attestation_head().unwrap(), 0);
     let s = sample(&conn);
-    let all = after(&conn, 0, 100).unwrap();
+    let all = conn.attestation_after(0, 100).unwrap();
     assert_eq!(
         all.iter().map(|(_, a)| &a.id).collect::<Vec<_>>(),
         s.iter().map(|a| &a.id).collect::<Vec<_>>()
     );
-    let head = head(&conn).unwrap();
+    let head = conn.attestation_head().unwrap();
     assert_eq!(head, all.last().unwrap().0);
-    let later = after(&conn, all[1].0, 1).unwrap();
+    let later = conn.attestation_after(all[1].0, 1).unwrap();
     assert_eq!(later.len(), 1);
     assert_eq!(later[0].1.id, s[2].id);
-    assert!(after(&conn, head, 10).unwrap().is_empty());
+    assert!(conn.attestation_after(head, 10).unwrap().is_empty());
 }
 
 #[test]
 fn the_pair_index_is_backfilled_for_older_attestations() {
-    let conn = Connection::open_in_memory().unwrap();
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
     conn.execute_batch(include_str!(
         "../../../migrations/001_create_attestations.sql"
     ))

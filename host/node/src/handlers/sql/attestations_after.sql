@@ -1,1 +1,0 @@
-SELECT seq, subjects, predicates FROM attestations WHERE seq > ?1 ORDER BY seq
