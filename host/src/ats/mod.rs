@@ -6,8 +6,7 @@
 //! ask a [`Query`]: OR within a dimension, AND across dimensions, case-insensitive, newest first,
 //! one bounded [`Page`] at a time.
 //!
-//! The [`feed`] follows new attestations in commit order, whichever process wrote them; the
-//! [`grammar`] reads the command line's `ax`/`as` sentences.
+//! The [`feed`] follows new attestations in commit order, whichever process wrote them.
 //!
 //! All SQL lives in [`store`]; the schema is `host/migrations/001_create_attestations.sql` and
 //! `003_index_attestation_pairs.sql`.
@@ -15,7 +14,6 @@
 pub mod actor;
 mod error;
 pub mod feed;
-pub mod grammar;
 pub mod id;
 mod model;
 mod query;

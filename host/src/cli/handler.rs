@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 
+use super::lang::Lang;
 use super::{Global, Outcome, output};
 use crate::clock::now_ms;
 use crate::handlers::{self, Event, HandlerVersion, NewVersion};
@@ -82,7 +83,7 @@ pub(super) struct CreateArgs {
 
     /// The source's language [default: from the file's extension]
     #[arg(long, value_enum, value_name = "LANG")]
-    lang: Option<Language>,
+    lang: Option<Lang>,
 
     /// What the handler does
     #[arg(long, default_value = "", value_name = "TEXT")]
@@ -201,7 +202,7 @@ fn create(
         (None, Some(code)) => (code.clone().into_bytes(), "<code>".to_owned()),
         (None, None) => bail!("give the handler's source with --file FILE or --code CODE"),
     };
-    let language = match (args.lang, &args.file) {
+    let language = match (args.lang.map(Language::from), &args.file) {
         (Some(language), _) => language,
         (None, Some(file)) => Language::from_path(file).with_context(|| {
             format!(
