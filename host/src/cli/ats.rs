@@ -8,9 +8,9 @@ use anyhow::{Context, anyhow, bail};
 use rusqlite::TransactionBehavior;
 use serde_json::Value;
 
+use super::grammar::{self, ParseError};
 use super::{Global, Outcome, output};
 use crate::ats::feed::Feed;
-use super::grammar::{self, ParseError};
 use crate::ats::when::{self, Edge};
 use crate::ats::{self, Attestation, Limits, NewAttestation, Query, store};
 use crate::clock::now_ms;

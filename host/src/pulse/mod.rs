@@ -42,6 +42,7 @@ mod rescuer;
 mod resumer;
 pub mod store;
 pub mod triggers;
+mod validate;
 pub mod watch;
 mod worker;
 
@@ -61,4 +62,5 @@ pub use pruner::{PruneReport, Pruner, PrunerConfig};
 pub use registry::{Registered, Registry};
 pub use rescuer::{Rescuer, RescuerConfig};
 pub use resumer::{BudgetResumer, ResumerConfig};
+pub use validate::{ConfigError, MAX_CLAIM_BATCH, MAX_LEASE, MAX_RETENTION, MIN_LEASE};
 pub use worker::{InFlight, Wakeup, Worker, WorkerConfig, WorkerReport, backoff};
