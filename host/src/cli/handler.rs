@@ -170,11 +170,7 @@ fn run_on(
         }
         HandlerCommand::Rollback { name, to } => rollback(conn, &name, to.as_deref(), &mut out),
         HandlerCommand::Remove { name } => {
-            handlers::check_name(&name)?;
-            let Some(version) = handlers::current(conn, &name)? else {
-                return Err(absent(conn, &name)?.into());
-            };
-            handlers::record_removal(conn, &name, &version.sha256, now_ms())?;
+            let version = handlers::remove(conn, &name, now_ms())?;
             writeln!(
                 out,
                 "{} removed (was {})",
@@ -280,105 +276,15 @@ fn rollback(
     to: Option<&str>,
     out: &mut impl Write,
 ) -> anyhow::Result<Outcome> {
-    handlers::check_name(name)?;
-    let history = handlers::history(conn, name)?;
-    let Some(newest) = history.first() else {
-        return Err(handlers::Error::NotFound(name.to_owned()).into());
-    };
-    let from = newest.sha256().to_owned();
-    let versions: Vec<&HandlerVersion> = history
-        .iter()
-        .filter_map(|event| match event {
-            Event::Version(version) => Some(version),
-            Event::Removed { .. } => None,
-        })
-        .collect();
-    let target = match to {
-        Some(prefix) => {
-            let prefix = prefix.to_ascii_lowercase();
-            let mut matches: Vec<&HandlerVersion> = versions
-                .iter()
-                .copied()
-                .filter(|v| v.sha256.starts_with(&prefix))
-                .collect();
-            matches.dedup_by(|a, b| a.sha256 == b.sha256);
-            let distinct = matches
-                .iter()
-                .map(|v| &v.sha256)
-                .collect::<std::collections::BTreeSet<_>>();
-            match (distinct.len(), prefix.is_empty()) {
-                (1, false) => matches[0],
-                (0, _) | (_, true) => {
-                    return Err(handlers::Error::UnknownVersion {
-                        name: name.to_owned(),
-                        sha: prefix,
-                    }
-                    .into());
-                }
-                _ => {
-                    return Err(handlers::Error::AmbiguousVersion {
-                        name: name.to_owned(),
-                        sha: prefix,
-                    }
-                    .into());
-                }
-            }
-        }
-        None => match newest {
-            Event::Removed { .. } => versions
-                .first()
-                .copied()
-                .ok_or_else(|| handlers::Error::NoEarlierVersion(name.to_owned()))?,
-            Event::Version(current) => versions
-                .iter()
-                .copied()
-                .find(|v| v.sha256 != current.sha256)
-                .ok_or_else(|| handlers::Error::NoEarlierVersion(name.to_owned()))?,
-        },
-    };
-    handlers::record_version(
-        conn,
-        &NewVersion {
-            name,
-            sha256: &target.sha256,
-            size: target.size,
-            language: &target.language,
-            source: &target.source,
-            wit_version: &target.wit_version,
-            description: &target.description,
-            rolled_back_from: Some(&from),
-        },
-        now_ms(),
-    )?;
+    let back = handlers::roll_back(conn, name, to, now_ms())?;
     writeln!(
         out,
         "{} {}  rolled back from {}",
         handlers::registered_name(name),
-        target.sha256,
-        short(&from)
+        back.version.sha256,
+        short(&back.from)
     )?;
     Ok(Outcome::Ok)
-}
-
-/// Why there is no current version: never created, or removed.
-fn absent(conn: &rusqlite::Connection, name: &str) -> anyhow::Result<handlers::Error> {
-    Ok(if handlers::history(conn, name)?.is_empty() {
-        handlers::Error::NotFound(name.to_owned())
-    } else {
-        handlers::Error::Removed(name.to_owned())
-    })
-}
-
-/// Refuse `handler/NAME` unless NAME has a current version.
-pub(super) fn check_enqueue(conn: &rusqlite::Connection, handler: &str) -> anyhow::Result<bool> {
-    let Some(name) = handler.strip_prefix(handlers::PREFIX) else {
-        return Ok(false);
-    };
-    handlers::check_name(name)?;
-    if handlers::current(conn, name)?.is_none() {
-        return Err(absent(conn, name)?.into());
-    }
-    Ok(true)
 }
 
 fn short(sha256: &str) -> &str {
