@@ -24,6 +24,7 @@ mod error;
 mod lifecycle;
 mod load;
 mod names;
+mod speaker;
 pub mod store;
 mod version;
 
@@ -33,6 +34,7 @@ pub use error::Error;
 pub use lifecycle::{RolledBack, remove, roll_back, rollback_target};
 pub use load::{Checked, check, component_bytes, job_handler};
 pub use names::{check_name, registered_name};
+pub use speaker::check_speaker;
 pub use version::{
     Event, HandlerVersion, NewVersion, current, history, newest_of_all, record_removal,
     record_version,
