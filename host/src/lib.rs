@@ -15,6 +15,8 @@
 //!
 //! All state goes through the storage seam ([`storage`]); its SQLite backend is [`sqlite`].
 
+#![warn(missing_docs)]
+
 pub mod ats;
 pub mod bench;
 pub mod cli;
