@@ -22,6 +22,8 @@ pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod handlers;
+#[cfg(test)]
+mod module_graph;
 pub mod node;
 pub mod plugins;
 pub mod pulse;
