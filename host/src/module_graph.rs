@@ -217,12 +217,12 @@ impl Graph {
             }
             rest = &rest[1..];
         }
-        if let (Some(name), true) = (rest.first(), depth < 8) {
-            if let Some(exported) = self.exports.get(&at).and_then(|e| e.get(name)) {
-                let mut full = exported.clone();
-                full.extend(rest[1..].iter().cloned());
-                return self.resolve(&at, &full, depth + 1).or(Some(at));
-            }
+        if let (Some(name), true) = (rest.first(), depth < 8)
+            && let Some(exported) = self.exports.get(&at).and_then(|e| e.get(name))
+        {
+            let mut full = exported.clone();
+            full.extend(rest[1..].iter().cloned());
+            return self.resolve(&at, &full, depth + 1).or(Some(at));
         }
         Some(at)
     }
