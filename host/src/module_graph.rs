@@ -1,24 +1,43 @@
-//! The import graph of the library's modules, read from its source, so that the split into
+//! The import graph of the library's modules, read from their source, so that the split into
 //! crates stays mechanical: no two modules import each other, and the layers below the node
 //! import nothing above them.
 //!
 //! A module is a file (`pulse/store.rs` is `pulse::store`, `pulse/mod.rs` is `pulse`). A
 //! module imports another when its code outside `#[cfg(test)] mod tests` names it or an item
 //! of it by path (`use crate::pulse::store`, `super::Job`, `crate::clock::now_ms()`); a name
-//! a parent re-exports (`pub use job::Job` in `pulse/mod.rs`) counts as the module that
-//! defines it. A parent naming its own children (declaring or re-exporting them) is not an
-//! import.
+//! a module imports or re-exports (`pub use job::Job` in `pulse/mod.rs`) counts as the module
+//! that defines it. A parent naming its own children (declaring or re-exporting them) is not
+//! an import. Several crates can be read as one graph ([`Crate`]): each is mounted at a module
+//! path, and their names (`qntx_core::pulse`) resolve to their modules.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Modules by path (`""` is the crate root), each with its code outside its tests.
-type Sources = BTreeMap<String, String>;
+/// A crate whose modules are read into the graph.
+struct Crate<'a> {
+    /// Its name in paths: `qntx_core`.
+    name: &'a str,
+    /// The module path its modules get: `""` for `ats`, `pulse`, ...; `runtime` for a crate
+    /// that others see as `runtime`.
+    mount: &'a str,
+    /// Its `src` directory.
+    src: &'a Path,
+}
 
-/// Every module of `src` except the binary's `main.rs`.
-fn read_modules(src: &Path) -> Sources {
-    let mut modules = Sources::new();
-    let mut dirs = vec![src.to_owned()];
+/// One module: its crate, the path its children join to, its parent, and its code outside
+/// its tests.
+struct Module {
+    krate: String,
+    prefix: String,
+    parent: Option<String>,
+    code: String,
+}
+
+/// Every module of a crate (not the binary's `main.rs`), by id: its module path, or
+/// `<crate>` for the root of a crate mounted at `""`.
+fn read_modules(krate: &Crate<'_>, modules: &mut BTreeMap<String, Module>) {
+    let root = root_id(krate);
+    let mut dirs = vec![krate.src.to_owned()];
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
@@ -29,20 +48,48 @@ fn read_modules(src: &Path) -> Sources {
             if path.extension().is_none_or(|ext| ext != "rs") {
                 continue;
             }
-            let relative = path.strip_prefix(src).unwrap().with_extension("");
+            let relative = path.strip_prefix(krate.src).unwrap().with_extension("");
             let relative = relative.to_str().unwrap().replace('\\', "/");
             if relative == "main" {
                 continue;
             }
-            let module = match relative.as_str() {
-                "lib" => String::new(),
-                other => other.trim_end_matches("/mod").replace('/', "::"),
-            };
             let text = std::fs::read_to_string(&path).unwrap();
-            modules.insert(module, code(&text));
+            let (id, prefix, parent) = if relative == "lib" {
+                (root.clone(), krate.mount.to_owned(), None)
+            } else {
+                let inner = relative.trim_end_matches("/mod").replace('/', "::");
+                let id = join(krate.mount, &inner);
+                let parent = match inner.rsplit_once("::") {
+                    Some((up, _)) => join(krate.mount, up),
+                    None => root.clone(),
+                };
+                (id.clone(), id, Some(parent))
+            };
+            let module = Module {
+                krate: krate.name.to_owned(),
+                prefix,
+                parent,
+                code: code(&text),
+            };
+            modules.insert(id, module);
         }
     }
-    modules
+}
+
+fn root_id(krate: &Crate<'_>) -> String {
+    if krate.mount.is_empty() {
+        format!("<{}>", krate.name)
+    } else {
+        krate.mount.to_owned()
+    }
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}::{name}")
+    }
 }
 
 /// The code of a file: without its test module (last in a file, by the style guide) and
@@ -116,17 +163,16 @@ fn split_top_level(text: &str) -> Vec<&str> {
     parts.into_iter().filter(|p| !p.trim().is_empty()).collect()
 }
 
-/// The `use` statements of some code: (is it a re-export, its tree), and the code without them.
-fn uses(code: &str) -> (Vec<(bool, String)>, String) {
+/// The trees of the `use` statements of some code, and the code without them.
+fn uses(code: &str) -> (Vec<String>, String) {
     let mut found = Vec::new();
     let mut rest = String::new();
     let mut remaining = code;
     while let Some(at) = find_use(remaining) {
         let end = at + remaining[at..].find(';').unwrap();
         let statement = &remaining[at..end];
-        let public = statement.starts_with("pub");
         let tree = &statement[statement.find("use ").unwrap() + 4..];
-        found.push((public, tree.to_owned()));
+        found.push(tree.to_owned());
         rest.push_str(&remaining[..at]);
         remaining = &remaining[end + 1..];
     }
@@ -151,76 +197,115 @@ fn find_use(code: &str) -> Option<usize> {
     None
 }
 
-/// The module graph: modules, what each re-exports, and the imports between them.
+/// The module graph: modules, what each imports, and the imports between them.
 struct Graph {
-    modules: BTreeSet<String>,
-    /// By module: name → the path it re-exports, as written there.
-    exports: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    modules: BTreeMap<String, Module>,
+    /// Crate name → the id of its root.
+    roots: BTreeMap<String, String>,
+    /// By module: name → the path it imports under that name, as written there.
+    names: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Importer → imported.
     edges: BTreeSet<(String, String)>,
 }
 
 impl Graph {
-    fn read(src: &Path) -> Self {
-        let sources = read_modules(src);
+    fn read(crates: &[Crate<'_>]) -> Self {
+        let mut modules = BTreeMap::new();
+        for krate in crates {
+            read_modules(krate, &mut modules);
+        }
         let mut graph = Self {
-            modules: sources.keys().cloned().collect(),
-            exports: BTreeMap::new(),
+            roots: crates
+                .iter()
+                .map(|krate| (krate.name.to_owned(), root_id(krate)))
+                .collect(),
+            modules,
+            names: BTreeMap::new(),
             edges: BTreeSet::new(),
         };
         let mut named = Vec::new();
-        for (module, code) in &sources {
-            let (statements, rest) = uses(code);
-            for (public, tree) in statements {
+        for (id, module) in &graph.modules {
+            let (statements, rest) = uses(&module.code);
+            for tree in statements {
                 for (path, name) in expand_use(&tree) {
-                    if public {
-                        graph
-                            .exports
-                            .entry(module.clone())
-                            .or_default()
-                            .insert(name, path.clone());
-                    }
-                    named.push((module.clone(), path));
+                    named.push((id.clone(), path.clone()));
+                    graph
+                        .names
+                        .entry(id.clone())
+                        .or_default()
+                        .insert(name, path);
                 }
             }
             for path in inline_paths(&rest) {
-                named.push((module.clone(), path));
+                named.push((id.clone(), path));
             }
         }
         for (module, path) in named {
-            if let Some(target) = graph.resolve(&module, &path, 0) {
-                let descendant = target.starts_with(&format!("{module}::")) || module.is_empty();
-                if target != module && !descendant {
-                    graph.edges.insert((module, target));
-                }
+            if let Some(target) = graph.resolve(&module, &path, 0)
+                && target != module
+                && !graph.is_descendant(&target, &module)
+            {
+                graph.edges.insert((module, target));
             }
         }
         graph
     }
 
-    /// The module `path`, named in `module`, stands for; `None` for another crate's.
+    /// The child module `name` of module `at`, if there is one.
+    fn child(&self, at: &str, name: &str) -> Option<String> {
+        let parent = self.modules.get(at)?;
+        let id = join(&parent.prefix, name);
+        (self.modules.get(&id)?.krate == parent.krate).then_some(id)
+    }
+
+    fn is_descendant(&self, module: &str, of: &str) -> bool {
+        let (Some(module), Some(ancestor)) = (self.modules.get(module), self.modules.get(of))
+        else {
+            return false;
+        };
+        module.krate == ancestor.krate
+            && (ancestor.prefix.is_empty()
+                || module.prefix.starts_with(&format!("{}::", ancestor.prefix)))
+    }
+
+    /// The module `path`, named in `module`, stands for; `None` for a crate not read.
     fn resolve(&self, module: &str, path: &[String], depth: usize) -> Option<String> {
-        let (mut at, mut rest) = match path.first()?.as_str() {
-            "crate" => (String::new(), &path[1..]),
+        let first = path.first()?;
+        if depth > 8 {
+            return None;
+        }
+        let (mut at, mut rest) = match first.as_str() {
+            "crate" => (self.roots[&self.modules[module].krate].clone(), &path[1..]),
             "self" => (module.to_owned(), &path[1..]),
-            "super" => (parent(module), &path[1..]),
-            first if self.modules.contains(&child(module, first)) => (module.to_owned(), path),
-            _ => return None,
+            "super" => (self.modules[module].parent.clone()?, &path[1..]),
+            name if self.roots.contains_key(name) => (self.roots[name].clone(), &path[1..]),
+            name if self.child(module, name).is_some() => (module.to_owned(), path),
+            name => {
+                // A name this module imported: `use super::store;` then `store::get`.
+                let imported = self.names.get(module)?.get(name)?;
+                if imported.first() == Some(first) {
+                    return None;
+                }
+                let mut full = imported.clone();
+                full.extend(path[1..].iter().cloned());
+                return self.resolve(module, &full, depth + 1);
+            }
         };
         while let Some(first) = rest.first() {
             if first == "super" {
-                at = parent(&at);
-            } else if self.modules.contains(&child(&at, first)) {
-                at = child(&at, first);
+                at = self.modules[&at].parent.clone()?;
+            } else if let Some(child) = self.child(&at, first) {
+                at = child;
             } else {
                 break;
             }
             rest = &rest[1..];
         }
-        if let (Some(name), true) = (rest.first(), depth < 8)
-            && let Some(exported) = self.exports.get(&at).and_then(|e| e.get(name))
+        // An item `at` imports or re-exports counts as the module that defines it.
+        if let Some(name) = rest.first()
+            && let Some(imported) = self.names.get(&at).and_then(|names| names.get(name))
         {
-            let mut full = exported.clone();
+            let mut full = imported.clone();
             full.extend(rest[1..].iter().cloned());
             return self.resolve(&at, &full, depth + 1).or(Some(at));
         }
@@ -234,20 +319,6 @@ impl Graph {
             .filter(|(a, b)| a < b && self.edges.contains(&(b.clone(), a.clone())))
             .cloned()
             .collect()
-    }
-}
-
-fn parent(module: &str) -> String {
-    module
-        .rsplit_once("::")
-        .map_or(String::new(), |(p, _)| p.to_owned())
-}
-
-fn child(module: &str, name: &str) -> String {
-    if module.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{module}::{name}")
     }
 }
 
@@ -295,9 +366,31 @@ const KNOWN_MUTUAL: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The crates under `host/` that exist: this one, and those split from it (`qntx-core`,
+/// `qntx-runtime`, `qntx-node`), each mounted where the `qntx` crate re-exports it.
+fn library() -> Graph {
+    let host = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let layout = [
+        ("qntx_core", "", "core/src"),
+        ("qntx_runtime", "runtime", "runtime/src"),
+        ("qntx_node", "", "node/src"),
+        ("qntx", "", "src"),
+    ];
+    let dirs: Vec<(&str, &str, std::path::PathBuf)> = layout
+        .into_iter()
+        .map(|(name, mount, src)| (name, mount, host.join(src)))
+        .filter(|(_, _, src)| src.join("lib.rs").is_file())
+        .collect();
+    let crates: Vec<Crate<'_>> = dirs
+        .iter()
+        .map(|(name, mount, src)| Crate { name, mount, src })
+        .collect();
+    Graph::read(&crates)
+}
+
 #[test]
 fn no_two_modules_import_each_other() {
-    let graph = Graph::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
+    let graph = library();
     assert!(
         graph.edges.len() > 100,
         "the graph is read: {}",
@@ -327,7 +420,7 @@ fn no_two_modules_import_each_other() {
 
 #[test]
 fn the_layers_below_the_node_import_nothing_above_them() {
-    let graph = Graph::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
+    let graph = library();
     let below = ["storage", "sqlite", "ats", "pulse", "clock"];
     let above = [
         "runtime",
@@ -368,19 +461,39 @@ fn paths_resolve_through_use_trees_and_re_exports() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     };
-    write("lib.rs", "pub mod p;\npub mod q;\n");
-    write("p/mod.rs", "mod a;\nmod b;\npub use a::{A, B as Bee};\n");
+    write("top/lib.rs", "pub mod p;\npub mod q;\nuse lower as low;\n");
     write(
-        "p/a.rs",
+        "top/p/mod.rs",
+        "mod a;\nmod b;\npub use a::{A, B as Bee};\n",
+    );
+    write(
+        "top/p/a.rs",
         "use super::b::helper;\npub struct A;\npub struct B;\n",
     );
     write(
-        "p/b.rs",
+        "top/p/b.rs",
         "// use crate::q; is a comment\npub fn helper() -> super::A { crate::q::f() }\n\
          #[cfg(test)]\nmod tests {\n    use super::super::a::B;\n}\n",
     );
-    write("q.rs", "use crate::p::Bee;\npub fn f() {}\n");
-    let graph = Graph::read(dir.path());
+    write(
+        "top/q.rs",
+        "use crate::p::Bee;\npub fn f() {\n    crate::low::x::f();\n}\n",
+    );
+    write("lower/lib.rs", "pub mod x;\n");
+    write("lower/x.rs", "pub fn f() {}\n");
+    let (top, lower) = (dir.path().join("top"), dir.path().join("lower"));
+    let graph = Graph::read(&[
+        Crate {
+            name: "top",
+            mount: "",
+            src: &top,
+        },
+        Crate {
+            name: "lower",
+            mount: "low",
+            src: &lower,
+        },
+    ]);
     let edges: Vec<(&str, &str)> = graph
         .edges
         .iter()
@@ -389,10 +502,12 @@ fn paths_resolve_through_use_trees_and_re_exports() {
     assert_eq!(
         edges,
         [
+            ("<top>", "low"),
             ("p::a", "p::b"),
             ("p::b", "p::a"),
             ("p::b", "q"),
-            ("q", "p::a")
+            ("q", "low::x"),
+            ("q", "p::a"),
         ]
     );
     assert_eq!(graph.mutual(), [("p::a".into(), "p::b".into())]);
