@@ -50,8 +50,13 @@ impl WorkerConfig {
         self.tree.validate()
     }
 
-    /// [`Self::validate`] without the tree limits.
-    pub(crate) fn validate_claims(&self) -> Result<(), ConfigError> {
+    /// [`Self::validate`] without the tree limits: what a node checks before its pruner's
+    /// retention, so that its settings are refused in the order they are documented.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::validate`].
+    pub fn validate_claims(&self) -> Result<(), ConfigError> {
         bounds::timeout_ms(self.default_timeout)
             .map_err(|error| ConfigError::DefaultTimeout(error.to_string()))?;
         if self.lease < MIN_LEASE {
