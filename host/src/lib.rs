@@ -12,8 +12,12 @@
 //!
 //! The library crates are re-exported here under their module names.
 
+#![warn(missing_docs)]
+
 pub mod bench;
 pub mod cli;
+#[cfg(test)]
+mod module_graph;
 
 pub use qntx_core::{ats, clock, error_chain, pulse, sqlite, storage};
 pub use qntx_node::{handlers, node, plugins, toolchain};

@@ -6,6 +6,8 @@
 //! - [`sqlite`]: the SQLite backend (moving to a crate of its own);
 //! - [`clock`]: time, replaceable in tests.
 
+#![warn(missing_docs)]
+
 pub mod ats;
 pub mod clock;
 pub mod pulse;

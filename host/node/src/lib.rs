@@ -6,6 +6,8 @@
 //! - [`toolchain`]: building plugin crates and handler files into components;
 //! - [`node`]: a running node that wires them to Pulse and the runtime.
 
+#![warn(missing_docs)]
+
 pub mod handlers;
 pub mod node;
 pub mod plugins;

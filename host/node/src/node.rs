@@ -17,6 +17,8 @@ use crate::runtime::{CompileStats, Runtime, RuntimeConfig};
 use crate::sqlite::SqliteBackend;
 use crate::{error_chain, sqlite, storage};
 
+mod config;
+
 /// How often the maintenance loop looks for cancelled and paused jobs: the bound on cancel
 /// latency, plus one epoch tick.
 const INTERRUPT_CHECK: Duration = Duration::from_millis(50);
@@ -47,6 +49,9 @@ pub enum Error {
     /// The database cannot be written (the message names the file and the OS error).
     #[error("{0}")]
     Unwritable(String),
+    /// A setting is out of bounds ([`NodeConfig::validate`]).
+    #[error(transparent)]
+    Config(#[from] pulse::ConfigError),
 }
 
 /// How to run a node.
@@ -137,9 +142,11 @@ impl Node {
     ///
     /// # Errors
     ///
-    /// [`Error`] when the database, engine or a plugin directory fails. A plugin file that is
-    /// refused does not stop the node: see [`Node::refused`].
+    /// [`Error::Config`] when [`NodeConfig::validate`] refuses a setting; [`Error`] when the
+    /// database, engine or a plugin directory fails. A plugin file that is refused does not
+    /// stop the node: see [`Node::refused`].
     pub fn start(config: NodeConfig) -> Result<Self, Error> {
+        config.validate()?;
         let id = format!("node-{}", ulid::Ulid::new());
         let conn: SharedConnection =
             Arc::new(std::sync::Mutex::new(sqlite::open_in(&config.data_dir)?));

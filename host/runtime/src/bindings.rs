@@ -1,5 +1,7 @@
 //! The host side of the `qntx:plugin` world, generated from `wit/`.
 
+// Generated from the WIT, where every item is documented.
+#[allow(missing_docs)]
 mod generated {
     wasmtime::component::bindgen!({
         world: "plugin",

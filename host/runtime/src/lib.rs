@@ -13,6 +13,8 @@
 //! `host/` holds one file per WIT interface; [`PluginHandler`] turns a Pulse job into an
 //! `execute-job` call and the guest's effects into an [`crate::pulse::Execution`].
 
+#![warn(missing_docs)]
+
 use qntx_core::{ats, clock, error_chain, pulse};
 
 mod bindings;

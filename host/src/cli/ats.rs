@@ -1,15 +1,15 @@
-//! `qntx as` (attest) and `qntx ax` (query): the keyword grammar of [`crate::ats::grammar`]
+//! `qntx as` (attest) and `qntx ax` (query): the keyword grammar of [`super::grammar`]
 //! or plain flags, or both (flags add to what the words say).
 
 use std::io::Write;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 use serde_json::Value;
 
+use super::grammar::{self, ParseError};
 use super::{Global, Outcome, output};
 use crate::ats::feed::Feed;
-use crate::ats::grammar::{self, ParseError};
 use crate::ats::when::{self, Edge};
 use crate::ats::{self, Attestation, Limits, NewAttestation, Query, store};
 use crate::clock::now_ms;
@@ -348,27 +348,9 @@ fn parse_attrs(attrs: &[String]) -> anyhow::Result<Vec<(String, Value)>> {
         .collect()
 }
 
-/// A person speaks for no plugin, handler or node ([`ats::actor`]), and cannot write what
-/// reads as a user handler's version record: `qntx handler` writes those.
+/// What a person may not attest ([`crate::handlers::check_speaker`]).
 fn check_speaker(attestation: &Attestation) -> anyhow::Result<()> {
-    for actor in &attestation.actors {
-        ats::actor::check_person(actor).map_err(|reason| anyhow!("{reason}"))?;
-    }
-    let is =
-        |values: &[String], wanted: &str| values.iter().any(|v| v.eq_ignore_ascii_case(wanted));
-    let record_shape = attestation.subjects.len() == 1
-        && attestation.actors == attestation.subjects
-        && is(&attestation.predicates, crate::handlers::PREDICATE)
-        && (is(&attestation.contexts, crate::handlers::CONTEXT_VERSION)
-            || is(&attestation.contexts, crate::handlers::CONTEXT_REMOVED));
-    if record_shape {
-        bail!(
-            "'{0} is handler of ... by {0}' is the shape of a user handler's record; \
-             use 'qntx handler create|rollback|remove {0}'",
-            attestation.subjects[0]
-        );
-    }
-    Ok(())
+    crate::handlers::check_speaker(attestation).map_err(anyhow::Error::msg)
 }
 
 /// `$USER`, or `cli` when it is unset or empty.

@@ -11,9 +11,9 @@ use serde_json::Value;
 
 use super::{Global, Outcome, output};
 use crate::clock::now_ms;
+use crate::handlers::{self, EnqueueError};
 use crate::plugins;
 use crate::pulse::{DEFAULT_MAX_ATTEMPTS, NewJob, bounds, store};
-use crate::storage::PluginLoads;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct EnqueueArgs {
@@ -321,59 +321,38 @@ pub(super) fn parse_time(text: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("'{text}' is after 9999-12-31T23:59:59Z"))
 }
 
-/// Refuse a handler that no node registered and no plugin in the plugin directories announces.
+/// Refuse a handler that no node registered and no plugin in the plugin directories announces
+/// ([`handlers::check_enqueue`]).
 pub(super) fn check_registered(
     global: &Global,
     conn: &rusqlite::Connection,
     handler: &str,
 ) -> anyhow::Result<()> {
     let records = global.connect()?;
-    if super::handler::check_enqueue(&records, handler)? {
-        return Ok(());
-    }
-    if store::registered_handler(conn, handler)?.is_some() {
-        return Ok(());
-    }
-    let mut known = store::registered_handler_names(conn)?;
-    // What nodes recorded of the files as they are now; only files no node has loaded are
-    // loaded here (running their initialize once).
-    let mut unrecorded = Vec::new();
-    for entry in plugins::listing::list(&records, &global.plugin_dirs()?)? {
-        match entry.state {
-            plugins::listing::State::Loaded(record) => {
-                let plugin = record.name.unwrap_or_default();
-                known.extend(record.handlers.iter().map(|(h, _)| format!("{plugin}/{h}")));
-            }
-            plugins::listing::State::NeverLoaded => unrecorded.push(entry.path),
-            _ => {}
+    handlers::check_enqueue(conn, &records, handler, &PluginDirs(global)).map_err(|error| {
+        match error {
+            // Unwrapped, so that a database fault still reads as one (see `Global::with_database`).
+            EnqueueError::Records(error) => error.into(),
+            EnqueueError::Source(error) => error,
+            error => error.into(),
         }
+    })
+}
+
+/// The command's plugin directories; files no node has loaded are loaded by a checking
+/// runtime that shares the node's compile cache.
+struct PluginDirs<'a>(&'a Global);
+
+impl handlers::PluginSource for PluginDirs<'_> {
+    fn dirs(&self) -> anyhow::Result<Vec<PathBuf>> {
+        self.0.plugin_dirs()
     }
-    if !unrecorded.is_empty() {
-        let catalog = plugins::load_all(
-            &super::plugin::checking_runtime(Some(global))?,
-            &unrecorded,
+
+    fn load(&self, files: &[PathBuf]) -> anyhow::Result<plugins::Catalog> {
+        Ok(plugins::load_all(
+            &super::plugin::checking_runtime(Some(self.0))?,
+            files,
             &super::plugin::scratch_store()?,
-        );
-        records.plugin_load_save_all(&catalog.records)?;
-        for plugin in catalog.plugins {
-            for (name, _) in &plugin.handlers {
-                known.push(plugin.handler_name(name));
-            }
-        }
+        ))
     }
-    if known.iter().any(|name| name == handler) {
-        return Ok(());
-    }
-    known.sort();
-    known.dedup();
-    let listing = if known.is_empty() {
-        "no handlers are known yet".to_owned()
-    } else {
-        format!("known handlers: {}", known.join(", "))
-    };
-    bail!(
-        "no plugin announces handler '{handler}'; {listing}\n\
-         hint: build the plugin into the plugin directory (qntx plugin build), or pass \
-         --allow-unregistered to enqueue for a plugin that is not loaded yet"
-    )
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 
+use super::lang::Lang;
 use super::{Global, Outcome, output};
 use crate::clock::now_ms;
 use crate::handlers::{self, Event, HandlerVersion, NewVersion};
@@ -83,7 +84,7 @@ pub(super) struct CreateArgs {
 
     /// The source's language [default: from the file's extension]
     #[arg(long, value_enum, value_name = "LANG")]
-    lang: Option<Language>,
+    lang: Option<Lang>,
 
     /// What the handler does
     #[arg(long, default_value = "", value_name = "TEXT")]
@@ -172,11 +173,7 @@ fn run_on(
             rollback(conn.store(), &name, to.as_deref(), &mut out)
         }
         HandlerCommand::Remove { name } => {
-            handlers::check_name(&name)?;
-            let Some(version) = handlers::current(conn.store(), &name)? else {
-                return Err(absent(conn.store(), &name)?.into());
-            };
-            handlers::record_removal(conn.store(), &name, &version.sha256, now_ms())?;
+            let version = handlers::remove(conn.store(), &name, now_ms())?;
             writeln!(
                 out,
                 "{} removed (was {})",
@@ -204,7 +201,7 @@ fn create(
         (None, Some(code)) => (code.clone().into_bytes(), "<code>".to_owned()),
         (None, None) => bail!("give the handler's source with --file FILE or --code CODE"),
     };
-    let language = match (args.lang, &args.file) {
+    let language = match (args.lang.map(Language::from), &args.file) {
         (Some(language), _) => language,
         (None, Some(file)) => Language::from_path(file).with_context(|| {
             format!(
@@ -282,105 +279,15 @@ fn rollback(
     to: Option<&str>,
     out: &mut impl Write,
 ) -> anyhow::Result<Outcome> {
-    handlers::check_name(name)?;
-    let history = handlers::history(store, name)?;
-    let Some(newest) = history.first() else {
-        return Err(handlers::Error::NotFound(name.to_owned()).into());
-    };
-    let from = newest.sha256().to_owned();
-    let versions: Vec<&HandlerVersion> = history
-        .iter()
-        .filter_map(|event| match event {
-            Event::Version(version) => Some(version),
-            Event::Removed { .. } => None,
-        })
-        .collect();
-    let target = match to {
-        Some(prefix) => {
-            let prefix = prefix.to_ascii_lowercase();
-            let mut matches: Vec<&HandlerVersion> = versions
-                .iter()
-                .copied()
-                .filter(|v| v.sha256.starts_with(&prefix))
-                .collect();
-            matches.dedup_by(|a, b| a.sha256 == b.sha256);
-            let distinct = matches
-                .iter()
-                .map(|v| &v.sha256)
-                .collect::<std::collections::BTreeSet<_>>();
-            match (distinct.len(), prefix.is_empty()) {
-                (1, false) => matches[0],
-                (0, _) | (_, true) => {
-                    return Err(handlers::Error::UnknownVersion {
-                        name: name.to_owned(),
-                        sha: prefix,
-                    }
-                    .into());
-                }
-                _ => {
-                    return Err(handlers::Error::AmbiguousVersion {
-                        name: name.to_owned(),
-                        sha: prefix,
-                    }
-                    .into());
-                }
-            }
-        }
-        None => match newest {
-            Event::Removed { .. } => versions
-                .first()
-                .copied()
-                .ok_or_else(|| handlers::Error::NoEarlierVersion(name.to_owned()))?,
-            Event::Version(current) => versions
-                .iter()
-                .copied()
-                .find(|v| v.sha256 != current.sha256)
-                .ok_or_else(|| handlers::Error::NoEarlierVersion(name.to_owned()))?,
-        },
-    };
-    handlers::record_version(
-        store,
-        &NewVersion {
-            name,
-            sha256: &target.sha256,
-            size: target.size,
-            language: &target.language,
-            source: &target.source,
-            wit_version: &target.wit_version,
-            description: &target.description,
-            rolled_back_from: Some(&from),
-        },
-        now_ms(),
-    )?;
+    let back = handlers::roll_back(store, name, to, now_ms())?;
     writeln!(
         out,
         "{} {}  rolled back from {}",
         handlers::registered_name(name),
-        target.sha256,
-        short(&from)
+        back.version.sha256,
+        short(&back.from)
     )?;
     Ok(Outcome::Ok)
-}
-
-/// Why there is no current version: never created, or removed.
-fn absent(store: &dyn Store, name: &str) -> anyhow::Result<handlers::Error> {
-    Ok(if handlers::history(store, name)?.is_empty() {
-        handlers::Error::NotFound(name.to_owned())
-    } else {
-        handlers::Error::Removed(name.to_owned())
-    })
-}
-
-/// Refuse `handler/NAME` unless NAME has a current version.
-pub(super) fn check_enqueue(store: &dyn Store, handler: &str) -> anyhow::Result<bool> {
-    let Some(name) = handler.strip_prefix(handlers::PREFIX) else {
-        return Ok(false);
-    };
-    handlers::check_name(name)?;
-    if handlers::current(store, name)?.is_none() {
-        return Err(absent(store, name)?.into());
-    }
-    Ok(true)
 }
 
 fn short(sha256: &str) -> &str {

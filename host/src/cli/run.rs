@@ -2,14 +2,14 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 
 use super::{Global, Outcome, config, output};
 use crate::clock::now_ms;
 use crate::node::{Node, NodeConfig};
 use crate::pulse::limits::HandlerSetting;
 use crate::pulse::store::{self, Activity};
-use crate::pulse::{Period, WorkerConfig};
+use crate::pulse::{ConfigError, Period, WorkerConfig};
 
 /// The flags of `qntx run` (its help text is on `Command::Run`).
 #[derive(Debug, clap::Args)]
@@ -121,54 +121,34 @@ pub(super) fn start(global: &Global, args: &RunArgs) -> anyhow::Result<Node> {
     if args.grace > MAX_GRACE {
         anyhow::bail!("--grace {:?} is longer than the limit of 1h", args.grace);
     }
-    crate::pulse::bounds::timeout_ms(args.default_timeout)
-        .map_err(|e| anyhow::anyhow!("--default-timeout: {e}"))?;
-    config.worker.default_timeout = args.default_timeout;
-    // The sandbox's wall-clock limit is a ceiling on every attempt: keep it at least as long
-    // as the default asked for here.
-    let ceiling = &mut config.runtime.limits.timeout;
-    *ceiling = (*ceiling).max(args.default_timeout);
+    config.set_default_timeout(args.default_timeout);
     config.worker.lease = args
         .lease
         .or(file.pulse.lease)
         .unwrap_or(WorkerConfig::DEFAULT_LEASE);
-    if config.worker.lease < Duration::from_millis(300) {
-        anyhow::bail!(
-            "lease {:?} is too short: a node renews it every third of it; use at least 300ms",
-            config.worker.lease
-        );
-    }
-    if config.worker.lease > MAX_LEASE {
-        anyhow::bail!(
-            "lease {:?} is longer than the limit of 1d: a dead node's jobs would wait that long",
-            config.worker.lease
-        );
-    }
-    match args.claim_batch.or(file.pulse.claim_batch) {
-        Some(batch @ 1..=1000) => config.worker.claim_batch = batch,
-        Some(batch) => {
-            anyhow::bail!("claim_batch {batch} in the settings file must be from 1 to 1000")
-        }
-        None => {}
+    if let Some(batch) = args.claim_batch.or(file.pulse.claim_batch) {
+        config.worker.claim_batch = batch;
     }
     if let Some(horizon) = args.claim_horizon.or(file.pulse.claim_horizon) {
         config.worker.claim_horizon = horizon;
     }
     if let Some(retention) = args.retention.or(file.pulse.retention) {
-        if retention > MAX_RETENTION {
-            anyhow::bail!("retention {retention:?} is longer than the limit of 100 years");
-        }
         config.pruner.retention = retention;
     }
     if let Some(depth) = args.max_job_depth.or(file.pulse.max_job_depth) {
         config.worker.tree.depth = depth;
     }
     if let Some(descendants) = args.max_job_descendants.or(file.pulse.max_job_descendants) {
-        if descendants == 0 {
-            anyhow::bail!("max_job_descendants is 0: a job could enqueue no child; use at least 1");
-        }
         config.worker.tree.descendants = descendants;
     }
+    // Flags hold --claim-batch in bounds, so only the settings file can give a bad one.
+    config.validate().map_err(|error| match error {
+        ConfigError::DefaultTimeout(reason) => anyhow!("--default-timeout: {reason}"),
+        ConfigError::ClaimBatch(batch) => {
+            anyhow!("claim_batch {batch} in the settings file must be from 1 to 1000")
+        }
+        error => error.into(),
+    })?;
     config.worker.limits = file.pulse.limits();
     for setting in &args.rate {
         config
@@ -201,10 +181,6 @@ pub(super) fn start(global: &Global, args: &RunArgs) -> anyhow::Result<Node> {
 
 /// Longest `--grace`: 1 hour.
 const MAX_GRACE: Duration = Duration::from_secs(3600);
-/// Longest lease: 1 day.
-const MAX_LEASE: Duration = Duration::from_secs(24 * 3600);
-/// Longest retention: 100 years.
-const MAX_RETENTION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 fn report_left(left: &Activity) {
     if let Some(next) = left.next_run_at {

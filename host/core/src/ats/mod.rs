@@ -6,8 +6,7 @@
 //! ask a [`Query`]: OR within a dimension, AND across dimensions, case-insensitive, newest first,
 //! one bounded [`Page`] at a time.
 //!
-//! The [`feed`] follows new attestations in commit order, whichever process wrote them; the
-//! [`grammar`] reads the command line's `ax`/`as` sentences.
+//! The [`feed`] follows new attestations in commit order, whichever process wrote them.
 //!
 //! [`store`] reads and writes through the storage seam ([`crate::storage::Attestations`]); the
 //! SQL is the SQLite backend's, the schema `host/core/migrations/001_create_attestations.sql` and
@@ -16,7 +15,6 @@
 pub mod actor;
 mod error;
 pub mod feed;
-pub mod grammar;
 pub mod id;
 mod model;
 pub mod overlay;

@@ -44,6 +44,7 @@ mod resumer;
 mod shared;
 pub mod store;
 pub mod triggers;
+mod validate;
 pub mod watch;
 mod worker;
 
@@ -64,4 +65,5 @@ pub use registry::{Registered, Registry};
 pub use rescuer::{Rescuer, RescuerConfig};
 pub use resumer::{BudgetResumer, ResumerConfig};
 pub use shared::{SharedConnection, lock};
+pub use validate::{ConfigError, MAX_CLAIM_BATCH, MAX_LEASE, MAX_RETENTION, MIN_LEASE};
 pub use worker::{InFlight, Wakeup, Worker, WorkerConfig, WorkerReport, backoff};

@@ -18,17 +18,23 @@
 //! ([`Discovery`]); jobs record the sha256 of the version that ran them. Inside the sandbox a
 //! handler's attestations carry `actors = [handler:NAME]` and `source = NAME@<sha256 prefix>`.
 
+mod admission;
 mod discovery;
 mod error;
+mod lifecycle;
 mod load;
 mod names;
+mod speaker;
 pub mod store;
 mod version;
 
+pub use admission::{EnqueueError, PluginSource, check_enqueue};
 pub use discovery::Discovery;
 pub use error::Error;
+pub use lifecycle::{RolledBack, remove, roll_back, rollback_target};
 pub use load::{Checked, check, component_bytes, job_handler};
 pub use names::{check_name, registered_name};
+pub use speaker::check_speaker;
 pub use version::{
     Event, HandlerVersion, NewVersion, current, history, newest_of_all, record_removal,
     record_version,

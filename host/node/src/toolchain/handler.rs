@@ -11,7 +11,7 @@ use super::sdk::{self, write_if_changed};
 use super::{BuildOptions, Error, install, run};
 
 /// The language of a handler's source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Language {
     /// One `.rs` file using `qntx_guest::export_handler!`.
     Rust,

@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use super::when::{self, Edge};
+use crate::ats::when::{self, Edge};
 
 /// What a command line said.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
