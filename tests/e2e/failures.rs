@@ -47,7 +47,7 @@ fn a_retryable_failure_is_retried_and_the_attempt_reaches_the_guest() {
     let job = env.wait_final(&id);
     assert_eq!(job.status, JobStatus::Completed, "{job:?}");
     assert_eq!(job.result, Some(json!({ "attempt": 3 })));
-    let logs = qntx::pulse::store::logs(&env.conn(), &id, 0).unwrap();
+    let logs = qntx::pulse::store::logs(&env.store(), &id, 0).unwrap();
     let retries = logs
         .iter()
         .filter(|(_, line)| line.message.contains("failed, retrying in"))
@@ -95,7 +95,7 @@ fn a_failed_attempt_leaves_no_attestations_behind() {
     )
     .unwrap();
     assert!(page.attestations.is_empty(), "{page:?}");
-    let logs = qntx::pulse::store::logs(&env.conn(), &id, 0).unwrap();
+    let logs = qntx::pulse::store::logs(&env.store(), &id, 0).unwrap();
     assert!(
         logs.iter().any(|(_, l)| l.message
             == "discarded 1 attestation(s) and 0 child job(s) of the failed attempt"),

@@ -140,7 +140,7 @@ fn endless_jobs_of_one_plugin_leave_the_other_plugins_a_worker() {
         hostile < Duration::from_secs(5),
         "far below the spins' 60 s timeout: {hostile:?}"
     );
-    let conn = env.conn();
+    let conn = env.store();
     for id in &spins {
         let _ = store::cancel(&conn, id, qntx::clock::now_ms());
     }

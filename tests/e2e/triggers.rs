@@ -35,6 +35,14 @@ impl Setup {
         qntx::sqlite::open(&self.dir.path().join(qntx::sqlite::FILE_NAME)).unwrap()
     }
 
+    /// A connection of the storage seam, for the job store.
+    fn jobs(&self) -> qntx::sqlite::SqliteConnection {
+        qntx::sqlite::SqliteBackend::open_in(self.dir.path())
+            .unwrap()
+            .connection()
+            .unwrap()
+    }
+
     fn scheduler(&self) -> Scheduler {
         Scheduler::new(self.conn(), self.clock.clone())
     }
@@ -84,7 +92,7 @@ fn a_schedule_fires_on_time_once_and_not_again_after_a_restart() {
     s.clock.advance(Duration::from_secs(10));
     let fired = scheduler.run_once().unwrap().enqueued;
     assert_eq!(fired.len(), 1);
-    let job = jobs::get(&conn, &fired[0]).unwrap();
+    let job = jobs::get(&s.jobs(), &fired[0]).unwrap();
     assert_eq!(
         (job.handler.as_str(), job.source.as_str()),
         ("p/tick", "schedule:p/tick@10s")
@@ -103,7 +111,7 @@ fn a_schedule_fires_on_time_once_and_not_again_after_a_restart() {
     s.clock.advance(Duration::from_secs(10));
     let report = scheduler.run_once().unwrap();
     assert_eq!((report.enqueued.len(), report.still_active), (0, 1));
-    jobs::cancel(&conn, &fired[0], s.now()).unwrap();
+    jobs::cancel(&s.jobs(), &fired[0], s.now()).unwrap();
     s.clock.advance(Duration::from_secs(10));
     assert_eq!(scheduler.run_once().unwrap().enqueued.len(), 1);
 }
@@ -191,7 +199,7 @@ fn a_watcher_fires_once_per_matching_attestation_but_not_on_its_own_writes() {
     let report = watchers.run_once().unwrap();
     assert_eq!((report.examined, report.fired), (5, 3));
     assert_eq!(watchers.run_once().unwrap().fired, 0, "exactly once");
-    let fired = jobs::list(&conn, None, Some("loop/react"), 10).unwrap();
+    let fired = jobs::list(&s.jobs(), None, Some("loop/react"), 10).unwrap();
     let mut ids: Vec<&Value> = fired.iter().map(|job| &job.payload["id"]).collect();
     ids.sort_by_key(|id| id.to_string());
     let mut expected = [json!(person), json!(handler), json!(theirs)];
@@ -230,6 +238,6 @@ fn a_watcher_that_asks_for_its_own_writes_is_bounded_by_its_rate() {
         2,
         "a bucket holds one second's worth"
     );
-    let fired = jobs::list(&conn, None, Some("loop/react"), 100).unwrap();
+    let fired = jobs::list(&s.jobs(), None, Some("loop/react"), 100).unwrap();
     assert_eq!(fired.len(), 6, "deferred matches are not lost, only later");
 }

@@ -16,7 +16,7 @@ use crate::clock::now_ms;
 use crate::plugins::{self, LoadedPlugin};
 use crate::pulse::{HandlerLimits, Interrupt, NewJob, Registry, RunningJob, store};
 use crate::runtime::{JobCtx, Runtime, RuntimeConfig, types};
-use crate::sqlite;
+use crate::sqlite::{self, SqliteBackend};
 
 /// The handler every throughput and dispatch figure runs.
 pub const NOOP: &str = "noop/noop";
@@ -61,6 +61,8 @@ pub(crate) struct Bench {
     pub(crate) runtime: Arc<Runtime>,
     pub(crate) plugin: LoadedPlugin,
     pub(crate) registry: Registry,
+    /// Where the jobs to run are claimed.
+    store: SqliteBackend,
 }
 
 impl Bench {
@@ -76,17 +78,18 @@ impl Bench {
             runtime,
             plugin,
             registry,
+            store: SqliteBackend::temporary()?,
         })
     }
 
     /// A running attempt of a no-op job, claimed in a database of its own.
     pub(crate) fn running_job(&self) -> anyhow::Result<RunningJob> {
-        Self::running(NOOP, json!({}))
+        self.running(NOOP, json!({}))
     }
 
-    /// A running attempt of a job for `handler`, claimed in a database of its own.
-    fn running(handler: &str, payload: serde_json::Value) -> anyhow::Result<RunningJob> {
-        let mut conn = sqlite::open_in_memory()?;
+    /// A running attempt of a job for `handler`, claimed in the bench's database.
+    fn running(&self, handler: &str, payload: serde_json::Value) -> anyhow::Result<RunningJob> {
+        let mut conn = self.store.connection()?;
         let now = now_ms();
         store::enqueue(&conn, &NewJob::new(handler, payload), now)?;
         let job = store::claim(
@@ -110,7 +113,7 @@ impl Bench {
             deadline_ms: now + 3_600_000,
             timeout: std::time::Duration::from_secs(3600),
             interrupt: Arc::new(Interrupt::default()),
-            conn: Arc::new(std::sync::Mutex::new(conn)),
+            conn: Arc::new(std::sync::Mutex::new(sqlite::open(self.store.path())?)),
             tree: crate::pulse::TreeLimits::default(),
         })
     }
@@ -156,7 +159,7 @@ pub fn measure(
         what: format!("fresh sandbox, guest writes {TOUCH_KIB} KiB of heap"),
         micros: fresh_sandboxes(
             &bench,
-            &Bench::running(TOUCH, json!({ "kib": TOUCH_KIB }))?,
+            &bench.running(TOUCH, json!({ "kib": TOUCH_KIB }))?,
             calls,
         )?,
     });

@@ -13,6 +13,7 @@ use super::{Global, Outcome, output};
 use crate::clock::now_ms;
 use crate::plugins;
 use crate::pulse::{DEFAULT_MAX_ATTEMPTS, NewJob, bounds, store};
+use crate::sqlite::SqliteConnection;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct EnqueueArgs {
@@ -112,7 +113,7 @@ struct Line {
 
 pub(super) fn run(
     global: &Global,
-    conn: &mut rusqlite::Connection,
+    conn: &mut SqliteConnection,
     args: EnqueueArgs,
     out: &mut impl Write,
 ) -> anyhow::Result<Outcome> {
@@ -211,7 +212,7 @@ fn parse_payload(text: &str, what: &str) -> anyhow::Result<Value> {
 /// one transaction.
 fn enqueue_batch(
     global: &Global,
-    conn: &mut rusqlite::Connection,
+    conn: &mut SqliteConnection,
     args: &EnqueueArgs,
     file: &Path,
     now: i64,
@@ -323,10 +324,10 @@ pub(super) fn parse_time(text: &str) -> Result<i64, String> {
 /// Refuse a handler that no node registered and no plugin in the plugin directories announces.
 pub(super) fn check_registered(
     global: &Global,
-    conn: &rusqlite::Connection,
+    conn: &SqliteConnection,
     handler: &str,
 ) -> anyhow::Result<()> {
-    if super::handler::check_enqueue(conn, handler)? {
+    if super::handler::check_enqueue(conn.sql(), handler)? {
         return Ok(());
     }
     if store::registered_handler(conn, handler)?.is_some() {
@@ -336,7 +337,7 @@ pub(super) fn check_registered(
     // What nodes recorded of the files as they are now; only files no node has loaded are
     // loaded here (running their initialize once).
     let mut unrecorded = Vec::new();
-    for entry in plugins::listing::list(conn, &global.plugin_dirs()?)? {
+    for entry in plugins::listing::list(conn.sql(), &global.plugin_dirs()?)? {
         match entry.state {
             plugins::listing::State::Loaded(record) => {
                 let plugin = record.name.unwrap_or_default();
@@ -352,7 +353,7 @@ pub(super) fn check_registered(
             &unrecorded,
             &super::plugin::scratch_store()?,
         );
-        plugins::record::save_all(conn, &catalog.records)?;
+        plugins::record::save_all(conn.sql(), &catalog.records)?;
         for plugin in catalog.plugins {
             for (name, _) in &plugin.handlers {
                 known.push(plugin.handler_name(name));

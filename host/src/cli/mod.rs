@@ -21,7 +21,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::sqlite;
+use crate::{sqlite, storage};
 
 /// A node that stores attestations, runs durable jobs, and runs every plugin in a
 /// WebAssembly sandbox
@@ -85,6 +85,23 @@ impl Global {
             .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
         command(&mut conn).map_err(|error| match sqlite::sqlite_cause(error.as_ref()) {
             Some(_) => anyhow::anyhow!(sqlite::describe_error(&conn, error.as_ref())),
+            None => error,
+        })
+    }
+
+    /// Open the data directory's store and run `command` on a connection to it. A store fault
+    /// it returns names the file and the OS error ([`storage::Connection::explain`], asked of
+    /// this connection before anything else runs on it).
+    fn with_store<T>(
+        &self,
+        command: impl FnOnce(&mut sqlite::SqliteConnection) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let data_dir = self.data_dir()?;
+        let mut conn = sqlite::SqliteBackend::open_in(&data_dir)
+            .and_then(|backend| backend.connection())
+            .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
+        command(&mut conn).map_err(|error| match sqlite::sqlite_cause(error.as_ref()) {
+            Some(_) => anyhow::anyhow!(storage::Connection::explain(&conn, error.as_ref())),
             None => error,
         })
     }

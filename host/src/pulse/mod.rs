@@ -24,12 +24,14 @@
 //! running job interrupts it like a cancel and does not count the attempt. Rate and concurrency
 //! limits per handler ([`limits`]) keep jobs queued rather than pausing them.
 //!
-//! Every transition is one guarded `UPDATE` in [`store`]: a late completion can never overwrite
+//! Every transition is one guarded statement run by [`store`]: a late completion can never overwrite
 //! `cancelled`, and a job rescued from a dead node cannot be completed twice. Semantics are
 //! at-least-once; the attempt number reaches the guest.
 
 pub mod bounds;
 pub mod budget;
+mod budgets;
+mod claim;
 mod error;
 pub mod fair;
 mod handler;
@@ -37,6 +39,7 @@ mod job;
 pub mod limits;
 pub mod nodes;
 mod pruner;
+mod records;
 mod registry;
 mod rescuer;
 mod resumer;
@@ -58,6 +61,7 @@ pub use job::{
 };
 pub use limits::{HandlerLimit, HandlerLimits};
 pub use pruner::{PruneReport, Pruner, PrunerConfig};
+pub use records::{Activity, AttemptError, HandlerRecord, Lease, NodeRecord, Report};
 pub use registry::{Registered, Registry};
 pub use rescuer::{Rescuer, RescuerConfig};
 pub use resumer::{BudgetResumer, ResumerConfig};

@@ -6,15 +6,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
-
 use super::fair::{Room, Shares};
 use super::handler::{
-    Execution, Failure, FailureKind, Interrupt, Interruption, RunningJob, SharedConnection, lock,
+    Execution, Failure, FailureKind, Interrupt, Interruption, RunningJob, SharedConnection,
 };
 use super::store::{self, AttemptError, ClaimParams, Completion, Lease, Report};
 use super::{Error, HandlerLimits, Job, JobStatus, LogLevel, LogLine, Registry, TreeLimits};
 use crate::clock::{self, Clock, millis, now_ms};
+use crate::storage::{Connection, Store};
 
 /// A claimed job that waited this long before starting is checked for cancellation first.
 const WAITED_CHECK_MS: i64 = 50;
@@ -114,6 +113,9 @@ pub struct InFlight {
     job_micros: AtomicU64,
     /// The same, per handler (only consulted when plugins have shares to respect).
     handler_micros: Mutex<HashMap<String, u64>>,
+    /// Held from counting the plugins' room to sharing the claimed batch, so that no other
+    /// worker's claim counts the room in between and takes jobs the shares cannot start.
+    claiming: Mutex<()>,
 }
 
 impl InFlight {
@@ -397,7 +399,10 @@ const COMMIT_RETRY_DELAYS: [Duration; 3] = [
 /// jobs it ran in one transaction (each job's writes all or nothing), when no claimed job is left
 /// or after at most 32 outcomes or 5 ms.
 pub struct Worker {
-    conn: SharedConnection,
+    /// The worker's own connection: its commits and claims.
+    conn: Mutex<Box<dyn Connection>>,
+    /// The connection the jobs it runs get ([`RunningJob::conn`]).
+    job_conn: SharedConnection,
     registry: Arc<Registry>,
     in_flight: Arc<InFlight>,
     wakeup: Arc<Wakeup>,
@@ -413,34 +418,20 @@ impl std::fmt::Debug for Worker {
 }
 
 impl Worker {
-    /// A worker on its own connection, sharing claims with no other worker.
+    /// One of a node's workers: it commits and claims on its own connection `conn` (the
+    /// backend queues writers), hands `job_conn` to the jobs it runs, shares the claims in
+    /// `in_flight`, and wakes the other workers through `wakeup`.
     pub fn new(
-        conn: Connection,
-        registry: Arc<Registry>,
-        in_flight: Arc<InFlight>,
-        config: WorkerConfig,
-    ) -> Self {
-        Self::sharing(
-            Arc::new(Mutex::new(conn)),
-            registry,
-            in_flight,
-            Arc::default(),
-            config,
-        )
-    }
-
-    /// One of a node's workers: all of them write through `conn` (one write connection, so
-    /// that they queue on its lock rather than on SQLite's busy sleeps), share the claims in
-    /// `in_flight`, and wake each other through `wakeup`.
-    pub fn sharing(
-        conn: SharedConnection,
+        conn: Box<dyn Connection>,
+        job_conn: SharedConnection,
         registry: Arc<Registry>,
         in_flight: Arc<InFlight>,
         wakeup: Arc<Wakeup>,
         config: WorkerConfig,
     ) -> Self {
         Self {
-            conn,
+            conn: Mutex::new(conn),
+            job_conn,
             registry,
             in_flight,
             wakeup,
@@ -538,29 +529,34 @@ impl Worker {
         shares: Option<&Shares>,
         report: &mut WorkerReport,
     ) -> Result<(), Error> {
-        let mut conn = lock(&self.conn);
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut conn = self.connection();
+        let tx = conn.transaction()?;
         for (running, execution) in pending {
-            self.commit(&tx, running, execution, report)?;
+            self.commit(&**tx, running, execution, report)?;
         }
+        // Another worker claiming now is about to share a batch: claim none. (Waiting for it
+        // while this transaction holds the store's writes would deadlock with its claim.)
+        let claiming = match self.wakeup.is_stopping() || self.in_flight.waiting() > 0 {
+            true => None,
+            false => self.in_flight.claiming.try_lock().ok(),
+        };
         // A claim that fails leaves the outcomes to commit on their own.
-        let next = if self.wakeup.is_stopping() || self.in_flight.waiting() > 0 {
-            None
-        } else {
+        let next = claiming.as_ref().and_then(|_| {
             // The jobs just run are still held: they no longer count against their plugins.
             let finishing: Vec<&str> = pending.iter().map(|(r, _)| r.job.id.as_str()).collect();
             let room = shares.map(|shares| self.room(shares, &finishing));
-            store::claim_in(&tx, &self.claim_params(handlers, room.as_ref()))
+            store::claim_in(&**tx, &self.claim_params(handlers, room.as_ref()))
                 .inspect_err(|error| {
                     tracing::warn!(error = %crate::error_chain(error), "claiming the next batch failed");
                 })
                 .ok()
-        };
+        });
         tx.commit()?;
-        // Shared before the write connection is free (see `claim`).
+        // Shared before another worker counts the room (see `claim`).
         if let Some(claimed) = next {
             self.share(claimed, report);
         }
+        drop(claiming);
         Ok(())
     }
 
@@ -650,12 +646,17 @@ impl Worker {
     /// Run `writes` in an immediate transaction of their own on the worker's connection.
     fn in_transaction(
         &self,
-        writes: impl FnOnce(&Connection) -> Result<(), Error>,
+        writes: impl FnOnce(&dyn Store) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let mut conn = lock(&self.conn);
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        writes(&tx)?;
+        let mut conn = self.connection();
+        let tx = conn.transaction()?;
+        writes(&**tx)?;
         tx.commit().map_err(Error::from)
+    }
+
+    /// The worker's connection (only its own thread uses it).
+    fn connection(&self) -> std::sync::MutexGuard<'_, Box<dyn Connection>> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The jobs of `pending` are committed or given up: this worker holds them no more.
@@ -665,9 +666,9 @@ impl Worker {
         }
     }
 
-    /// A database error with the file it concerns and the operating system's error.
+    /// A database error with the store it concerns and what the operating system said.
     fn describe(&self, error: &Error) -> String {
-        crate::sqlite::describe_error(&lock(&self.conn), error)
+        self.connection().explain(error)
     }
 
     /// Claim a batch for the node's workers (this one included); false when nothing was
@@ -678,18 +679,24 @@ impl Worker {
         shares: Option<&Shares>,
         report: &mut WorkerReport,
     ) -> Result<bool, Error> {
-        // Room is counted, and the claimed jobs shared, while this worker holds the write
-        // connection: another worker's claim cannot count the plugins' room in between and
-        // take jobs their shares cannot start.
-        let mut conn = lock(&self.conn);
+        // Room is counted, and the claimed jobs shared, while this worker holds the claim
+        // lock: another worker's claim cannot count the plugins' room in between and take
+        // jobs their shares cannot start.
+        let claiming = self
+            .in_flight
+            .claiming
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut conn = self.connection();
         let room = shares.map(|shares| self.room(shares, &[]));
-        let claimed = store::claim(&mut conn, &self.claim_params(handlers, room.as_ref()))?;
+        let claimed = store::claim(conn.as_mut(), &self.claim_params(handlers, room.as_ref()))?;
         if !claimed.jobs.is_empty() {
             // Only a claim that wrote something shows that the database takes writes again.
             self.in_flight.clear_fault();
         }
-        let shared = self.share(claimed, report);
         drop(conn);
+        let shared = self.share(claimed, report);
+        drop(claiming);
         Ok(shared)
     }
 
@@ -779,7 +786,7 @@ impl Worker {
                     job.attempt
                 ),
             };
-            if let Err(error) = store::release(&lock(&self.conn), lease, &[line], now) {
+            if let Err(error) = store::release(&**self.connection(), lease, &[line], now) {
                 tracing::warn!(job = %job.id, error = %crate::error_chain(&error), "could not return a claimed job");
             }
         }
@@ -794,7 +801,7 @@ impl Worker {
             return false;
         }
         let held = [(running.job.id.clone(), running.job.claims)];
-        store::interrupted(&lock(&self.conn), &held, &self.config.owner)
+        store::interrupted(&**self.connection(), &held, &self.config.owner)
             .is_ok_and(|gone| !gone.is_empty())
     }
 
@@ -807,7 +814,7 @@ impl Worker {
             timeout,
             interrupt,
             lease_owner: self.config.owner.clone(),
-            conn: self.conn.clone(),
+            conn: self.job_conn.clone(),
             tree: self.config.tree,
             job,
         };
@@ -860,7 +867,7 @@ impl Worker {
     /// reader who sees the final status also sees the whole log.
     fn commit(
         &self,
-        conn: &Connection,
+        conn: &dyn Store,
         running: &RunningJob,
         execution: &Execution,
         report: &mut WorkerReport,
@@ -971,7 +978,7 @@ impl Worker {
     /// check, serialised with every other commit, is the one that holds).
     fn check_tree(
         &self,
-        conn: &Connection,
+        conn: &dyn Store,
         running: &RunningJob,
         execution: &Execution,
     ) -> Result<(), Error> {
@@ -993,7 +1000,7 @@ impl Worker {
     )]
     fn fail(
         &self,
-        conn: &Connection,
+        conn: &dyn Store,
         running: &RunningJob,
         failure: &Failure,
         attempt_report: &Report<'_>,
@@ -1099,17 +1106,14 @@ fn moving(mean: u64, value: u64) -> u64 {
 /// Whether the database refused this attempt's writes themselves (a rule, a constraint, a size),
 /// as opposed to failing to write anything (I/O, a full disk, a lock, a read-only file).
 fn refused_by_database(error: &Error) -> bool {
-    use rusqlite::ErrorCode::{ConstraintViolation, TooBig, TypeMismatch};
-    let sqlite = match error {
-        Error::Invalid(_) | Error::Ats(crate::ats::Error::Invalid(_)) => return true,
-        Error::Sqlite(sqlite) | Error::Ats(crate::ats::Error::Sqlite(sqlite)) => sqlite,
-        Error::Ats(_) => return true,
-        _ => return false,
-    };
-    matches!(
-        sqlite.sqlite_error_code(),
-        Some(ConstraintViolation | TooBig | TypeMismatch)
-    )
+    match error {
+        Error::Invalid(_) => true,
+        Error::Storage(storage) | Error::Attestations(storage) => storage.is_refusal(),
+        // The attestations of a completion fail as `Attestations`; an ATS error of SQLite's
+        // own is taken for a failure of the store, any other for a refusal.
+        Error::Ats(ats) => !matches!(ats, crate::ats::Error::Sqlite(_)),
+        _ => false,
+    }
 }
 
 /// Delay before retrying after failed attempt number `attempt`: `base · 2^(attempt-1)`, with

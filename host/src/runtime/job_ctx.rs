@@ -250,8 +250,11 @@ impl JobCtx {
             claim: scope.claims,
             owner: &scope.lease_owner,
         };
-        let saved = pulse::store::update_progress(&conn, lease, scope.progress, scope.cost, now)
-            .and_then(|()| pulse::store::append_logs(&conn, &scope.job_id, &self.logs));
+        let saved =
+            crate::sqlite::shared::update_progress(&conn, lease, scope.progress, scope.cost, now)
+                .and_then(|()| {
+                    crate::sqlite::shared::append_logs(&conn, &scope.job_id, &self.logs)
+                });
         match saved {
             Ok(()) => self.logs.clear(),
             Err(pulse::Error::LeaseLost { .. }) => {

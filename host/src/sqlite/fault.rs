@@ -33,6 +33,13 @@ pub fn sqlite_cause<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a rusql
         if let Some(sqlite) = error.downcast_ref::<rusqlite::Error>() {
             return Some(sqlite);
         }
+        // A storage error shows its cause's message and sources, not the cause itself.
+        if let Some(crate::storage::Error::Backend(cause) | crate::storage::Error::Refused(cause)) =
+            error.downcast_ref::<crate::storage::Error>()
+            && let Some(sqlite) = cause.downcast_ref::<rusqlite::Error>()
+        {
+            return Some(sqlite);
+        }
         cause = error.source();
     }
     None

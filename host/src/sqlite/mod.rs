@@ -14,7 +14,11 @@ use rusqlite::{Connection, OpenFlags};
 mod backend;
 mod error;
 mod fault;
+mod jobs;
 mod migrations;
+mod pulse_records;
+pub mod shared;
+mod transitions;
 mod wal;
 
 pub use backend::{CHANGE_POLL, SqliteBackend, SqliteConnection};

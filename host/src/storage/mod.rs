@@ -16,14 +16,24 @@
 //! tx.commit()?;                    // dropped without commit: rolled back
 //! ```
 
+mod budgets;
 mod error;
+mod job_logs;
+mod jobs;
+mod nodes;
 mod pool;
+mod registrations;
 
 use std::fmt;
 use std::time::Duration;
 
+pub use budgets::Budgets;
 pub use error::{BoxError, Error, Result};
+pub use job_logs::JobLogs;
+pub use jobs::{AttemptEnd, AttemptFailure, ClaimWrite, JobInsert, Jobs};
+pub use nodes::{Heartbeat, Nodes};
 pub use pool::Pool;
+pub use registrations::Registrations;
 
 /// Where a node keeps its state: hands out connections to it.
 pub trait Backend: Send + Sync + fmt::Debug {
@@ -61,6 +71,10 @@ pub trait Connection: Send {
     /// [`Error::Backend`] when the store cannot be reached.
     fn wait_for_change(&mut self, timeout: Duration) -> Result<bool>;
 
+    /// Housekeeping a long-running node asks for now and then (SQLite: a checkpoint of the
+    /// write-ahead log); a warning for the operator when the store needs attention.
+    fn upkeep(&mut self) -> Option<String>;
+
     /// `error`, which this connection returned, in words an operator can act on: the store it
     /// concerns and what the operating system or server said.
     fn explain(&self, error: &(dyn std::error::Error + 'static)) -> String;
@@ -82,7 +96,19 @@ pub trait Transaction {
 /// Every statement qntx runs, one trait per group of what it keeps. A backend implements each
 /// group on its connection type, and a transaction is a mode of that connection (SQLite:
 /// `BEGIN IMMEDIATE` … `COMMIT` on it), so both give the same `'static` store.
-pub trait Store {}
+pub trait Store: Jobs + JobLogs + Registrations + Budgets + Nodes {
+    /// Run `work` all or nothing: in a transaction of its own, or inside a transaction, in a
+    /// nested one (SQLite: a savepoint). `work` returns whether to keep its writes; false rolls
+    /// them back and is no error of this method.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Backend`] when the transaction cannot begin or commit.
+    fn atomically(&self, work: &mut dyn FnMut(&dyn Store) -> bool) -> Result<()>;
+
+    /// Whether this store is inside a transaction, so that a failing statement fails it whole.
+    fn in_transaction(&self) -> bool;
+}
 
 impl<'a> std::ops::Deref for dyn Connection + 'a {
     type Target = dyn Store;

@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::model::WatcherFilter;
 use super::{Schedule, ScheduleSpec, Watcher, WatcherSpec};
 use crate::ats::{self, Attestation};
-use crate::pulse::store::{self as jobs, Enqueued};
+use crate::pulse::store::Enqueued;
 use crate::pulse::{Error, NewJob, Result};
 
 macro_rules! sql {
@@ -210,7 +210,7 @@ fn enqueue_for(conn: &Connection, schedule: &Schedule, now: i64) -> Result<Enque
         unique: true,
         ..NewJob::new(schedule.handler.clone(), schedule.payload.clone())
     };
-    jobs::enqueue(conn, &job, now)
+    crate::sqlite::shared::enqueue(conn, &job, now)
 }
 
 /// Every watcher, by id.
@@ -271,7 +271,7 @@ pub(super) fn fire_watcher(
             source: watcher.source(),
             ..NewJob::new(watcher.handler.clone(), payload)
         };
-        jobs::enqueue(&tx, &job, now)?;
+        crate::sqlite::shared::enqueue(&tx, &job, now)?;
     }
     tx.commit()?;
     Ok(true)

@@ -29,10 +29,11 @@ impl wit::Host for JobCtx {
             Some(count) => count,
             None => {
                 // Counted once per attempt; the commit checks again against the stored count.
-                let count = pulse::store::descendants(&pulse::lock(&conn), &scope.root_job_id)
-                    .map_err(|error| {
-                        wasmtime::Error::msg(format!("counting the job tree: {error}"))
-                    })?;
+                let count =
+                    crate::sqlite::shared::descendants(&pulse::lock(&conn), &scope.root_job_id)
+                        .map_err(|error| {
+                            wasmtime::Error::msg(format!("counting the job tree: {error}"))
+                        })?;
                 *scope.descendants.insert(count)
             }
         };
