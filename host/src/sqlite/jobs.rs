@@ -385,3 +385,66 @@ pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
 pub(super) fn sql_int(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pulse::{NewJob, Report, store};
+    use crate::sqlite::SqliteBackend;
+    use crate::storage::{AttemptEnd, Jobs as _};
+
+    fn claim_all(conn: &SqliteConnection, owner: &str) -> Vec<Job> {
+        let handler = "h/a".to_owned();
+        conn.job_claim(&ClaimWrite {
+            handlers: &[&handler],
+            owner,
+            lease_until: 1_000,
+            limit: 10,
+            now: 0,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_claim_returns_jobs_most_urgent_first_and_guards_report_a_miss() {
+        let backend = SqliteBackend::temporary().unwrap();
+        let conn = backend.connection().unwrap();
+        for (id, priority) in [("LOW", 0), ("HIGH", 5), ("LOW2", 0)] {
+            let job = NewJob {
+                id: Some(id.into()),
+                priority,
+                ..NewJob::new("h/a", serde_json::json!({}))
+            };
+            store::enqueue(&conn, &job, 0).unwrap();
+        }
+        let claimed: Vec<String> = claim_all(&conn, "n").into_iter().map(|j| j.id).collect();
+        assert_eq!(claimed, ["HIGH", "LOW", "LOW2"]);
+        let report = Report {
+            progress: Progress::default(),
+            cost_actual: 0.0,
+            plugin_version: "1",
+        };
+        let lease = |owner| Lease {
+            id: "HIGH",
+            attempt: 1,
+            claim: 1,
+            owner,
+        };
+        let end = |owner| AttemptEnd {
+            lease: lease(owner),
+            report: &report,
+            now: 1,
+        };
+        assert!(!conn.job_complete(&end("other"), &Value::Null).unwrap());
+        assert!(conn.job_complete(&end("n"), &Value::Null).unwrap());
+        assert!(
+            !conn.job_complete(&end("n"), &Value::Null).unwrap(),
+            "a completed job is not running"
+        );
+        assert_eq!(
+            conn.job_get("HIGH").unwrap().unwrap().status,
+            JobStatus::Completed
+        );
+        assert_eq!(conn.job_get("NONE").unwrap(), None);
+    }
+}
