@@ -169,7 +169,8 @@ fn pausing_a_running_job_interrupts_it_uncounted_and_resume_runs_it_again() {
     );
 
     // Make the second run short, then resume.
-    env.conn()
+    env.store()
+        .sql()
         .execute(
             "UPDATE jobs SET payload = '{\"ms\": 10}' WHERE id = ?1",
             [&id],

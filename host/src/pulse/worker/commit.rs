@@ -22,8 +22,9 @@ const COMMIT_RETRY_DELAYS: [Duration; 3] = [
 
 impl Worker {
     /// Commit a batch of outcomes in one transaction, and claim the next batch in it when no
-    /// claimed job waits (one commit fewer per batch); the batch is shared before the
-    /// connection is free for another worker's claim (see [`Self::claim`]).
+    /// claimed job waits and no other worker is claiming (one commit fewer per batch); the
+    /// batch is shared before the claim lock is free for another worker's claim (see
+    /// [`Self::claim`]).
     pub(super) fn commit_batch(
         &self,
         pending: &[(RunningJob, Execution)],
