@@ -1,6 +1,7 @@
 //! Pulse's operations on budgets: limits, spend, and resuming what budget pauses held back.
 
 use super::budget::{BudgetLimits, Period, ResumeReport, Spend};
+use super::guard::wrong_state;
 use super::{Error, Result};
 use crate::storage::{Connection, Store};
 
@@ -60,7 +61,9 @@ pub fn resume_within_budget(
         match headroom {
             Some(room) if estimate > room => report.waiting += 1,
             _ => {
-                super::store::resume(&**tx, &id, now)?;
+                if !tx.job_resume(&id, now)? {
+                    return Err(wrong_state(&**tx, &id, "resumed"));
+                }
                 headroom = headroom.map(|room| room - estimate);
                 report.resumed.push(id);
             }

@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
+use super::guard::{atomic, lease_held};
 use super::limits::{HandlerLimits, RATE_WINDOW_MS};
-use super::store::{atomic, lease_held};
 use super::{Job, Lease, LogLevel, LogLine, PauseReason, Result};
 use crate::storage::{ClaimWrite, Connection, Store};
 
@@ -48,7 +48,7 @@ pub struct Claimed {
 ///
 /// # Errors
 ///
-/// [`Error::Storage`] on database failure.
+/// [`super::Error::Storage`] on database failure.
 pub fn claim(conn: &mut dyn Connection, claim: &ClaimParams<'_>) -> Result<Claimed> {
     claim_in(&**conn, claim)
 }

@@ -34,6 +34,7 @@ mod budgets;
 mod claim;
 mod error;
 pub mod fair;
+pub(crate) mod guard;
 mod handler;
 mod job;
 pub mod limits;

@@ -1,13 +1,15 @@
 //! Pulse's operations on jobs, job logs and handler registrations, on the storage seam: each
 //! checks what the domain requires, runs the backend's statements, and turns what they report
-//! (a guard that did not match, a missing row) into Pulse's errors. The claim policy is in
-//! [`super::claim`], budgets in [`super::budgets`].
+//! (a guard that did not match, a missing row) into Pulse's errors. The claim policy
+//! ([`claim`]) and the budget operations ([`set_budget`], [`resume_within_budget`]) live in
+//! files of their own and are re-exported here.
 //!
 //! Every status change is a guarded statement: it names the state (and for a running job, the
 //! attempt and lease owner) it expects, and a miss is a typed error, never a silent no-op.
 
 use serde_json::Value;
 
+use super::guard::{atomic, lease_held, wrong_state};
 use super::{Error, Job, JobStatus, LogLine, NewJob, PauseReason, Progress, Result, bounds};
 use crate::ats;
 use crate::storage::{AttemptEnd, AttemptFailure, Connection, JobInsert, Jobs, Store};
@@ -227,33 +229,6 @@ fn complete_writes(
     Ok(stored)
 }
 
-/// Run `writes` all or nothing (see [`Store::atomically`]).
-pub(super) fn atomic<T>(
-    store: &dyn Store,
-    writes: impl FnOnce(&dyn Store) -> Result<T>,
-) -> Result<T> {
-    let mut writes = Some(writes);
-    let mut outcome = None;
-    store.atomically(&mut |tx| {
-        let result = writes.take().map(|writes| writes(tx));
-        let keep = matches!(result, Some(Ok(_)));
-        outcome = result;
-        keep
-    })?;
-    outcome.expect("atomically runs the writes when it begins")
-}
-
-/// `Ok` when a guarded statement matched, [`Error::LeaseLost`] when it did not.
-pub(crate) fn lease_held(matched: bool, lease: Lease<'_>) -> Result<()> {
-    if matched {
-        return Ok(());
-    }
-    Err(Error::LeaseLost {
-        id: lease.id.to_owned(),
-        attempt: lease.attempt,
-    })
-}
-
 /// Fail a running attempt: back to `queued` at `error.retry_at` when set and attempts are
 /// left, otherwise `failed`, with the attempt's log lines in the same transaction. Returns the
 /// job's new status.
@@ -375,18 +350,6 @@ pub fn retry_failed(store: &dyn Store, id: &str, attempts: u32, now: i64) -> Res
         return Ok(());
     }
     Err(wrong_state(store, id, "retried"))
-}
-
-/// Why a transition of job `id` did not match: its status, or that it does not exist.
-fn wrong_state(store: &dyn Store, id: &str, action: &'static str) -> Error {
-    match get(store, id) {
-        Ok(job) => Error::WrongState {
-            id: id.to_owned(),
-            status: job.status,
-            action,
-        },
-        Err(error) => error,
-    }
 }
 
 /// Extend the leases of the claims `held` (job id, claim number) that `owner` still runs.

@@ -71,7 +71,7 @@ impl WorkerConfig {
     /// Default claim horizon: 10 ms of work.
     pub const DEFAULT_CLAIM_HORIZON: Duration = Duration::from_millis(10);
     /// How long a job is taken to last before the node has run one: 10 ms.
-    pub const UNMEASURED_JOB: Duration = Duration::from_millis(10);
+    pub const UNMEASURED_JOB: Duration = in_flight::UNMEASURED_JOB;
 
     /// Defaults for a node with this id: the constants above, no handler limits, the default
     /// [`TreeLimits`], one worker, the wall clock.
@@ -183,7 +183,7 @@ impl Worker {
     ///
     /// # Errors
     ///
-    /// [`Error::Sqlite`] when the database fails; the jobs, if claimed, are then rescued later.
+    /// [`Error::Storage`] when the store fails; the jobs, if claimed, are then rescued later.
     pub fn run_once(&self) -> Result<WorkerReport, Error> {
         let registered = self.registry.all();
         let mut report = WorkerReport::default();

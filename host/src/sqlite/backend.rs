@@ -9,14 +9,14 @@ use super::error::OrStorage;
 use super::{BUSY_TIMEOUT, Error, FILE_NAME, WalWatch};
 use crate::storage::{self, Store};
 
-/// How often [`SqliteConnection::wait_for_change`] looks at the file: the added latency of a
+/// How often [`wait_for_change`](storage::Connection::wait_for_change) looks at the file: the added latency of a
 /// job enqueued by another process. Reading `PRAGMA data_version` touches no table, so looking
 /// every millisecond costs next to nothing.
 pub const CHANGE_POLL: Duration = Duration::from_millis(1);
 
 /// A qntx database file, migrated to this build's schema when opened.
 ///
-/// Its connections write one at a time: a transaction (and [`SqliteConnection::atomic`]
+/// Its connections write one at a time: a transaction (and `SqliteConnection::atomic`
 /// outside one) first takes the backend's write gate, so writers of one process queue on an
 /// in-process lock rather than on SQLite's busy sleeps, and each thread can own a connection.
 #[derive(Debug)]

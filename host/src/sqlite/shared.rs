@@ -5,7 +5,8 @@
 
 use rusqlite::Connection;
 
-use crate::pulse::store::{Enqueued, lease_held};
+use crate::pulse::guard::lease_held;
+use crate::pulse::store::Enqueued;
 use crate::pulse::{Lease, LogLine, NewJob, Progress, Result};
 
 /// [`crate::pulse::store::enqueue`] on `conn`.

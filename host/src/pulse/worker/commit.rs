@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use super::super::fair::Shares;
-use super::super::handler::{Execution, Failure, FailureKind, Interruption, RunningJob};
-use super::super::store::{self, AttemptError, Completion, Report};
-use super::super::{Error, JobStatus, LogLevel, LogLine};
 use super::{Worker, WorkerReport, backoff};
 use crate::clock::millis;
+use crate::pulse::fair::Shares;
+use crate::pulse::handler::{Execution, Failure, FailureKind, Interruption, RunningJob};
+use crate::pulse::store::{self, AttemptError, Completion, Report};
+use crate::pulse::{Error, JobStatus, LogLevel, LogLine};
 use crate::storage::Store;
 
 /// A batch of outcomes whose commit fails is committed again one outcome at a time; one that

@@ -6,10 +6,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::super::Job;
-use super::super::fair::{Room, Shares};
-use super::super::handler::{Interrupt, Interruption};
-use super::WorkerConfig;
+use crate::pulse::Job;
+use crate::pulse::fair::{Room, Shares};
+use crate::pulse::handler::{Interrupt, Interruption};
+
+/// How long a job is taken to last before the node has run one: 10 ms.
+pub(super) const UNMEASURED_JOB: Duration = Duration::from_millis(10);
 
 /// A running claim: its number, interrupt flag and handler.
 #[derive(Debug)]
@@ -275,11 +277,11 @@ impl Wakeup {
 }
 
 /// How many jobs lasting `micros` each (0: not measured yet, taken as
-/// [`WorkerConfig::UNMEASURED_JOB`]) one worker finishes within `horizon`, between 1 and `most`.
+/// [`UNMEASURED_JOB`]) one worker finishes within `horizon`, between 1 and `most`.
 fn within(horizon: Duration, micros: u64, most: u32) -> u32 {
     let horizon = u64::try_from(horizon.as_micros()).unwrap_or(u64::MAX);
     let per_job = match micros {
-        0 => u64::try_from(WorkerConfig::UNMEASURED_JOB.as_micros()).unwrap_or(u64::MAX),
+        0 => u64::try_from(UNMEASURED_JOB.as_micros()).unwrap_or(u64::MAX),
         micros => micros,
     };
     u32::try_from(horizon / per_job.max(1))
