@@ -1,6 +1,6 @@
 //! The SQLite backend: one database file, one connection per [`Connection`](storage::Connection).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -135,7 +135,7 @@ impl SqliteBackend {
             seen_version: Cell::new(None),
             settings: self.settings.clone(),
             gated: Cell::new(false),
-            wal: RefCell::new(WalWatch::new(&self.path, self.settings.wal_threshold)),
+            wal: WalWatch::new(&self.path, self.settings.wal_threshold),
         })
     }
 }
@@ -161,7 +161,8 @@ pub struct SqliteConnection {
     settings: Arc<Settings>,
     /// Whether this connection holds the backend's write gate.
     gated: Cell<bool>,
-    wal: RefCell<WalWatch>,
+    /// The write-ahead log's size at the last [`storage::Connection::upkeep`].
+    wal: WalWatch,
 }
 
 impl std::fmt::Debug for SqliteConnection {
@@ -296,7 +297,7 @@ impl storage::Connection for SqliteConnection {
     }
 
     fn upkeep(&mut self) -> Option<String> {
-        self.wal.borrow_mut().check(&self.conn)
+        self.wal.check(&self.conn)
     }
 
     fn explain(&self, error: &(dyn std::error::Error + 'static)) -> String {
