@@ -339,7 +339,7 @@ fn a_job_that_traps_after_attesting_leaves_nothing_and_its_retry_writes_once() {
             .iter()
             .all(|a| a.actors == ["plugin:probe"] && a.source == "probe@0.1.0")
     );
-    let logs = qntx::pulse::store::logs(&env.conn(), &id, 0).unwrap();
+    let logs = qntx::pulse::store::logs(&env.store(), &id, 0).unwrap();
     assert!(
         logs.iter().any(|(_, l)| l.attempt == 1
             && l.message == "discarded 3 attestation(s) and 0 child job(s) of the failed attempt"),
@@ -405,7 +405,7 @@ fn visible(env: &Env, subject: &str) -> Vec<ats::Attestation> {
 }
 
 fn discarded_one(env: &Env, id: &str) -> bool {
-    qntx::pulse::store::logs(&env.conn(), id, 0)
+    qntx::pulse::store::logs(&env.store(), id, 0)
         .unwrap()
         .iter()
         .any(|(_, l)| {
@@ -444,7 +444,7 @@ fn a_cancelled_attempt_leaves_no_attestations() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    qntx::pulse::store::cancel(&env.conn(), &id, qntx::clock::now_ms()).unwrap();
+    qntx::pulse::store::cancel(&env.store(), &id, qntx::clock::now_ms()).unwrap();
     let job = env.wait_final(&id);
     assert_eq!(job.status, JobStatus::Cancelled, "{job:?}");
     node.shutdown(Duration::from_secs(10));

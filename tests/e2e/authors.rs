@@ -226,7 +226,7 @@ fn a_component_built_against_0_1_0_loads_and_runs() {
     let job = run_job(&env, &node, "legacy/attest", json!({}), 1);
     assert_eq!(job.status, JobStatus::Completed, "{job:?}");
     let id = job.result.unwrap();
-    let attestation = qntx::ats::store::get(&env.conn(), id.as_str().unwrap()).unwrap();
+    let attestation = qntx::ats::store::get(&env.store(), id.as_str().unwrap()).unwrap();
     // Stamped with the plugin's identity through the 0.1.0 `store` import (how an actor is
     // spelled is the identity tests' concern).
     assert_eq!(attestation.source, "legacy@0.1.0");

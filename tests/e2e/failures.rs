@@ -47,7 +47,7 @@ fn a_retryable_failure_is_retried_and_the_attempt_reaches_the_guest() {
     let job = env.wait_final(&id);
     assert_eq!(job.status, JobStatus::Completed, "{job:?}");
     assert_eq!(job.result, Some(json!({ "attempt": 3 })));
-    let logs = qntx::pulse::store::logs(&env.conn(), &id, 0).unwrap();
+    let logs = qntx::pulse::store::logs(&env.store(), &id, 0).unwrap();
     let retries = logs
         .iter()
         .filter(|(_, line)| line.message.contains("failed, retrying in"))
@@ -87,7 +87,7 @@ fn a_failed_attempt_leaves_no_attestations_behind() {
     node.notify();
     assert_eq!(env.wait_final(&id).status, JobStatus::Failed);
     let page = ats::store::query(
-        &env.conn(),
+        &env.store(),
         &ats::Query {
             subjects: vec!["ghost".into()],
             ..ats::Query::default()
@@ -95,7 +95,7 @@ fn a_failed_attempt_leaves_no_attestations_behind() {
     )
     .unwrap();
     assert!(page.attestations.is_empty(), "{page:?}");
-    let logs = qntx::pulse::store::logs(&env.conn(), &id, 0).unwrap();
+    let logs = qntx::pulse::store::logs(&env.store(), &id, 0).unwrap();
     assert!(
         logs.iter().any(|(_, l)| l.message
             == "discarded 1 attestation(s) and 0 child job(s) of the failed attempt"),
@@ -112,7 +112,7 @@ fn a_guest_cannot_attest_as_someone_else() {
     let job = env.wait_final(&id);
     assert_eq!(job.status, JobStatus::Completed, "{job:?}");
     let result = job.result.unwrap();
-    let stored = ats::store::get(&env.conn(), result["id"].as_str().unwrap()).unwrap();
+    let stored = ats::store::get(&env.store(), result["id"].as_str().unwrap()).unwrap();
     assert_eq!(stored.actors, ["plugin:probe"]);
     assert_eq!(stored.source, "probe@0.1.0");
 }

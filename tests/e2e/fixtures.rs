@@ -168,10 +168,6 @@ impl Env {
         reasons
     }
 
-    pub fn conn(&self) -> rusqlite::Connection {
-        qntx::sqlite::open_in(self.data_dir()).expect("database opens")
-    }
-
     /// A connection to the node's store through the storage seam.
     pub fn store(&self) -> qntx::sqlite::SqliteConnection {
         qntx::sqlite::SqliteBackend::open_in(self.data_dir())
@@ -185,13 +181,13 @@ impl Env {
     }
 
     pub fn enqueue_job(&self, job: &NewJob) -> String {
-        store::enqueue(&self.conn(), job, qntx::clock::now_ms())
+        store::enqueue(&self.store(), job, qntx::clock::now_ms())
             .expect("enqueue")
             .id
     }
 
     pub fn job(&self, id: &str) -> Job {
-        store::get(&self.conn(), id).expect("job exists")
+        store::get(&self.store(), id).expect("job exists")
     }
 
     /// `qntx --data-dir <this>` ready for arguments.
@@ -223,7 +219,7 @@ impl Env {
     /// The log of a job; for a finished job, complete (the worker writes an attempt's log in the
     /// transaction that records its outcome).
     pub fn final_logs(&self, id: &str) -> Vec<(i64, qntx::pulse::LogLine)> {
-        store::logs(&self.conn(), id, 0).expect("logs")
+        store::logs(&self.store(), id, 0).expect("logs")
     }
 
     /// Wait until the job reaches a final status (at most 60 s) and return it.

@@ -89,7 +89,7 @@ fn cancel_frees_the_worker_of_a_sleeping_guest_at_once() {
     std::thread::sleep(Duration::from_millis(100));
     let next = env.enqueue("probe/ok", json!({ "after": "cancel" }));
     let asked = Instant::now();
-    store::cancel(&env.conn(), &id, qntx::clock::now_ms()).unwrap();
+    store::cancel(&env.store(), &id, qntx::clock::now_ms()).unwrap();
     node.notify();
     let done = env.wait_final(&next);
     let freed = asked.elapsed();
@@ -322,7 +322,7 @@ fn a_sleeping_guest_leaves_the_other_worker_serving_at_normal_latency() {
         (env.job(&sleeper).status == JobStatus::Running).then_some(())
     });
     let beside = median_ok_latency(&env, &node, 30);
-    store::cancel(&env.conn(), &sleeper, qntx::clock::now_ms()).unwrap();
+    store::cancel(&env.store(), &sleeper, qntx::clock::now_ms()).unwrap();
     let ratio = latency_ratio(idle, beside);
     eprintln!(
         "probe/ok median latency: idle {idle:?}, beside a sleeping guest {beside:?} ({ratio:.2}x)"

@@ -11,9 +11,8 @@ use serde_json::json;
 use crate::fixtures::{Env, eventually, guests, run};
 
 fn attestation_count(env: &Env) -> i64 {
-    env.conn()
-        .query_row("SELECT COUNT(*) FROM attestations", [], |row| row.get(0))
-        .unwrap()
+    let count = qntx::storage::Attestations::attestation_count(&env.store()).unwrap();
+    i64::try_from(count).unwrap()
 }
 
 #[test]
@@ -33,7 +32,7 @@ fn a_spinning_guest_is_stopped_by_its_timeout_and_the_failure_says_so() {
         error.starts_with("plugin 'probe' handler 'spin': timed out (limit 500 ms, stopped after "),
         "{error}"
     );
-    let logs = store::logs(&env.conn(), &id, 0).unwrap();
+    let logs = store::logs(&env.store(), &id, 0).unwrap();
     assert!(
         logs.iter()
             .any(|(_, l)| l.message.starts_with("attempt 1/2 failed, retrying in")),
@@ -59,7 +58,7 @@ fn cancel_interrupts_a_spinning_guest_and_frees_its_worker() {
     let (code, _, stderr) = run(env.qntx().args(["job", "cancel", &id]));
     assert_eq!(code, 0, "{stderr}");
     eventually("the worker discards the interrupted attempt", || {
-        let logs = store::logs(&env.conn(), &id, 0).unwrap();
+        let logs = store::logs(&env.store(), &id, 0).unwrap();
         logs.iter()
             .any(|(_, l)| l.message.contains("outcome discarded"))
             .then_some(())
@@ -104,7 +103,7 @@ fn a_job_cancelled_while_it_waits_in_a_claimed_batch_never_starts() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(env.wait_final(&slow).status, JobStatus::Completed);
     let logs = eventually("the waiting job is dropped", || {
-        let logs = store::logs(&env.conn(), &waiting, 0).unwrap();
+        let logs = store::logs(&env.store(), &waiting, 0).unwrap();
         logs.iter()
             .any(|(_, l)| l.message.contains("outcome discarded"))
             .then_some(logs)
@@ -157,7 +156,7 @@ fn pausing_a_running_job_interrupts_it_uncounted_and_resume_runs_it_again() {
     let (code, _, stderr) = run(env.qntx().args(["job", "pause", &id]));
     assert_eq!(code, 0, "{stderr}");
     eventually("the attempt is interrupted and discarded", || {
-        let logs = store::logs(&env.conn(), &id, 0).unwrap();
+        let logs = store::logs(&env.store(), &id, 0).unwrap();
         logs.iter()
             .any(|(_, l)| l.message.contains("outcome discarded"))
             .then_some(())
@@ -169,7 +168,8 @@ fn pausing_a_running_job_interrupts_it_uncounted_and_resume_runs_it_again() {
     );
 
     // Make the second run short, then resume.
-    env.conn()
+    env.store()
+        .sql()
         .execute(
             "UPDATE jobs SET payload = '{\"ms\": 10}' WHERE id = ?1",
             [&id],
@@ -226,7 +226,7 @@ fn wait_exit(mut node: NodeProcess) -> String {
 }
 
 fn count(env: &Env, status: JobStatus) -> usize {
-    store::list(&env.conn(), Some(status), None, u32::MAX)
+    store::list(&env.store(), Some(status), None, u32::MAX)
         .unwrap()
         .len()
 }
@@ -234,7 +234,7 @@ fn count(env: &Env, status: JobStatus) -> usize {
 #[test]
 fn a_node_killed_mid_queue_loses_no_job_and_completes_none_twice() {
     let env = Env::with_plugins(&[&guests().probe]);
-    let mut conn = env.conn();
+    let mut conn = env.store();
     // Two slow jobs first, so that some attempts are surely running when the node dies.
     let mut jobs: Vec<NewJob> = (0..2)
         .map(|i| NewJob {
@@ -280,7 +280,7 @@ fn a_node_killed_mid_queue_loses_no_job_and_completes_none_twice() {
         "{stderr}"
     );
 
-    let all = store::list(&env.conn(), None, None, u32::MAX).unwrap();
+    let all = store::list(&env.store(), None, None, u32::MAX).unwrap();
     assert_eq!(all.len(), 1002);
     assert!(
         all.iter().all(|j| j.status == JobStatus::Completed),
@@ -304,7 +304,7 @@ fn a_node_killed_mid_queue_loses_no_job_and_completes_none_twice() {
 #[test]
 fn two_node_processes_on_one_database_never_run_a_job_twice() {
     let env = Env::with_plugins(&[&guests().probe]);
-    let mut conn = env.conn();
+    let mut conn = env.store();
     let jobs: Vec<NewJob> = (0..400)
         .map(|i| {
             NewJob::new(
@@ -320,7 +320,7 @@ fn two_node_processes_on_one_database_never_run_a_job_twice() {
     for node in nodes {
         wait_exit(node);
     }
-    let all = store::list(&env.conn(), None, None, u32::MAX).unwrap();
+    let all = store::list(&env.store(), None, None, u32::MAX).unwrap();
     assert_eq!(all.len(), 400);
     assert!(
         all.iter()

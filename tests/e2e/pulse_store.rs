@@ -11,7 +11,7 @@ use qntx::pulse::{
     BudgetResumer, Error, HandlerLimits, Job, JobStatus, NewJob, PauseReason, Period, Progress,
     Pruner, PrunerConfig, Rescuer, RescuerConfig, ResumerConfig, nodes,
 };
-use rusqlite::Connection;
+use qntx::sqlite::{SqliteBackend, SqliteConnection as Connection};
 use serde_json::json;
 use tempfile::TempDir;
 
@@ -27,7 +27,10 @@ struct Setup {
 
 fn setup() -> (Setup, Connection) {
     let dir = tempfile::tempdir().unwrap();
-    let conn = qntx::sqlite::open_in(dir.path()).unwrap();
+    let conn = SqliteBackend::open_in(dir.path())
+        .unwrap()
+        .connection()
+        .unwrap();
     (
         Setup {
             dir,
@@ -46,8 +49,13 @@ impl Setup {
         self.clock.advance(Duration::from_millis(ms));
     }
 
+    /// A connection of its own, as another process's would be (its own backend: writers
+    /// meet only on SQLite's lock).
     fn conn(&self) -> Connection {
-        qntx::sqlite::open_in(self.dir.path()).unwrap()
+        SqliteBackend::open_in(self.dir.path())
+            .unwrap()
+            .connection()
+            .unwrap()
     }
 
     fn enqueue(&self, conn: &Connection, job: NewJob) -> String {
@@ -242,7 +250,11 @@ fn a_rescued_job_is_requeued_with_its_attempt_counted_and_never_completed_twice(
     let (s, mut conn) = setup();
     let id = s.enqueue(&conn, job("h/a"));
     let dead = s.claim(&mut conn, 1).remove(0);
-    let mut rescuer = Rescuer::new(s.conn(), s.clock.clone(), RescuerConfig::default());
+    let mut rescuer = Rescuer::new(
+        Box::new(s.conn()),
+        s.clock.clone(),
+        RescuerConfig::default(),
+    );
     assert!(
         rescuer.run_once().unwrap().requeued.is_empty(),
         "lease still valid"
@@ -283,7 +295,11 @@ fn the_rescuer_fails_a_job_whose_last_attempt_lost_its_node() {
     );
     s.claim(&mut conn, 1);
     s.advance(LEASE_MS as u64 + 1);
-    let mut rescuer = Rescuer::new(s.conn(), s.clock.clone(), RescuerConfig::default());
+    let mut rescuer = Rescuer::new(
+        Box::new(s.conn()),
+        s.clock.clone(),
+        RescuerConfig::default(),
+    );
     assert_eq!(rescuer.run_once().unwrap().failed, [id.as_str()]);
     let job = store::get(&conn, &id).unwrap();
     assert_eq!(job.status, JobStatus::Failed);
@@ -540,7 +556,11 @@ fn a_job_over_budget_is_paused_and_resumes_when_the_window_slides() {
     assert_eq!(unpriced.id, free, "a job with no estimate is never held");
     complete(&s, &mut conn, &unpriced, 0.0).unwrap();
 
-    let mut resumer = BudgetResumer::new(s.conn(), s.clock.clone(), ResumerConfig::default());
+    let mut resumer = BudgetResumer::new(
+        Box::new(s.conn()),
+        s.clock.clone(),
+        ResumerConfig::default(),
+    );
     s.advance(23 * 3600 * 1000);
     let report = resumer.run_once().unwrap();
     assert_eq!((report.resumed.len(), report.waiting), (0, 1));
@@ -586,7 +606,11 @@ fn running_jobs_reserve_their_estimates_and_the_tightest_window_wins() {
         1
     );
     store::set_budget(&conn, Period::Weekly, None, s.now()).unwrap();
-    let mut resumer = BudgetResumer::new(s.conn(), s.clock.clone(), ResumerConfig::default());
+    let mut resumer = BudgetResumer::new(
+        Box::new(s.conn()),
+        s.clock.clone(),
+        ResumerConfig::default(),
+    );
     assert_eq!(
         resumer.run_once().unwrap().resumed.len(),
         1,
@@ -678,7 +702,7 @@ fn the_pruner_deletes_old_finished_jobs_and_logs_but_keeps_spend_for_budgets() {
         ..PrunerConfig::default()
     };
     nodes::heartbeat(&conn, "node-gone", 1000, &[], s.now()).unwrap();
-    let mut pruner = Pruner::new(s.conn(), s.clock.clone(), config);
+    let mut pruner = Pruner::new(Box::new(s.conn()), s.clock.clone(), config);
     assert!(pruner.run_once().unwrap().deleted.is_empty());
     s.advance(2 * 24 * 3600 * 1000);
     let report = pruner.run_once().unwrap();

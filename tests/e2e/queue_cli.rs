@@ -5,6 +5,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use qntx::pulse::store;
 use serde_json::Value;
 
 use crate::fixtures::{Env, guests, run};
@@ -125,14 +126,9 @@ fn a_batch_of_json_lines_is_enqueued_in_one_transaction_and_prints_the_ids_in_or
     assert_eq!(code, 0, "{stderr}");
     let ids: Vec<&str> = ids.lines().collect();
     assert_eq!(ids.len(), count);
-    let stored: i64 = env
-        .conn()
-        .query_row(
-            "SELECT count(*) FROM jobs WHERE handler = 'ghost/bulk'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let stored = store::list(&env.store(), None, Some("ghost/bulk"), u32::MAX)
+        .unwrap()
+        .len() as i64;
     assert_eq!(stored as usize, count);
     let last = show(&env, ids[count - 1]);
     assert_eq!(
@@ -160,14 +156,9 @@ fn a_batch_of_json_lines_is_enqueued_in_one_transaction_and_prints_the_ids_in_or
         stderr.contains("--batch line 1") && stderr.contains("unknown field `colour`"),
         "{stderr}"
     );
-    let stored: i64 = env
-        .conn()
-        .query_row(
-            "SELECT count(*) FROM jobs WHERE handler = 'ghost/bad'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let stored = store::list(&env.store(), None, Some("ghost/bad"), u32::MAX)
+        .unwrap()
+        .len() as i64;
     assert_eq!(stored, 0);
 }
 
@@ -245,10 +236,9 @@ fn numbers_out_of_range_are_refused_with_the_limit_named() {
         stderr.contains("the interval must be 1 s to 366 days"),
         "{stderr}"
     );
-    let stored: i64 = env
-        .conn()
-        .query_row("SELECT count(*) FROM jobs", [], |r| r.get(0))
-        .unwrap();
+    let stored = store::list(&env.store(), None, None, u32::MAX)
+        .unwrap()
+        .len();
     assert_eq!(stored, 0);
 }
 

@@ -29,7 +29,8 @@ fn wait_running(env: &Env, id: &str) {
 #[test]
 fn an_outcome_the_database_refuses_fails_its_job_alone_and_the_batch_commits() {
     let env = Env::with_plugins(&[&guests().probe]);
-    env.conn()
+    env.store()
+        .sql()
         .execute_batch(
             "CREATE TRIGGER refuse_poison BEFORE INSERT ON attestations \
              WHEN NEW.subjects LIKE '%poison%' \
@@ -66,10 +67,7 @@ fn an_outcome_the_database_refuses_fails_its_job_alone_and_the_batch_commits() {
             assert_eq!(job.status, JobStatus::Completed, "job {i}: {job:?}");
         }
     }
-    let stored: i64 = env
-        .conn()
-        .query_row("SELECT count(*) FROM attestations", [], |row| row.get(0))
-        .unwrap();
+    let stored = qntx::storage::Attestations::attestation_count(&env.store()).unwrap();
     assert_eq!(stored, 39 * 2, "the other jobs' attestations are stored");
 }
 
@@ -85,10 +83,10 @@ fn a_writer_holding_the_lock_past_the_busy_timeout_delays_a_commit_without_losin
     });
     node.notify();
     wait_running(&env, &id);
-    let holder = env.conn();
-    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let holder = env.store();
+    holder.sql().execute_batch("BEGIN IMMEDIATE").unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    holder.execute_batch("COMMIT").unwrap();
+    holder.sql().execute_batch("COMMIT").unwrap();
     node.wait_until_idle().unwrap();
     let job = env.job(&id);
     assert_eq!(

@@ -6,13 +6,19 @@
 use std::time::{Duration, Instant};
 
 use qntx::node::Node;
-use qntx::pulse::{JobStatus, NewJob, TreeLimits, store};
+use qntx::pulse::{Job, JobStatus, NewJob, TreeLimits, store};
 use serde_json::{Value, json};
 
 use crate::fixtures::{Env, guests, latency_ratio, median_ok_latency};
 
-fn count(env: &Env, sql: &str) -> i64 {
-    env.conn().query_row(sql, [], |row| row.get(0)).unwrap()
+/// Every stored job, read through the job store.
+fn jobs(env: &Env) -> Vec<Job> {
+    store::list(&env.store(), None, None, u32::MAX).unwrap()
+}
+
+/// How many stored jobs `keep` keeps.
+fn count(env: &Env, keep: impl Fn(&Job) -> bool) -> usize {
+    jobs(env).iter().filter(|job| keep(job)).count()
 }
 
 fn hostile_env(tree: TreeLimits) -> (Env, Node) {
@@ -37,22 +43,16 @@ fn a_fork_bomb_stops_at_the_descendant_bound_while_other_handlers_are_served() {
     node.notify();
     let hostile = median_ok_latency(&env, &node, 7);
     node.wait_until_idle().expect("the bomb ends");
-    let tree = count(
-        &env,
-        &format!("SELECT count(*) FROM jobs WHERE root_job_id = '{root}'"),
-    );
+    let tree = count(&env, |job| job.root_job_id.as_deref() == Some(&*root));
     assert!(
         (50..=300).contains(&tree),
         "the tree stops at 300 descendants: {tree}"
     );
-    let refused: Vec<String> = env
-        .conn()
-        .prepare("SELECT error FROM jobs WHERE handler = 'swarm/fork' AND status = 'failed'")
-        .unwrap()
-        .query_map([], |row| row.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let refused: Vec<String> = jobs(&env)
+        .into_iter()
+        .filter(|job| job.handler == "swarm/fork" && job.status == JobStatus::Failed)
+        .filter_map(|job| job.error)
+        .collect();
     assert!(!refused.is_empty(), "some forks were refused");
     assert!(
         refused
@@ -77,18 +77,17 @@ fn a_chain_of_children_stops_at_the_depth_bound_with_the_bound_named() {
     });
     node.notify();
     node.wait_until_idle().unwrap();
-    let deepest = count(
-        &env,
-        &format!("SELECT max(depth) FROM jobs WHERE root_job_id = '{root}'"),
-    );
+    let deepest = jobs(&env)
+        .iter()
+        .filter(|job| job.root_job_id.as_deref() == Some(&*root))
+        .map(|job| job.depth)
+        .max()
+        .unwrap_or_default();
     assert_eq!(deepest, 4);
-    let error: String = env
-        .conn()
-        .query_row(
-            "SELECT error FROM jobs WHERE depth = 4 AND status = 'failed'",
-            [],
-            |row| row.get(0),
-        )
+    let error: String = jobs(&env)
+        .into_iter()
+        .find(|job| job.depth == 4 && job.status == JobStatus::Failed)
+        .and_then(|job| job.error)
         .unwrap();
     assert!(
         error.contains("depth 5") && error.contains("the limit is 4 (max_job_depth)"),
@@ -111,20 +110,17 @@ fn endless_jobs_of_one_plugin_leave_the_other_plugins_a_worker() {
         .collect();
     node.notify();
     let started = Instant::now();
-    while count(
-        &env,
-        "SELECT count(*) FROM jobs WHERE handler = 'swarm/spin' AND status = 'running' AND attempt = 1",
-    ) == 0
+    while count(&env, |job| {
+        job.handler == "swarm/spin" && job.status == JobStatus::Running && job.attempt == 1
+    }) == 0
     {
         assert!(started.elapsed() < Duration::from_secs(30), "a spin starts");
         std::thread::sleep(Duration::from_millis(5));
     }
     let hostile = median_ok_latency(&env, &node, 7);
     assert_eq!(
-        count(
-            &env,
-            "SELECT count(*) FROM jobs WHERE handler = 'swarm/spin' AND status = 'running'"
-        ),
+        count(&env, |job| job.handler == "swarm/spin"
+            && job.status == JobStatus::Running),
         1,
         "a 2-worker node runs one job of a plugin while another plugin is registered"
     );
@@ -140,7 +136,7 @@ fn endless_jobs_of_one_plugin_leave_the_other_plugins_a_worker() {
         hostile < Duration::from_secs(5),
         "far below the spins' 60 s timeout: {hostile:?}"
     );
-    let conn = env.conn();
+    let conn = env.store();
     for id in &spins {
         let _ = store::cancel(&conn, id, qntx::clock::now_ms());
     }
@@ -193,10 +189,7 @@ fn a_guests_enqueue_with_out_of_range_fields_is_refused_with_the_limit_named() {
             .to_owned();
         assert!(refused.contains(expected), "{payload}: {refused}");
     }
-    let children = count(
-        &env,
-        "SELECT count(*) FROM jobs WHERE parent_job_id IS NOT NULL",
-    );
+    let children = count(&env, |job| job.parent_job_id.is_some());
     assert_eq!(
         children, 1,
         "nothing out of range was stored: only the first 9 MiB child of the last case"

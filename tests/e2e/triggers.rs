@@ -11,7 +11,6 @@ use qntx::pulse::triggers::{
 };
 use qntx::pulse::{JobStatus, store as jobs};
 use qntx::sqlite::{SqliteBackend, SqliteConnection};
-use rusqlite::Connection;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -30,10 +29,6 @@ impl Setup {
             dir,
             clock: Arc::new(ManualClock::new(START)),
         }
-    }
-
-    fn conn(&self) -> Connection {
-        qntx::sqlite::open(&self.dir.path().join(qntx::sqlite::FILE_NAME)).unwrap()
     }
 
     /// A connection through the storage seam.
@@ -83,7 +78,6 @@ fn every(seconds: i64) -> ScheduleSpec {
 #[test]
 fn a_schedule_fires_on_time_once_and_not_again_after_a_restart() {
     let s = Setup::new();
-    let conn = s.conn();
     sync_plugin(&mut s.store(), "p", &[every(10)], &[], s.now()).unwrap();
     let mut scheduler = s.scheduler();
     assert!(
@@ -93,7 +87,7 @@ fn a_schedule_fires_on_time_once_and_not_again_after_a_restart() {
     s.clock.advance(Duration::from_secs(10));
     let fired = scheduler.run_once().unwrap().enqueued;
     assert_eq!(fired.len(), 1);
-    let job = jobs::get(&conn, &fired[0]).unwrap();
+    let job = jobs::get(&s.store(), &fired[0]).unwrap();
     assert_eq!(
         (job.handler.as_str(), job.source.as_str()),
         ("p/tick", "schedule:p/tick@10s")
@@ -112,7 +106,7 @@ fn a_schedule_fires_on_time_once_and_not_again_after_a_restart() {
     s.clock.advance(Duration::from_secs(10));
     let report = scheduler.run_once().unwrap();
     assert_eq!((report.enqueued.len(), report.still_active), (0, 1));
-    jobs::cancel(&conn, &fired[0], s.now()).unwrap();
+    jobs::cancel(&s.store(), &fired[0], s.now()).unwrap();
     s.clock.advance(Duration::from_secs(10));
     assert_eq!(scheduler.run_once().unwrap().enqueued.len(), 1);
 }
@@ -185,7 +179,6 @@ fn watcher(include_own_writes: bool, rate: f64) -> WatcherSpec {
 #[test]
 fn a_watcher_fires_once_per_matching_attestation_but_not_on_its_own_writes() {
     let s = Setup::new();
-    let conn = s.conn();
     s.attest("other", "ping"); // before the watcher existed: not fired
     sync_plugin(
         &mut s.store(),
@@ -205,7 +198,7 @@ fn a_watcher_fires_once_per_matching_attestation_but_not_on_its_own_writes() {
     let report = watchers.run_once().unwrap();
     assert_eq!((report.examined, report.fired), (5, 3));
     assert_eq!(watchers.run_once().unwrap().fired, 0, "exactly once");
-    let fired = jobs::list(&conn, None, Some("loop/react"), 10).unwrap();
+    let fired = jobs::list(&s.store(), None, Some("loop/react"), 10).unwrap();
     let mut ids: Vec<&Value> = fired.iter().map(|job| &job.payload["id"]).collect();
     ids.sort_by_key(|id| id.to_string());
     let mut expected = [json!(person), json!(handler), json!(theirs)];
@@ -223,7 +216,6 @@ fn a_watcher_fires_once_per_matching_attestation_but_not_on_its_own_writes() {
 #[test]
 fn a_watcher_that_asks_for_its_own_writes_is_bounded_by_its_rate() {
     let s = Setup::new();
-    let conn = s.conn();
     sync_plugin(&mut s.store(), "loop", &[], &[watcher(true, 2.0)], s.now()).unwrap();
     for _ in 0..10 {
         s.attest("plugin:loop", "ping");
@@ -244,6 +236,6 @@ fn a_watcher_that_asks_for_its_own_writes_is_bounded_by_its_rate() {
         2,
         "a bucket holds one second's worth"
     );
-    let fired = jobs::list(&conn, None, Some("loop/react"), 100).unwrap();
+    let fired = jobs::list(&s.store(), None, Some("loop/react"), 100).unwrap();
     assert_eq!(fired.len(), 6, "deferred matches are not lost, only later");
 }

@@ -10,20 +10,20 @@ use crate::clock::now_ms;
 use crate::plugins::{self, LoadedPlugin};
 use crate::pulse::triggers::{self, Scheduler, Watchers};
 use crate::pulse::{
-    self, BudgetResumer, InFlight, Interruption, Pruner, PrunerConfig, Registry, Rescuer,
-    RescuerConfig, ResumerConfig, SharedConnection, Wakeup, Worker, WorkerConfig, store, watch,
+    self, AttemptIo, BudgetResumer, InFlight, Interruption, Pruner, PrunerConfig, Registry,
+    Rescuer, RescuerConfig, ResumerConfig, Wakeup, Worker, WorkerConfig, store, watch,
 };
 use crate::runtime::{CompileStats, Runtime, RuntimeConfig};
-use crate::sqlite::SqliteBackend;
-use crate::{error_chain, sqlite, storage};
+use crate::storage::{self, Backend, Connection, Pool};
+use crate::{error_chain, sqlite};
 
 mod config;
 
 /// How often the maintenance loop looks for cancelled and paused jobs: the bound on cancel
 /// latency, plus one epoch tick.
 const INTERRUPT_CHECK: Duration = Duration::from_millis(50);
-/// How often the maintenance loop checkpoints the database and looks at the WAL's size.
-const WAL_CHECK: Duration = Duration::from_secs(10);
+/// How often the maintenance loop asks the store for its upkeep (SQLite: a checkpoint).
+const UPKEEP: Duration = Duration::from_secs(10);
 
 /// Errors starting a node.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +40,9 @@ pub enum Error {
     /// The job store failed.
     #[error(transparent)]
     Pulse(#[from] pulse::Error),
+    /// The store could not be reached.
+    #[error(transparent)]
+    Storage(#[from] storage::Error),
     /// The user handlers could not be read.
     #[error(transparent)]
     Handlers(#[from] crate::handlers::Error),
@@ -116,9 +119,8 @@ pub struct Node {
     registry: Arc<Registry>,
     in_flight: Arc<InFlight>,
     wakeup: Arc<Wakeup>,
-    conn: SharedConnection,
-    /// Connections through the storage seam for the node's own short calls.
-    pool: storage::Pool,
+    /// Connections for the node's own short reads and writes.
+    store: Pool,
     threads: Vec<JoinHandle<()>>,
     /// How long writes may fail before `wait_until_idle` gives up: the lease, after which the
     /// node's claims are forfeit anyway.
@@ -147,9 +149,18 @@ impl Node {
     /// stop the node: see [`Node::refused`].
     pub fn start(config: NodeConfig) -> Result<Self, Error> {
         config.validate()?;
+        let backend = sqlite::SqliteBackend::open_in(&config.data_dir)?
+            .with_limits(config.busy_timeout, config.wal_threshold);
+        Self::start_on(config, Arc::new(backend))
+    }
+
+    /// [`Node::start`] on `backend`, the store of `config.data_dir`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Node::start`].
+    pub fn start_on(config: NodeConfig, backend: Arc<dyn Backend>) -> Result<Self, Error> {
         let id = format!("node-{}", ulid::Ulid::new());
-        let conn: SharedConnection =
-            Arc::new(std::sync::Mutex::new(sqlite::open_in(&config.data_dir)?));
         let runtime = Arc::new(Runtime::new(config.runtime.clone())?);
         let files = plugins::discover(&config.plugin_dirs)?;
         let registry = Arc::new(Registry::new());
@@ -163,36 +174,15 @@ impl Node {
             ..config.worker.clone()
         };
         let mut threads = Vec::new();
-        // One write connection for every worker: they queue on its lock, not on SQLite's
-        // busy sleeps.
-        let open = || -> Result<rusqlite::Connection, Error> {
-            let conn = sqlite::open(&config.data_dir.join(sqlite::FILE_NAME))?;
-            conn.busy_timeout(config.busy_timeout)
-                .map_err(|source| sqlite::Error::Open {
-                    path: config.data_dir.join(sqlite::FILE_NAME),
-                    source,
-                })?;
-            Ok(conn)
-        };
-        let backend = Arc::new(SqliteBackend::open_in(&config.data_dir)?);
-        // Connections through the storage seam, waiting for other writers as long as `open`'s.
-        let connect = || -> Result<Box<dyn storage::Connection>, Error> {
-            let conn = backend.connection()?;
-            conn.sql()
-                .busy_timeout(config.busy_timeout)
-                .map_err(|source| sqlite::Error::Open {
-                    path: backend.path().to_owned(),
-                    source,
-                })?;
-            Ok(Box::new(conn))
-        };
-        let pool = storage::Pool::new(backend.clone(), 2);
         // Workers run before any plugin has loaded: each plugin's handlers are served as soon
-        // as it registers, whatever the others' `initialize` still takes.
-        let write: SharedConnection = Arc::new(std::sync::Mutex::new(open()?));
+        // as it registers, whatever the others' `initialize` still takes. Each worker commits
+        // and claims on its own connection (the backend queues writers); what the jobs they run
+        // read and write while they run goes through connections of a pool of their own.
+        let attempts = AttemptIo::pooled(&Pool::new(backend.clone(), workers * 2));
         for index in 0..workers {
-            let worker = Worker::sharing(
-                write.clone(),
+            let worker = Worker::new(
+                backend.connect()?,
+                attempts.clone(),
                 registry.clone(),
                 in_flight.clone(),
                 wakeup.clone(),
@@ -207,12 +197,14 @@ impl Node {
             );
         }
         {
-            let (conn, wakeup) = (open()?, wakeup.clone());
+            let (mut conn, wakeup) = (backend.connect()?, wakeup.clone());
             threads.push(
                 std::thread::Builder::new()
                     .name("qntx-watch".into())
                     .spawn(move || {
-                        if let Err(error) = watch::watch(&conn, &wakeup, watch::WATCH_INTERVAL) {
+                        if let Err(error) =
+                            watch::watch(conn.as_mut(), &wakeup, watch::WATCH_INTERVAL)
+                        {
                             tracing::error!(error = %error_chain(&error), "watching the database failed; workers poll");
                         }
                     })
@@ -221,27 +213,23 @@ impl Node {
         }
         let clock = config.worker.clock.clone();
         let mut maintenance = Maintenance {
-            conn: open()?,
+            conn: backend.connect()?,
             owner: id.clone(),
             registry: registry.clone(),
             lease: config.worker.lease,
             in_flight: in_flight.clone(),
             wakeup: wakeup.clone(),
-            rescuer: Rescuer::new(open()?, clock.clone(), config.rescuer.clone()),
-            resumer: BudgetResumer::new(open()?, clock.clone(), config.resumer.clone()),
-            pruner: Pruner::new(open()?, clock.clone(), config.pruner.clone()),
-            scheduler: Scheduler::new(connect()?, clock.clone()),
-            watchers: Watchers::new(connect()?, clock.clone()),
-            wal: sqlite::WalWatch::new(
-                &config.data_dir.join(sqlite::FILE_NAME),
-                config.wal_threshold,
-            ),
+            rescuer: Rescuer::new(backend.connect()?, clock.clone(), config.rescuer.clone()),
+            resumer: BudgetResumer::new(backend.connect()?, clock.clone(), config.resumer.clone()),
+            pruner: Pruner::new(backend.connect()?, clock.clone(), config.pruner.clone()),
+            scheduler: Scheduler::new(backend.connect()?, clock.clone()),
+            watchers: Watchers::new(backend.connect()?, clock.clone()),
             clock,
         };
         // One pass now, so that what is rescued or resumed at start is runnable before
         // `wait_until_idle` first looks.
         if let Err(error) = maintenance.tick(&mut LastRuns::default()) {
-            tracing::warn!(error = %sqlite::describe_error(&maintenance.conn, &error), "maintenance failed");
+            tracing::warn!(error = %maintenance.conn.explain(&error), "maintenance failed");
         }
         // The thread renews the leases of jobs claimed while plugins still load.
         threads.push(
@@ -258,8 +246,7 @@ impl Node {
             registry,
             in_flight,
             wakeup,
-            conn,
-            pool,
+            store: Pool::new(backend, 2),
             threads,
             fault_patience: config.worker.lease,
         };
@@ -287,14 +274,14 @@ impl Node {
                 Ok(crate::handlers::Discovery::start(
                     self.runtime.clone(),
                     self.registry.clone(),
-                    self.conn.clone(),
-                    self.pool
+                    self.store.clone(),
+                    self.store
                         .backend()
                         .connect()
                         .map_err(crate::handlers::Error::from)?,
                 )?)
             });
-            let catalog = plugins::load_all_serving(&self.runtime, files, &self.conn, |plugin| {
+            let catalog = plugins::load_all_serving(&self.runtime, files, &self.store, |plugin| {
                 if let Err(error) = self.serve(plugin) {
                     tracing::error!(plugin = %plugin.name, error = %error_chain(&error), "could not serve plugin");
                     failed
@@ -314,7 +301,7 @@ impl Node {
             return Err(error);
         }
         let handlers = handlers?;
-        self.pool
+        self.store
             .with(|conn| conn.plugin_load_save_all(&catalog.records))
             .map_err(plugins::Error::Records)?;
         self.plugins = catalog.plugins;
@@ -327,34 +314,35 @@ impl Node {
     /// the maintenance thread renews the record only every third of a lease).
     fn serve(&self, plugin: &LoadedPlugin) -> Result<(), Error> {
         let now = now_ms();
-        self.pool.with(|conn| {
+        self.store.with(|conn| {
             triggers::sync_plugin(conn, &plugin.name, &plugin.schedules, &plugin.watchers, now)
         })?;
-        let conn = pulse::lock(&self.conn);
-        for (handler, description) in &plugin.handlers {
-            store::register_handler(
-                &conn,
-                &store::HandlerRecord {
+        self.store.with(|conn| {
+            for (handler, description) in &plugin.handlers {
+                let record = store::HandlerRecord {
                     handler: plugin.handler_name(handler),
                     plugin: plugin.name.clone(),
                     plugin_version: plugin.version.clone(),
                     description: description.clone(),
                     registered_at: now,
-                },
-            )
-            .map_err(|error| {
-                Error::Unwritable(format!(
-                    "registering handlers: {}",
-                    sqlite::describe_error(&conn, &error)
-                ))
-            })?;
-        }
+                };
+                store::register_handler(&**conn, &record).map_err(|error| {
+                    Error::Unwritable(format!("registering handlers: {}", conn.explain(&error)))
+                })?;
+            }
+            Ok::<_, Error>(())
+        })?;
         plugin.register(&self.runtime, &self.registry);
         self.wakeup.notify();
         let lease_ms = crate::clock::millis(self.fault_patience);
         let names = self.registry.names();
-        if let Err(error) = pulse::nodes::heartbeat(&conn, &self.id, lease_ms, &names, now) {
-            tracing::warn!(error = %sqlite::describe_error(&conn, &error), "could not record the handlers this node serves");
+        let recorded = self.store.with(|conn| {
+            pulse::nodes::heartbeat(&**conn, &self.id, lease_ms, &names, now)
+                .map_err(|error| conn.explain(&error))
+                .map_err(Error::Unwritable)
+        });
+        if let Err(error) = recorded {
+            tracing::warn!(error = %error_chain(&error), "could not record the handlers this node serves");
         }
         Ok(())
     }
@@ -420,9 +408,11 @@ impl Node {
             // Watchers first: what they fire is enqueued with their cursor, so caught-up
             // watchers mean their jobs are visible to the count that follows.
             let behind = self
-                .pool
+                .store
                 .with(|conn| triggers::store::watchers_behind(conn.store()))?;
-            let activity = store::activity(&pulse::lock(&self.conn), &handlers, now_ms())?;
+            let activity = self
+                .store
+                .with(|conn| store::activity(conn.store(), &handlers, now_ms()))?;
             let after = self.in_flight.quiet_marker();
             if !behind
                 && activity.runnable == 0
@@ -459,7 +449,10 @@ impl Node {
         for thread in self.threads.drain(..) {
             let _joined = thread.join();
         }
-        if let Err(error) = pulse::nodes::stopped(&pulse::lock(&self.conn), &self.id, now_ms()) {
+        let stopped = self
+            .store
+            .with(|conn| pulse::nodes::stopped(&**conn, &self.id, now_ms()));
+        if let Err(error) = stopped {
             tracing::warn!(error = %error_chain(&error), "could not record that the node stopped");
         }
         tracing::info!(node = %self.id, "node stopped");
@@ -476,7 +469,7 @@ impl Drop for Node {
 
 /// The node's housekeeping thread: interrupts, lease renewal, and the Pulse services.
 struct Maintenance {
-    conn: rusqlite::Connection,
+    conn: Box<dyn Connection>,
     owner: String,
     registry: Arc<Registry>,
     lease: Duration,
@@ -487,7 +480,6 @@ struct Maintenance {
     pruner: Pruner,
     scheduler: Scheduler,
     watchers: Watchers,
-    wal: sqlite::WalWatch,
     clock: Arc<dyn crate::clock::Clock>,
 }
 
@@ -500,7 +492,7 @@ struct LastRuns {
     prune: Option<Instant>,
     schedule: Option<Instant>,
     watch: Option<Instant>,
-    wal: Option<Instant>,
+    upkeep: Option<Instant>,
 }
 
 /// Whether `interval` has passed since `last`; if so, mark now.
@@ -519,7 +511,7 @@ impl Maintenance {
         // Keep renewing leases until every job has finished, even after workers stop claiming.
         while !(self.wakeup.is_stopping() && self.in_flight.is_empty()) {
             if let Err(error) = self.tick(&mut last) {
-                tracing::warn!(error = %sqlite::describe_error(&self.conn, &error), "maintenance failed");
+                tracing::warn!(error = %self.conn.explain(&error), "maintenance failed");
             }
             std::thread::sleep(INTERRUPT_CHECK);
         }
@@ -528,7 +520,7 @@ impl Maintenance {
     fn tick(&mut self, last: &mut LastRuns) -> Result<(), pulse::Error> {
         let held = self.in_flight.held();
         if !held.is_empty() {
-            for id in store::interrupted(&self.conn, &held, &self.owner)? {
+            for id in store::interrupted(&**self.conn, &held, &self.owner)? {
                 tracing::info!(job = %id, "interrupting: the job was cancelled, paused or lost its lease");
                 self.in_flight.interrupt(&id, Interruption::Cancelled);
             }
@@ -538,17 +530,22 @@ impl Maintenance {
                 .clock
                 .now_ms()
                 .saturating_add(crate::clock::millis(self.lease));
-            store::renew_leases(&self.conn, &self.in_flight.renewable(), &self.owner, until)?;
+            store::renew_leases(
+                &**self.conn,
+                &self.in_flight.renewable(),
+                &self.owner,
+                until,
+            )?;
             pulse::nodes::heartbeat(
-                &self.conn,
+                &**self.conn,
                 &self.owner,
                 crate::clock::millis(self.lease),
                 &self.registry.names(),
                 self.clock.now_ms(),
             )?;
         }
-        if due(&mut last.wal, WAL_CHECK)
-            && let Some(report) = self.wal.check(&self.conn)
+        if due(&mut last.upkeep, UPKEEP)
+            && let Some(report) = self.conn.upkeep()
         {
             tracing::warn!("{report}");
         }

@@ -14,9 +14,10 @@ use wasmtime::UpdateDeadline;
 use super::stats::{Summary, time_calls};
 use crate::clock::now_ms;
 use crate::plugins::{self, LoadedPlugin};
-use crate::pulse::{HandlerLimits, Interrupt, NewJob, Registry, RunningJob, store};
+use crate::pulse::{AttemptIo, HandlerLimits, Interrupt, NewJob, Registry, RunningJob, store};
 use crate::runtime::{JobCtx, Runtime, RuntimeConfig, types};
-use crate::sqlite;
+use crate::sqlite::SqliteBackend;
+use crate::storage::Pool;
 
 /// The handler every throughput and dispatch figure runs.
 pub const NOOP: &str = "noop/noop";
@@ -61,14 +62,18 @@ pub(crate) struct Bench {
     pub(crate) runtime: Arc<Runtime>,
     pub(crate) plugin: LoadedPlugin,
     pub(crate) registry: Registry,
+    /// Where the jobs to run are claimed, and what they read and write while they run.
+    store: Arc<SqliteBackend>,
+    attempts: Pool,
 }
 
 impl Bench {
     /// Load the plugin at `wasm` into a runtime with the node's default settings.
     pub(crate) fn load(wasm: &Path) -> anyhow::Result<Self> {
         let runtime = Arc::new(Runtime::new(RuntimeConfig::default())?);
-        let conn = Arc::new(std::sync::Mutex::new(sqlite::open_in_memory()?));
-        let plugin = plugins::load(&runtime, wasm, &conn)
+        let store = Arc::new(SqliteBackend::temporary()?);
+        let attempts = Pool::new(store.clone(), 1);
+        let plugin = plugins::load(&runtime, wasm, &attempts)
             .map_err(|e| anyhow::anyhow!("{}", crate::error_chain(&e)))?;
         let registry = Registry::new();
         plugin.register(&runtime, &registry);
@@ -76,17 +81,19 @@ impl Bench {
             runtime,
             plugin,
             registry,
+            store,
+            attempts,
         })
     }
 
     /// A running attempt of a no-op job, claimed in a database of its own.
     pub(crate) fn running_job(&self) -> anyhow::Result<RunningJob> {
-        Self::running(NOOP, json!({}))
+        self.running(NOOP, json!({}))
     }
 
-    /// A running attempt of a job for `handler`, claimed in a database of its own.
-    fn running(handler: &str, payload: serde_json::Value) -> anyhow::Result<RunningJob> {
-        let mut conn = sqlite::open_in_memory()?;
+    /// A running attempt of a job for `handler`, claimed in the bench's database.
+    fn running(&self, handler: &str, payload: serde_json::Value) -> anyhow::Result<RunningJob> {
+        let mut conn = self.store.connection()?;
         let now = now_ms();
         store::enqueue(&conn, &NewJob::new(handler, payload), now)?;
         let job = store::claim(
@@ -110,7 +117,7 @@ impl Bench {
             deadline_ms: now + 3_600_000,
             timeout: std::time::Duration::from_secs(3600),
             interrupt: Arc::new(Interrupt::default()),
-            io: crate::pulse::attempt_io::beside(&Arc::new(std::sync::Mutex::new(conn))),
+            io: AttemptIo::pooled(&self.attempts),
             tree: crate::pulse::TreeLimits::default(),
         })
     }
@@ -156,7 +163,7 @@ pub fn measure(
         what: format!("fresh sandbox, guest writes {TOUCH_KIB} KiB of heap"),
         micros: fresh_sandboxes(
             &bench,
-            &Bench::running(TOUCH, json!({ "kib": TOUCH_KIB }))?,
+            &bench.running(TOUCH, json!({ "kib": TOUCH_KIB }))?,
             calls,
         )?,
     });

@@ -6,7 +6,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use rusqlite::Connection;
 use serde_json::json;
 
 use super::dispatch::NOOP;
@@ -14,7 +13,8 @@ use super::stats::Summary;
 use crate::clock::now_ms;
 use crate::node::{Node, NodeConfig};
 use crate::pulse::{JobStatus, NewJob, store};
-use crate::sqlite;
+use crate::sqlite::SqliteBackend;
+use crate::storage::{Backend, Connection};
 
 /// Enqueue → completed, in milliseconds.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -30,7 +30,7 @@ pub fn measure(plugins: &Path, jobs: usize) -> anyhow::Result<Vec<Latency>> {
     let dir = tempfile::tempdir().context("creating a scratch data directory")?;
     let config = NodeConfig::new(dir.path().to_owned(), vec![plugins.to_owned()]);
     let node = Node::start(config)?;
-    let conn = sqlite::open_in(dir.path())?;
+    let mut conn = SqliteBackend::open_in(dir.path())?.connect()?;
     let mut rows = Vec::new();
     for (wake, notify) in [
         ("woken by the enqueuer (same process)", true),
@@ -41,11 +41,11 @@ pub fn measure(plugins: &Path, jobs: usize) -> anyhow::Result<Vec<Latency>> {
             // Idle: the workers have gone back to waiting.
             std::thread::sleep(Duration::from_millis(5));
             let started = Instant::now();
-            let id = store::enqueue(&conn, &NewJob::new(NOOP, json!({})), now_ms())?.id;
+            let id = store::enqueue(&**conn, &NewJob::new(NOOP, json!({})), now_ms())?.id;
             if notify {
                 node.notify();
             }
-            wait_completed(&conn, &id)?;
+            wait_completed(conn.as_mut(), &id)?;
             samples.push(started.elapsed().as_secs_f64() * 1e3);
         }
         rows.push(Latency {
@@ -58,14 +58,12 @@ pub fn measure(plugins: &Path, jobs: usize) -> anyhow::Result<Vec<Latency>> {
 }
 
 /// Wait for the job to complete, looking at it only when the database changed.
-fn wait_completed(conn: &Connection, id: &str) -> anyhow::Result<()> {
+fn wait_completed(conn: &mut dyn Connection, id: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
-    let mut seen = -1;
+    let mut changed = true;
     loop {
-        let version: i64 = conn.query_row("PRAGMA data_version", [], |row| row.get(0))?;
-        if version != seen {
-            seen = version;
-            match store::get(conn, id)?.status {
+        if changed {
+            match store::get(&**conn, id)?.status {
                 JobStatus::Completed => return Ok(()),
                 JobStatus::Queued | JobStatus::Running => {}
                 other => bail!("the no-op job ended {other}"),
@@ -75,5 +73,6 @@ fn wait_completed(conn: &Connection, id: &str) -> anyhow::Result<()> {
             bail!("the no-op job did not complete within 30 s");
         }
         std::thread::sleep(Duration::from_micros(50));
+        changed = conn.wait_for_change(Duration::ZERO)?;
     }
 }

@@ -11,7 +11,8 @@ use super::stats::{Summary, resident_kib};
 use crate::clock::now_ms;
 use crate::node::{Node, NodeConfig};
 use crate::pulse::{HandlerLimits, NewJob, store};
-use crate::sqlite;
+use crate::sqlite::SqliteBackend;
+use crate::storage::Backend;
 
 /// Claim latency at one queue depth.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -27,7 +28,7 @@ pub struct ClaimLatency {
 /// Fill a fresh database with `depth` queued jobs, then time `claims` claims of one job each.
 pub fn claims(depth: usize, claims: usize) -> anyhow::Result<ClaimLatency> {
     let dir = tempfile::tempdir().context("creating a scratch data directory")?;
-    let mut conn = sqlite::open_in(dir.path())?;
+    let mut conn = SqliteBackend::open_in(dir.path())?.connect()?;
     let filled = Instant::now();
     let now = now_ms();
     let mut left = depth;
@@ -35,7 +36,7 @@ pub fn claims(depth: usize, claims: usize) -> anyhow::Result<ClaimLatency> {
         let chunk: Vec<NewJob> = (0..left.min(50_000))
             .map(|_| NewJob::new(NOOP, json!({})))
             .collect();
-        store::enqueue_batch(&mut conn, &chunk, now)?;
+        store::enqueue_batch(conn.as_mut(), &chunk, now)?;
         left -= chunk.len();
     }
     let fill_seconds = filled.elapsed().as_secs_f64();
@@ -46,7 +47,7 @@ pub fn claims(depth: usize, claims: usize) -> anyhow::Result<ClaimLatency> {
         let now = now_ms();
         let started = Instant::now();
         let claimed = store::claim(
-            &mut conn,
+            conn.as_mut(),
             &store::ClaimParams {
                 handlers: &handlers,
                 owner: "bench",
@@ -90,11 +91,11 @@ pub fn memory(plugins: &Path, in_flight: usize) -> anyhow::Result<Memory> {
     config.workers = in_flight;
     config.runtime.max_instances = (in_flight as u32 + 8).max(128);
     let node = Node::start(config)?;
-    let mut conn = sqlite::open_in(dir.path())?;
+    let mut conn = SqliteBackend::open_in(dir.path())?.connect()?;
     let warm: Vec<NewJob> = (0..in_flight * 4)
         .map(|_| NewJob::new(NOOP, json!({})))
         .collect();
-    store::enqueue_batch(&mut conn, &warm, now_ms())?;
+    store::enqueue_batch(conn.as_mut(), &warm, now_ms())?;
     node.notify();
     node.wait_until_idle()?;
     let idle_kib = resident_kib().context("reading resident memory needs Linux /proc")?;
@@ -103,11 +104,11 @@ pub fn memory(plugins: &Path, in_flight: usize) -> anyhow::Result<Memory> {
         .map(|_| NewJob::new("noop/sleep", json!({ "ms": sleep_ms })))
         .collect();
     let started = Instant::now();
-    store::enqueue_batch(&mut conn, &sleepers, now_ms())?;
+    store::enqueue_batch(conn.as_mut(), &sleepers, now_ms())?;
     node.notify();
     // Wait until every sleeper runs, then read while they still sleep.
     loop {
-        let activity = store::activity(&conn, &["noop/sleep".to_owned()], now_ms())?;
+        let activity = store::activity(&**conn, &["noop/sleep".to_owned()], now_ms())?;
         if activity.runnable == 0 && activity.running as usize == in_flight {
             break;
         }

@@ -4,7 +4,7 @@
 //! queue alone, its workers running a native no-op handler instead of a sandbox.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -14,10 +14,11 @@ use super::dispatch::{Bench, NOOP};
 use crate::clock::now_ms;
 use crate::node::{Node, NodeConfig};
 use crate::pulse::{
-    Execution, JobHandler, JobStatus, NewJob, Progress, Registered, Registry, RunningJob, Worker,
-    WorkerConfig, store,
+    AttemptIo, Execution, JobHandler, JobStatus, NewJob, Progress, Registered, Registry,
+    RunningJob, Worker, WorkerConfig, store,
 };
-use crate::sqlite;
+use crate::sqlite::SqliteBackend;
+use crate::storage::{Backend, Pool};
 
 /// Jobs per second one way, with some number of workers (or threads).
 #[derive(Debug, Clone, serde::Serialize)]
@@ -38,15 +39,15 @@ pub fn queue(plugins: &Path, jobs: usize, workers: usize) -> anyhow::Result<Thro
     let mut config = NodeConfig::new(dir.path().to_owned(), vec![plugins.to_owned()]);
     config.workers = workers;
     let node = Node::start(config)?;
-    let mut conn = sqlite::open_in(dir.path())?;
+    let mut conn = SqliteBackend::open_in(dir.path())?.connect()?;
     let batch: Vec<NewJob> = (0..jobs).map(|_| NewJob::new(NOOP, json!({}))).collect();
     let started = Instant::now();
-    store::enqueue_batch(&mut conn, &batch, now_ms())?;
+    store::enqueue_batch(conn.as_mut(), &batch, now_ms())?;
     node.notify();
     node.wait_until_idle()?;
     let seconds = started.elapsed().as_secs_f64();
     node.shutdown(std::time::Duration::from_secs(5));
-    let completed = store::list(&conn, Some(JobStatus::Completed), None, u32::MAX)?.len();
+    let completed = store::list(&**conn, Some(JobStatus::Completed), None, u32::MAX)?.len();
     if completed != jobs {
         bail!("only {completed} of {jobs} no-op jobs completed");
     }
@@ -97,11 +98,12 @@ pub fn bare(wasm: &Path, jobs: usize, threads: usize) -> anyhow::Result<Throughp
     })
 }
 
-/// Run `jobs` no-op jobs through `workers` Pulse workers sharing one write connection, as a
-/// node's do, whose handler is a native function: what the queue costs without a sandbox.
+/// Run `jobs` no-op jobs through `workers` Pulse workers, each on its own connection, as a
+/// node's are, whose handler is a native function: what the queue costs without a sandbox.
 pub fn queue_native(jobs: usize, workers: usize) -> anyhow::Result<Throughput> {
     let dir = tempfile::tempdir().context("creating a scratch data directory")?;
-    let mut conn = sqlite::open_in(dir.path())?;
+    let backend = Arc::new(SqliteBackend::open_in(dir.path())?);
+    let mut conn = backend.connect()?;
     let registry = Arc::new(Registry::new());
     registry.register(Registered {
         handler: NOOP.into(),
@@ -110,16 +112,21 @@ pub fn queue_native(jobs: usize, workers: usize) -> anyhow::Result<Throughput> {
         description: "Returns null, natively".into(),
         target: Arc::new(NativeNoop),
     });
-    let write = Arc::new(Mutex::new(sqlite::open_in(dir.path())?));
+    let attempts = AttemptIo::pooled(&Pool::new(backend.clone(), workers * 2));
     let (in_flight, wakeup) = (Arc::default(), Arc::default());
     let batch: Vec<NewJob> = (0..jobs).map(|_| NewJob::new(NOOP, json!({}))).collect();
     let started = Instant::now();
-    store::enqueue_batch(&mut conn, &batch, now_ms())?;
+    store::enqueue_batch(conn.as_mut(), &batch, now_ms())?;
+    let conns = (0..workers)
+        .map(|_| backend.connect())
+        .collect::<Result<Vec<_>, _>>()?;
     let completed = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                let worker = Worker::sharing(
-                    write.clone(),
+        let handles: Vec<_> = conns
+            .into_iter()
+            .map(|conn| {
+                let worker = Worker::new(
+                    conn,
+                    attempts.clone(),
                     registry.clone(),
                     Arc::clone(&in_flight),
                     Arc::clone(&wakeup),

@@ -143,7 +143,7 @@ fn measure_throughput(
              hint: qntx plugin build plugins/text"
         );
     }
-    let mut conn = sqlite::open_in(dir.path())?;
+    let mut conn = sqlite::SqliteBackend::open_in(dir.path())?.connection()?;
     let batch: Vec<NewJob> = (0..jobs)
         .map(|i| NewJob::new(handler, json!({ "i": i })))
         .collect();

@@ -8,6 +8,7 @@ use clap::Subcommand;
 use super::{Global, Outcome, config, output};
 use crate::clock::now_ms;
 use crate::pulse::{Period, store};
+use crate::storage::Store;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum BudgetCommand {
@@ -51,14 +52,10 @@ fn parse_limit(text: &str) -> Result<Limit, String> {
 
 pub(super) fn run(global: &Global, command: BudgetCommand) -> anyhow::Result<Outcome> {
     let data_dir = global.data_dir()?;
-    global.with_database(|conn| run_on(&data_dir, conn, command))
+    global.with_store(|conn| run_on(&data_dir, conn, command))
 }
 
-fn run_on(
-    data_dir: &Path,
-    conn: &rusqlite::Connection,
-    command: BudgetCommand,
-) -> anyhow::Result<Outcome> {
+fn run_on(data_dir: &Path, conn: &dyn Store, command: BudgetCommand) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
     match command {
         BudgetCommand::Show { json } => {

@@ -14,6 +14,7 @@ use crate::clock::now_ms;
 use crate::handlers::{self, EnqueueError};
 use crate::plugins;
 use crate::pulse::{DEFAULT_MAX_ATTEMPTS, NewJob, bounds, store};
+use crate::storage::{Connection, Store};
 
 #[derive(Debug, clap::Args)]
 pub(super) struct EnqueueArgs {
@@ -113,7 +114,7 @@ struct Line {
 
 pub(super) fn run(
     global: &Global,
-    conn: &mut rusqlite::Connection,
+    conn: &mut dyn Connection,
     args: EnqueueArgs,
     out: &mut impl Write,
 ) -> anyhow::Result<Outcome> {
@@ -137,14 +138,14 @@ pub(super) fn run(
         .clone()
         .expect("clap requires HANDLER without --batch");
     if !args.allow_unregistered {
-        check_registered(global, conn, &handler)?;
+        check_registered(global, conn.store(), &handler)?;
     }
     let job = NewJob {
         handler,
         payload,
         ..defaults(&args, now)?
     };
-    let enqueued = store::enqueue(conn, &job, now)?;
+    let enqueued = store::enqueue(conn.store(), &job, now)?;
     if enqueued.existing {
         eprintln!("qntx: an active job with this handler and source exists; not enqueued");
     }
@@ -212,7 +213,7 @@ fn parse_payload(text: &str, what: &str) -> anyhow::Result<Value> {
 /// one transaction.
 fn enqueue_batch(
     global: &Global,
-    conn: &mut rusqlite::Connection,
+    conn: &mut dyn Connection,
     args: &EnqueueArgs,
     file: &Path,
     now: i64,
@@ -242,7 +243,7 @@ fn enqueue_batch(
     if !args.allow_unregistered {
         let handlers: BTreeSet<&str> = jobs.iter().map(|job| job.handler.as_str()).collect();
         for handler in handlers {
-            check_registered(global, conn, handler)?;
+            check_registered(global, conn.store(), handler)?;
         }
     }
     let enqueued = store::enqueue_batch(conn, &jobs, now)?;
@@ -325,11 +326,10 @@ pub(super) fn parse_time(text: &str) -> Result<i64, String> {
 /// ([`handlers::check_enqueue`]).
 pub(super) fn check_registered(
     global: &Global,
-    conn: &rusqlite::Connection,
+    store: &dyn Store,
     handler: &str,
 ) -> anyhow::Result<()> {
-    let records = global.connect()?;
-    handlers::check_enqueue(conn, &records, handler, &PluginDirs(global)).map_err(|error| {
+    handlers::check_enqueue(store, handler, &PluginDirs(global)).map_err(|error| {
         match error {
             // Unwrapped, so that a database fault still reads as one (see `Global::with_database`).
             EnqueueError::Records(error) => error.into(),

@@ -7,6 +7,8 @@ use clap::Subcommand;
 use super::{Global, Outcome, output};
 use crate::clock::now_ms;
 use crate::pulse::{Job, JobStatus, PauseReason, nodes, store};
+use crate::storage::Connection;
+use crate::storage::Store;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum JobCommand {
@@ -83,12 +85,12 @@ pub(super) enum JobCommand {
 }
 
 pub(super) fn run(global: &Global, command: JobCommand) -> anyhow::Result<Outcome> {
-    global.with_database(|conn| run_on(global, conn, command, &mut std::io::stdout().lock()))
+    global.with_store(|conn| run_on(global, conn, command, &mut std::io::stdout().lock()))
 }
 
 fn run_on(
     global: &Global,
-    conn: &mut rusqlite::Connection,
+    conn: &mut dyn Connection,
     command: JobCommand,
     out: &mut impl Write,
 ) -> anyhow::Result<Outcome> {
@@ -185,7 +187,7 @@ struct ShownJob<'a> {
 
 /// Where each attempt ran, and, for a job that waits, whether any live node serves it.
 fn show_nodes(
-    conn: &rusqlite::Connection,
+    conn: &dyn Store,
     job: &Job,
     serving: &[String],
     out: &mut impl Write,
@@ -210,7 +212,7 @@ fn show_nodes(
 
 /// Print a job's log lines; with `follow`, keep polling until the job is final.
 fn logs(
-    conn: &rusqlite::Connection,
+    conn: &dyn Store,
     id: &str,
     follow: bool,
     json: bool,

@@ -76,22 +76,6 @@ impl Global {
         }
     }
 
-    /// Open the data directory's database and run `command` on it. A database fault it returns
-    /// names the file and the OS error ([`sqlite::describe_error`], read from this connection
-    /// before anything else runs on it), not only SQLite's code.
-    fn with_database<T>(
-        &self,
-        command: impl FnOnce(&mut rusqlite::Connection) -> anyhow::Result<T>,
-    ) -> anyhow::Result<T> {
-        let data_dir = self.data_dir()?;
-        let mut conn = sqlite::open_in(&data_dir)
-            .with_context(|| format!("opening the database in '{}'", data_dir.display()))?;
-        command(&mut conn).map_err(|error| match sqlite::sqlite_cause(error.as_ref()) {
-            Some(_) => anyhow::anyhow!(sqlite::describe_error(&conn, error.as_ref())),
-            None => error,
-        })
-    }
-
     /// A connection to the data directory's store (created and migrated if needed).
     fn connect(&self) -> anyhow::Result<SqliteConnection> {
         let data_dir = self.data_dir()?;

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -10,10 +10,10 @@ use clap::Subcommand;
 use super::{Global, Outcome, output};
 use crate::plugins::listing::{Listed, State};
 use crate::plugins::{self, Inspection};
-use crate::pulse::SharedConnection;
 use crate::runtime::{Runtime, RuntimeConfig, mib};
-use crate::storage::Store;
-use crate::{node, sqlite, toolchain};
+use crate::sqlite::SqliteBackend;
+use crate::storage::{Pool, Store};
+use crate::{node, toolchain};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum PluginCommand {
@@ -298,8 +298,8 @@ pub(super) fn checking_runtime(global: Option<&Global>) -> anyhow::Result<Arc<Ru
 }
 
 /// An empty store for `initialize` calls made only to check a plugin.
-pub(super) fn scratch_store() -> anyhow::Result<SharedConnection> {
-    Ok(Arc::new(Mutex::new(sqlite::open_in_memory()?)))
+pub(super) fn scratch_store() -> anyhow::Result<Pool> {
+    Ok(Pool::new(Arc::new(SqliteBackend::temporary()?), 1))
 }
 
 fn describe(entry: &Listed) -> serde_json::Value {

@@ -80,7 +80,7 @@ pub(super) fn run(global: &Global, args: RunArgs) -> anyhow::Result<Outcome> {
         let left = node.wait_until_idle().context("waiting for jobs")?;
         report_left(&left);
         let stranded = global
-            .with_database(|conn| Ok(store::queued_unserved(conn, &node.registry().names())?))?;
+            .with_store(|conn| Ok(store::queued_unserved(conn, &node.registry().names())?))?;
         if !stranded.is_empty() {
             let jobs = stranded
                 .iter()
@@ -163,7 +163,7 @@ pub(super) fn start(global: &Global, args: &RunArgs) -> anyhow::Result<Node> {
             .set_concurrency(&setting.handler, setting.value);
     }
     if let Some(budget) = file.pulse.budget {
-        global.with_database(|conn| {
+        global.with_store(|conn| {
             for period in Period::ALL {
                 store::set_budget(conn, period, budget.get(period), now_ms())
                     .with_context(|| format!("applying the {period} budget of qntx.toml"))?;

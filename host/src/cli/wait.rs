@@ -5,16 +5,13 @@ use std::time::Duration;
 
 use super::{Outcome, output};
 use crate::pulse::{Job, JobStatus, store};
+use crate::storage::Store;
 
 /// How often `--wait` and `--follow` look at the database.
 pub(super) const POLL: Duration = Duration::from_millis(100);
 
 /// Wait for a job to finish, drawing its progress on stderr; print it; exit 1 unless completed.
-pub(super) fn wait(
-    conn: &rusqlite::Connection,
-    id: &str,
-    out: &mut impl Write,
-) -> anyhow::Result<Outcome> {
+pub(super) fn wait(conn: &dyn Store, id: &str, out: &mut impl Write) -> anyhow::Result<Outcome> {
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
         indicatif::ProgressStyle::with_template(

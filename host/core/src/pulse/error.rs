@@ -40,9 +40,9 @@ pub enum Error {
     /// Writing the attempt's attestations failed.
     #[error("storing the job's attestations")]
     Ats(#[from] crate::ats::Error),
-    /// SQLite failed.
-    #[error("job store")]
-    Sqlite(#[from] rusqlite::Error),
+    /// Storing the attestations of a completing attempt failed.
+    #[error("storing the job's attestations")]
+    Attestations(#[source] crate::storage::Error),
     /// The store failed.
     #[error("job store")]
     Storage(#[from] crate::storage::Error),

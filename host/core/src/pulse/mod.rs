@@ -24,24 +24,27 @@
 //! running job interrupts it like a cancel and does not count the attempt. Rate and concurrency
 //! limits per handler ([`limits`]) keep jobs queued rather than pausing them.
 //!
-//! Every transition is one guarded `UPDATE` in [`store`]: a late completion can never overwrite
+//! Every transition is one guarded statement run by [`store`]: a late completion can never overwrite
 //! `cancelled`, and a job rescued from a dead node cannot be completed twice. Semantics are
 //! at-least-once; the attempt number reaches the guest.
 
 pub mod attempt_io;
 pub mod bounds;
 pub mod budget;
+mod budgets;
+mod claim;
 mod error;
 pub mod fair;
+pub(crate) mod guard;
 mod handler;
 mod job;
 pub mod limits;
 pub mod nodes;
 mod pruner;
+mod records;
 mod registry;
 mod rescuer;
 mod resumer;
-mod shared;
 pub mod store;
 pub mod triggers;
 mod validate;
@@ -61,9 +64,9 @@ pub use job::{
 };
 pub use limits::{HandlerLimit, HandlerLimits};
 pub use pruner::{PruneReport, Pruner, PrunerConfig};
+pub use records::{Activity, AttemptError, HandlerRecord, Lease, NodeRecord, Report};
 pub use registry::{Registered, Registry};
 pub use rescuer::{Rescuer, RescuerConfig};
 pub use resumer::{BudgetResumer, ResumerConfig};
-pub use shared::{SharedConnection, lock};
 pub use validate::{ConfigError, MAX_CLAIM_BATCH, MAX_LEASE, MAX_RETENTION, MIN_LEASE};
 pub use worker::{InFlight, Wakeup, Worker, WorkerConfig, WorkerReport, backoff};

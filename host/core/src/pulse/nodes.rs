@@ -1,113 +1,67 @@
 //! The nodes that run on a database, so that a job can say where each attempt ran and whether
 //! any live node serves its handler.
 
-use rusqlite::{Connection, OptionalExtension, params};
-
 use super::Result;
+use crate::storage::{Heartbeat, Store};
 
-macro_rules! sql {
-    ($name:literal) => {
-        include_str!(concat!("sql/", $name, ".sql"))
-    };
-}
-
-/// A node as it recorded itself.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct NodeRecord {
-    /// Its id: the lease owner of its claims.
-    pub id: String,
-    /// The machine's host name.
-    pub host: String,
-    /// Its process id.
-    pub pid: u32,
-    /// When it started, Unix milliseconds.
-    pub started_at: i64,
-    /// When it last renewed its leases.
-    pub seen_at: i64,
-    /// Its lease: it is live until `seen_at + lease_ms` unless it stopped.
-    pub lease_ms: i64,
-    /// When it stopped, if it stopped cleanly.
-    pub stopped_at: Option<i64>,
-}
+pub use super::records::NodeRecord;
 
 /// Record that node `id` is alive at `now` and serves `handlers`.
 ///
 /// # Errors
 ///
-/// [`super::Error::Sqlite`] on database failure.
+/// [`super::Error::Storage`] on database failure.
 pub fn heartbeat(
-    conn: &Connection,
+    store: &dyn Store,
     id: &str,
     lease_ms: i64,
     handlers: &[String],
     now: i64,
 ) -> Result<()> {
-    let handlers = serde_json::to_string(handlers).expect("strings serialize");
-    conn.prepare_cached(sql!("node_upsert"))?.execute(params![
+    Ok(store.node_heartbeat(&Heartbeat {
         id,
-        host_name(),
-        std::process::id(),
+        host: &host_name(),
+        pid: std::process::id(),
+        lease_ms: lease_ms.max(1),
+        handlers,
         now,
-        lease_ms.max(1),
-        handlers
-    ])?;
-    Ok(())
+    })?)
 }
 
 /// Record that node `id` stopped.
 ///
 /// # Errors
 ///
-/// [`super::Error::Sqlite`] on database failure.
-pub fn stopped(conn: &Connection, id: &str, now: i64) -> Result<()> {
-    conn.prepare_cached(sql!("node_stop"))?
-        .execute(params![id, now])?;
-    Ok(())
+/// [`super::Error::Storage`] on database failure.
+pub fn stopped(store: &dyn Store, id: &str, now: i64) -> Result<()> {
+    Ok(store.node_stop(id, now)?)
 }
 
 /// The live nodes serving `handler` at `now`.
 ///
 /// # Errors
 ///
-/// [`super::Error::Sqlite`] on database failure.
-pub fn serving(conn: &Connection, handler: &str, now: i64) -> Result<Vec<String>> {
-    Ok(conn
-        .prepare_cached(sql!("nodes_serving"))?
-        .query_map(params![handler, now], |row| row.get(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?)
+/// [`super::Error::Storage`] on database failure.
+pub fn serving(store: &dyn Store, handler: &str, now: i64) -> Result<Vec<String>> {
+    Ok(store.nodes_serving(handler, now)?)
 }
 
 /// The record of node `id`, if it left one.
 ///
 /// # Errors
 ///
-/// [`super::Error::Sqlite`] on database failure.
-pub fn get(conn: &Connection, id: &str) -> Result<Option<NodeRecord>> {
-    Ok(conn
-        .prepare_cached(sql!("node_get"))?
-        .query_row([id], |row| {
-            Ok(NodeRecord {
-                id: row.get(0)?,
-                host: row.get(1)?,
-                pid: row.get(2)?,
-                started_at: row.get(3)?,
-                seen_at: row.get(4)?,
-                lease_ms: row.get(5)?,
-                stopped_at: row.get(6)?,
-            })
-        })
-        .optional()?)
+/// [`super::Error::Storage`] on database failure.
+pub fn get(store: &dyn Store, id: &str) -> Result<Option<NodeRecord>> {
+    Ok(store.node_get(id)?)
 }
 
 /// Forget the nodes last seen before `before`; how many.
 ///
 /// # Errors
 ///
-/// [`super::Error::Sqlite`] on database failure.
-pub fn prune(conn: &Connection, before: i64) -> Result<usize> {
-    Ok(conn
-        .prepare_cached(sql!("nodes_prune"))?
-        .execute([before])?)
+/// [`super::Error::Storage`] on database failure.
+pub fn prune(store: &dyn Store, before: i64) -> Result<usize> {
+    Ok(store.nodes_prune(before)?)
 }
 
 /// This machine's host name (Linux), or `unknown`.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::Connection;
+use crate::storage::Connection;
 
 use super::{Period, Result, nodes, store};
 use crate::clock::{Clock, millis};
@@ -53,14 +53,14 @@ pub struct PruneReport {
 /// Deletes finished jobs past the retention.
 #[derive(Debug)]
 pub struct Pruner {
-    conn: Connection,
+    conn: Box<dyn Connection>,
     clock: Arc<dyn Clock>,
     config: PrunerConfig,
 }
 
 impl Pruner {
     /// A pruner on its own connection.
-    pub fn new(conn: Connection, clock: Arc<dyn Clock>, config: PrunerConfig) -> Self {
+    pub fn new(conn: Box<dyn Connection>, clock: Arc<dyn Clock>, config: PrunerConfig) -> Self {
         Self {
             conn,
             clock,
@@ -77,15 +77,15 @@ impl Pruner {
     ///
     /// # Errors
     ///
-    /// [`super::Error::Sqlite`] on database failure.
+    /// [`super::Error::Storage`] on database failure.
     pub fn run_once(&mut self) -> Result<PruneReport> {
         let now = self.clock.now_ms();
         let before = now.saturating_sub(millis(self.config.retention));
-        let deleted = store::prune(&mut self.conn, before, self.config.batch, now)?;
+        let deleted = store::prune(self.conn.as_mut(), before, self.config.batch, now)?;
         let oldest_kept = before.min(now.saturating_sub(Period::Monthly.window_ms()));
         Ok(PruneReport {
             deleted,
-            nodes: nodes::prune(&self.conn, oldest_kept)?,
+            nodes: nodes::prune(&**self.conn, oldest_kept)?,
         })
     }
 }

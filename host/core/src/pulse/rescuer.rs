@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::Connection;
+use crate::storage::Connection;
 
 use super::Result;
 use super::store::{self, Rescued};
@@ -34,14 +34,14 @@ impl Default for RescuerConfig {
 /// lease guard, so no job is completed twice.
 #[derive(Debug)]
 pub struct Rescuer {
-    conn: Connection,
+    conn: Box<dyn Connection>,
     clock: Arc<dyn Clock>,
     config: RescuerConfig,
 }
 
 impl Rescuer {
     /// A rescuer on its own connection.
-    pub fn new(conn: Connection, clock: Arc<dyn Clock>, config: RescuerConfig) -> Self {
+    pub fn new(conn: Box<dyn Connection>, clock: Arc<dyn Clock>, config: RescuerConfig) -> Self {
         Self {
             conn,
             clock,
@@ -58,8 +58,8 @@ impl Rescuer {
     ///
     /// # Errors
     ///
-    /// [`super::Error::Sqlite`] on database failure.
+    /// [`super::Error::Storage`] on database failure.
     pub fn run_once(&mut self) -> Result<Rescued> {
-        store::rescue_expired(&mut self.conn, self.clock.now_ms())
+        store::rescue_expired(self.conn.as_mut(), self.clock.now_ms())
     }
 }

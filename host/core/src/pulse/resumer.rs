@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::Connection;
+use crate::storage::Connection;
 
 use super::{Result, ResumeReport, store};
 use crate::clock::Clock;
@@ -37,14 +37,14 @@ impl Default for ResumerConfig {
 /// Moves jobs paused with `budget_exceeded` back to `queued` when the windows allow.
 #[derive(Debug)]
 pub struct BudgetResumer {
-    conn: Connection,
+    conn: Box<dyn Connection>,
     clock: Arc<dyn Clock>,
     config: ResumerConfig,
 }
 
 impl BudgetResumer {
     /// A resumer on its own connection.
-    pub fn new(conn: Connection, clock: Arc<dyn Clock>, config: ResumerConfig) -> Self {
+    pub fn new(conn: Box<dyn Connection>, clock: Arc<dyn Clock>, config: ResumerConfig) -> Self {
         Self {
             conn,
             clock,
@@ -61,8 +61,8 @@ impl BudgetResumer {
     ///
     /// # Errors
     ///
-    /// [`super::Error::Sqlite`] on database failure.
+    /// [`super::Error::Storage`] on database failure.
     pub fn run_once(&mut self) -> Result<ResumeReport> {
-        store::resume_within_budget(&mut self.conn, self.config.batch, self.clock.now_ms())
+        store::resume_within_budget(self.conn.as_mut(), self.config.batch, self.clock.now_ms())
     }
 }

@@ -1,56 +1,46 @@
 //! Wakes a node's idle workers when another connection (another process's `qntx job enqueue`,
-//! a scheduler, a retry) commits to the database, so that workers need not run the claim
-//! query on a timer. SQLite's `PRAGMA data_version` changes whenever another connection
-//! commits; reading it touches no table, so looking every millisecond costs next to nothing.
+//! a scheduler, a retry) commits to the store, so that workers need not run the claim query on
+//! a timer. The backend tells when a commit happened ([`Connection::wait_for_change`]).
 
 use std::time::Duration;
 
-use rusqlite::Connection;
-
 use super::{Error, Wakeup};
+use crate::storage::Connection;
 
-/// How often the database is looked at: the added latency of a job enqueued elsewhere.
-pub const WATCH_INTERVAL: Duration = Duration::from_millis(1);
+/// Longest one wait for a change lasts before looking whether `wakeup` says stop.
+pub const WATCH_INTERVAL: Duration = Duration::from_millis(20);
 
-/// Look at the database every `interval` and wake the workers when it changed, until
-/// `wakeup` says stop.
+/// Wake the workers whenever the store changed, until `wakeup` says stop.
 ///
 /// # Errors
 ///
-/// [`Error::Sqlite`] when the database cannot be read.
-pub fn watch(conn: &Connection, wakeup: &Wakeup, interval: Duration) -> Result<(), Error> {
-    let mut seen = data_version(conn)?;
+/// [`Error::Storage`] when the store cannot be read.
+pub fn watch(conn: &mut dyn Connection, wakeup: &Wakeup, interval: Duration) -> Result<(), Error> {
     while !wakeup.is_stopping() {
-        std::thread::sleep(interval);
-        let version = data_version(conn)?;
-        if version != seen {
-            seen = version;
+        if conn.wait_for_change(interval)? {
             wakeup.notify();
         }
     }
     Ok(())
 }
 
-fn data_version(conn: &Connection) -> Result<i64, Error> {
-    Ok(conn.query_row("PRAGMA data_version", [], |row| row.get(0))?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pulse::{NewJob, store};
+    use crate::sqlite::SqliteBackend;
+    use crate::storage::Backend;
     use std::sync::Arc;
 
     #[test]
     fn a_commit_on_another_connection_wakes_the_workers() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("watch.db");
-        let writer = crate::sqlite::open(&path).unwrap();
-        writer.execute_batch("CREATE TABLE t (x)").unwrap();
+        let backend = SqliteBackend::temporary().unwrap();
+        let writer = backend.connect().unwrap();
         let wakeup = Arc::new(Wakeup::default());
         let watcher = {
             let wakeup = wakeup.clone();
-            let conn = crate::sqlite::open(&path).unwrap();
-            std::thread::spawn(move || watch(&conn, &wakeup, WATCH_INTERVAL))
+            let mut conn = backend.connect().unwrap();
+            std::thread::spawn(move || watch(conn.as_mut(), &wakeup, WATCH_INTERVAL))
         };
         // The watcher may not have read the version yet when a commit lands: commit until one
         // is seen.
@@ -61,12 +51,12 @@ mod tests {
                 std::time::Instant::now() < deadline,
                 "no wakeup after commits"
             );
-            writer.execute("INSERT INTO t VALUES (1)", []).unwrap();
+            store::enqueue(&**writer, &NewJob::new("h/a", serde_json::json!({})), 0).unwrap();
             std::thread::sleep(Duration::from_millis(5));
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(50));
         let quiet = wakeup.generation();
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(50));
         assert_eq!(wakeup.generation(), quiet, "no wakeup without a commit");
         wakeup.stop();
         watcher.join().unwrap().unwrap();

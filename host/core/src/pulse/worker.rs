@@ -1,21 +1,23 @@
 //! The worker: claims a runnable job, runs it through its handler, commits the outcome.
 
-use std::collections::{HashMap, VecDeque};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+mod commit;
+mod in_flight;
 
-use rusqlite::Connection;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::fair::{Room, Shares};
 use super::handler::{
     AttemptIo, Execution, Failure, FailureKind, Interrupt, Interruption, RunningJob,
 };
-use super::shared::{SharedConnection, lock};
-use super::store::{self, AttemptError, ClaimParams, Completion, Lease, Report};
-use super::{Error, HandlerLimits, Job, JobStatus, LogLevel, LogLine, Registry, TreeLimits};
+pub use in_flight::{InFlight, Wakeup};
+
+use super::store::{self, ClaimParams, Lease};
+use super::{Error, HandlerLimits, Job, LogLevel, LogLine, Registry, TreeLimits};
 use crate::clock::{self, Clock, millis, now_ms};
+use crate::storage::Connection;
 
 /// A claimed job that waited this long before starting is checked for cancellation first.
 const WAITED_CHECK_MS: i64 = 50;
@@ -69,7 +71,7 @@ impl WorkerConfig {
     /// Default claim horizon: 10 ms of work.
     pub const DEFAULT_CLAIM_HORIZON: Duration = Duration::from_millis(10);
     /// How long a job is taken to last before the node has run one: 10 ms.
-    pub const UNMEASURED_JOB: Duration = Duration::from_millis(10);
+    pub const UNMEASURED_JOB: Duration = in_flight::UNMEASURED_JOB;
 
     /// Defaults for a node with this id: the constants above, no handler limits, the default
     /// [`TreeLimits`], one worker, the wall clock.
@@ -87,260 +89,6 @@ impl WorkerConfig {
             workers: 1,
             clock: clock::system(),
         }
-    }
-}
-
-/// A running claim: its number, interrupt flag and handler.
-#[derive(Debug)]
-struct Held {
-    claim: u32,
-    interrupt: Arc<Interrupt>,
-    handler: String,
-}
-
-/// The jobs running on this node, so the node can interrupt them and tell when it is idle.
-#[derive(Debug, Default)]
-pub struct InFlight {
-    /// By job id: jobs a worker runs or is committing the outcome of.
-    jobs: Mutex<HashMap<String, Held>>,
-    /// Since when, and why, the node's writes fail; cleared by the next successful commit.
-    fault: Mutex<Option<(Instant, String)>>,
-    /// Workers between the start of a claim and the commit of its outcome.
-    busy: AtomicUsize,
-    /// Claims finished so far: a change between two looks means work happened in between.
-    finished: AtomicU64,
-    /// Jobs claimed in a batch and not started yet, most urgent first.
-    claimed: Mutex<VecDeque<Job>>,
-    /// How long this node's recent jobs ran, in µs (a moving average); 0 before the first.
-    job_micros: AtomicU64,
-    /// The same, per handler (only consulted when plugins have shares to respect).
-    handler_micros: Mutex<HashMap<String, u64>>,
-}
-
-impl InFlight {
-    /// A marker that no claim is under way: compare two markers around a look at the queue to
-    /// know that no worker changed it meanwhile.
-    pub fn quiet_marker(&self) -> Option<u64> {
-        (self.busy.load(Ordering::SeqCst) == 0).then(|| self.finished.load(Ordering::SeqCst))
-    }
-
-    /// The running claims (outcomes not committed yet included): job id and claim number.
-    pub fn held(&self) -> Vec<(String, u32)> {
-        self.lock()
-            .iter()
-            .map(|(id, held)| (id.clone(), held.claim))
-            .collect()
-    }
-
-    /// Every claim a worker of this node still holds: running, committing, or claimed and
-    /// waiting for a worker. Only these leases are renewed.
-    pub fn renewable(&self) -> Vec<(String, u32)> {
-        let mut held = self.held();
-        held.extend(
-            self.claimed()
-                .iter()
-                .map(|job| (job.id.clone(), job.claims)),
-        );
-        held
-    }
-
-    /// Since when and why the node's writes have failed, if they fail now (a later commit
-    /// that succeeds clears it).
-    pub fn fault(&self) -> Option<(Duration, String)> {
-        self.fault_lock()
-            .as_ref()
-            .map(|(since, why)| (since.elapsed(), why.clone()))
-    }
-
-    fn record_fault(&self, why: String) {
-        let mut fault = self.fault_lock();
-        let since = fault
-            .as_ref()
-            .map_or_else(Instant::now, |(since, _)| *since);
-        *fault = Some((since, why));
-    }
-
-    fn clear_fault(&self) {
-        let mut fault = self.fault_lock();
-        if fault.is_some() {
-            tracing::info!("database writes succeed again");
-            *fault = None;
-        }
-    }
-
-    fn fault_lock(&self) -> std::sync::MutexGuard<'_, Option<(Instant, String)>> {
-        self.fault.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// How many jobs are running.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// Whether no job is running.
-    pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
-    }
-
-    /// Interrupt one job, if it runs here.
-    pub fn interrupt(&self, id: &str, why: Interruption) {
-        if let Some(held) = self.lock().get(id) {
-            held.interrupt.raise(why);
-        }
-    }
-
-    /// Interrupt every running job.
-    pub fn interrupt_all(&self, why: Interruption) {
-        for held in self.lock().values() {
-            held.interrupt.raise(why);
-        }
-    }
-
-    /// How many claimed jobs wait for a free worker.
-    pub fn waiting(&self) -> usize {
-        self.claimed().len()
-    }
-
-    /// How many jobs one worker is expected to finish within `horizon`, judging by how long
-    /// recent jobs took, between 1 and `most`.
-    fn jobs_within(&self, horizon: Duration, most: u32) -> u32 {
-        within(horizon, self.job_micros.load(Ordering::Relaxed), most)
-    }
-
-    /// Count a job of `handler` that ran for `took` in the moving averages (each new job
-    /// weighs 1/8).
-    fn record_run(&self, handler: &str, took: Duration) {
-        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
-        let _always_some =
-            self.job_micros
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |mean| {
-                    Some(moving(mean, micros))
-                });
-        let mut by_handler = self
-            .handler_micros
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        match by_handler.get_mut(handler) {
-            Some(mean) => *mean = moving(*mean, micros),
-            None => {
-                by_handler.insert(handler.to_owned(), micros);
-            }
-        }
-    }
-
-    fn take_claimed(&self) -> Option<Job> {
-        self.claimed().pop_front()
-    }
-
-    /// The most urgent claimed job whose plugin has room in its share, now running here with
-    /// its interrupt flag.
-    fn start_claimed(&self, shares: Option<&Shares>) -> Option<(Job, Arc<Interrupt>)> {
-        let mut jobs = self.lock();
-        let mut claimed = self.claimed();
-        let index = match shares {
-            None => 0,
-            Some(shares) => {
-                let counts = shares.counts(jobs.values().map(|held| held.handler.as_str()));
-                claimed
-                    .iter()
-                    .position(|job| shares.has_room(&job.handler, &counts))?
-            }
-        };
-        let job = claimed.remove(index)?;
-        let interrupt = Arc::new(Interrupt::default());
-        let held = Held {
-            claim: job.claims,
-            interrupt: interrupt.clone(),
-            handler: job.handler.clone(),
-        };
-        if let Some(older) = jobs.insert(job.id.clone(), held) {
-            // An older claim of the same job still runs here: it was paused or rescued.
-            older.interrupt.raise(Interruption::Cancelled);
-        }
-        Some((job, interrupt))
-    }
-
-    /// What a claim may still take of each plugin (see [`Room`]), not counting the jobs
-    /// `except`, whose outcomes are being committed.
-    fn room(&self, shares: &Shares, except: &[&str], horizon: Duration, most: u32) -> Room {
-        let jobs = self.lock();
-        let claimed = self.claimed();
-        let by_handler = self
-            .handler_micros
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let running = jobs
-            .iter()
-            .filter(|(id, _)| !except.contains(&id.as_str()))
-            .map(|(_, held)| held.handler.as_str());
-        let per_worker = |handler: &str| {
-            let micros = by_handler.get(handler).copied().unwrap_or(0);
-            usize::try_from(within(horizon, micros, most)).unwrap_or(usize::MAX)
-        };
-        Room::new(
-            shares,
-            running.chain(claimed.iter().map(|job| job.handler.as_str())),
-            per_worker,
-        )
-    }
-
-    fn claimed(&self) -> std::sync::MutexGuard<'_, VecDeque<Job>> {
-        self.claimed.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn remove(&self, id: &str, claim: u32) {
-        let mut jobs = self.lock();
-        if jobs.get(id).is_some_and(|held| held.claim == claim) {
-            jobs.remove(id);
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held>> {
-        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// Wakes idle workers (a job was enqueued here) and tells them to stop.
-#[derive(Debug, Default)]
-pub struct Wakeup {
-    generation: Mutex<u64>,
-    changed: Condvar,
-    stopping: AtomicBool,
-}
-
-impl Wakeup {
-    /// Wake every idle worker.
-    pub fn notify(&self) {
-        *self.generation.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.changed.notify_all();
-    }
-
-    /// Ask workers to stop claiming, and wake them.
-    pub fn stop(&self) {
-        self.stopping.store(true, Ordering::SeqCst);
-        self.notify();
-    }
-
-    /// Whether workers should stop claiming.
-    pub fn is_stopping(&self) -> bool {
-        self.stopping.load(Ordering::SeqCst)
-    }
-
-    /// How many times workers were woken so far.
-    pub fn generation(&self) -> u64 {
-        *self.generation.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Sleep until notified or `timeout` passes.
-    pub fn wait(&self, timeout: Duration) {
-        let guard = self.generation.lock().unwrap_or_else(|e| e.into_inner());
-        let seen = *guard;
-        let _unused = self
-            .changed
-            .wait_timeout_while(guard, timeout, |generation| {
-                *generation == seen && !self.is_stopping()
-            })
-            .unwrap_or_else(|e| e.into_inner());
     }
 }
 
@@ -383,13 +131,6 @@ impl WorkerReport {
 const MAX_PENDING: usize = 32;
 /// Longest a worker holds a finished outcome before committing it, while more claimed jobs wait.
 const MAX_COMMIT_DELAY: Duration = Duration::from_millis(5);
-/// A batch of outcomes whose commit fails is committed again one outcome at a time; one that
-/// still fails is retried after these delays, then given up (its lease then expires).
-const COMMIT_RETRY_DELAYS: [Duration; 3] = [
-    Duration::from_millis(100),
-    Duration::from_secs(1),
-    Duration::from_secs(5),
-];
 
 /// Claims jobs for registered handlers and runs them, one at a time, on the calling thread.
 ///
@@ -398,8 +139,10 @@ const COMMIT_RETRY_DELAYS: [Duration; 3] = [
 /// jobs it ran in one transaction (each job's writes all or nothing), when no claimed job is left
 /// or after at most 32 outcomes or 5 ms.
 pub struct Worker {
-    conn: SharedConnection,
-    /// What the jobs it runs read and write while they run: not `conn`.
+    /// The worker's own connection: its commits and claims.
+    conn: Mutex<Box<dyn Connection>>,
+    /// The connection the jobs it runs get ([`RunningJob::conn`]).
+    /// What the jobs it runs read and write while they run: never `conn`.
     io: AttemptIo,
     registry: Arc<Registry>,
     in_flight: Arc<InFlight>,
@@ -416,35 +159,20 @@ impl std::fmt::Debug for Worker {
 }
 
 impl Worker {
-    /// A worker on its own connection, sharing claims with no other worker.
+    /// One of a node's workers: it commits and claims on its own connection `conn` (the
+    /// backend queues writers), hands `job_conn` to the jobs it runs, shares the claims in
+    /// `in_flight`, and wakes the other workers through `wakeup`.
     pub fn new(
-        conn: Connection,
-        registry: Arc<Registry>,
-        in_flight: Arc<InFlight>,
-        config: WorkerConfig,
-    ) -> Self {
-        Self::sharing(
-            Arc::new(Mutex::new(conn)),
-            registry,
-            in_flight,
-            Arc::default(),
-            config,
-        )
-    }
-
-    /// One of a node's workers: all of them write through `conn` (one write connection, so
-    /// that they queue on its lock rather than on SQLite's busy sleeps), share the claims in
-    /// `in_flight`, and wake each other through `wakeup`.
-    pub fn sharing(
-        conn: SharedConnection,
+        conn: Box<dyn Connection>,
+        io: AttemptIo,
         registry: Arc<Registry>,
         in_flight: Arc<InFlight>,
         wakeup: Arc<Wakeup>,
         config: WorkerConfig,
     ) -> Self {
         Self {
-            io: super::attempt_io::beside(&conn),
-            conn,
+            conn: Mutex::new(conn),
+            io,
             registry,
             in_flight,
             wakeup,
@@ -456,7 +184,7 @@ impl Worker {
     ///
     /// # Errors
     ///
-    /// [`Error::Sqlite`] when the database fails; the jobs, if claimed, are then rescued later.
+    /// [`Error::Storage`] when the store fails; the jobs, if claimed, are then rescued later.
     pub fn run_once(&self) -> Result<WorkerReport, Error> {
         let registered = self.registry.all();
         let mut report = WorkerReport::default();
@@ -532,134 +260,9 @@ impl Worker {
         Ok(())
     }
 
-    /// Commit a batch of outcomes in one transaction, and claim the next batch in it when no
-    /// claimed job waits (one commit fewer per batch); the batch is shared before the
-    /// connection is free for another worker's claim (see [`Self::claim`]).
-    fn commit_batch(
-        &self,
-        pending: &[(RunningJob, Execution)],
-        handlers: &[String],
-        shares: Option<&Shares>,
-        report: &mut WorkerReport,
-    ) -> Result<(), Error> {
-        let mut conn = lock(&self.conn);
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        for (running, execution) in pending {
-            self.commit(&tx, running, execution, report)?;
-        }
-        // A claim that fails leaves the outcomes to commit on their own.
-        let next = if self.wakeup.is_stopping() || self.in_flight.waiting() > 0 {
-            None
-        } else {
-            // The jobs just run are still held: they no longer count against their plugins.
-            let finishing: Vec<&str> = pending.iter().map(|(r, _)| r.job.id.as_str()).collect();
-            let room = shares.map(|shares| self.room(shares, &finishing));
-            store::claim_in(&tx, &self.claim_params(handlers, room.as_ref()))
-                .inspect_err(|error| {
-                    tracing::warn!(error = %crate::error_chain(error), "claiming the next batch failed");
-                })
-                .ok()
-        };
-        tx.commit()?;
-        // Shared before the write connection is free (see `claim`).
-        if let Some(claimed) = next {
-            self.share(claimed, report);
-        }
-        Ok(())
-    }
-
-    /// Commit one outcome in a transaction of its own, retrying after [`COMMIT_RETRY_DELAYS`];
-    /// when every try fails, give the claim up: its lease is no longer renewed, so the rescuer
-    /// of a node that can write requeues it when the lease expires.
-    fn commit_alone(&self, running: &RunningJob, execution: &Execution, report: &mut WorkerReport) {
-        let job = &running.job;
-        let mut delays = COMMIT_RETRY_DELAYS.iter();
-        loop {
-            let mut alone = WorkerReport::default();
-            let committed =
-                self.in_transaction(|tx| self.commit(tx, running, execution, &mut alone));
-            let error = match committed {
-                Ok(()) => {
-                    report.add(alone);
-                    self.in_flight.clear_fault();
-                    return;
-                }
-                Err(error) => self.describe(&error),
-            };
-            match delays.next() {
-                Some(delay) if !self.wakeup.is_stopping() => {
-                    tracing::warn!(job = %job.id, handler = %job.handler, retry_in = ?delay, %error, "committing an outcome failed; retrying");
-                    std::thread::sleep(*delay);
-                }
-                _ => {
-                    self.give_up(running, execution, &error, report);
-                    return;
-                }
-            }
-        }
-    }
-
-    /// After the last retry: record the attempt as failed (retryable) without its writes, with
-    /// the cause; when even that cannot be written, abandon the claim, so that its lease lapses
-    /// and a node that can write rescues it.
-    fn give_up(
-        &self,
-        running: &RunningJob,
-        execution: &Execution,
-        error: &str,
-        report: &mut WorkerReport,
-    ) {
-        let job = &running.job;
-        let failure = Failure {
-            message: format!("storing the outcome of '{}' failed: {error}", job.handler),
-            details: vec![error.to_owned()],
-            kind: FailureKind::Retryable,
-        };
-        let attempt_report = Report {
-            progress: execution.progress,
-            cost_actual: execution.cost,
-            plugin_version: &execution.plugin_version,
-        };
-        let mut alone = WorkerReport::default();
-        let now = self.config.clock.now_ms();
-        let failed = self.in_transaction(|tx| {
-            let logs = &execution.logs;
-            self.fail(
-                tx,
-                running,
-                &failure,
-                &attempt_report,
-                now,
-                &mut alone,
-                logs,
-            )
-        });
-        match failed {
-            Ok(()) => {
-                tracing::error!(job = %job.id, handler = %job.handler, %error, "could not store an outcome; the attempt is recorded as failed without its writes");
-                report.add(alone);
-            }
-            Err(second) => {
-                let second = self.describe(&second);
-                tracing::error!(job = %job.id, handler = %job.handler, %error, %second, "giving up on an outcome that cannot be written: the job stays running until its lease expires, then it is rescued");
-                self.in_flight.record_fault(format!(
-                    "committing the outcome of job '{}': {error}",
-                    job.id
-                ));
-                report.abandoned += 1;
-            }
-        }
-    }
-
-    /// Run `writes` in an immediate transaction of their own on the worker's connection.
-    fn in_transaction(
-        &self,
-        writes: impl FnOnce(&Connection) -> Result<(), Error>,
-    ) -> Result<(), Error> {
-        let mut conn = lock(&self.conn);
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        writes(&tx)?;
-        tx.commit().map_err(Error::from)
+    /// The worker's connection (only its own thread uses it).
+    fn connection(&self) -> std::sync::MutexGuard<'_, Box<dyn Connection>> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The jobs of `pending` are committed or given up: this worker holds them no more.
@@ -669,9 +272,9 @@ impl Worker {
         }
     }
 
-    /// A database error with the file it concerns and the operating system's error.
+    /// A database error with the store it concerns and what the operating system said.
     fn describe(&self, error: &Error) -> String {
-        crate::sqlite::describe_error(&lock(&self.conn), error)
+        self.connection().explain(error)
     }
 
     /// Claim a batch for the node's workers (this one included); false when nothing was
@@ -682,18 +285,24 @@ impl Worker {
         shares: Option<&Shares>,
         report: &mut WorkerReport,
     ) -> Result<bool, Error> {
-        // Room is counted, and the claimed jobs shared, while this worker holds the write
-        // connection: another worker's claim cannot count the plugins' room in between and
-        // take jobs their shares cannot start.
-        let mut conn = lock(&self.conn);
+        // Room is counted, and the claimed jobs shared, while this worker holds the claim
+        // lock: another worker's claim cannot count the plugins' room in between and take
+        // jobs their shares cannot start.
+        let claiming = self
+            .in_flight
+            .claiming
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut conn = self.connection();
         let room = shares.map(|shares| self.room(shares, &[]));
-        let claimed = store::claim(&mut conn, &self.claim_params(handlers, room.as_ref()))?;
+        let claimed = store::claim(conn.as_mut(), &self.claim_params(handlers, room.as_ref()))?;
         if !claimed.jobs.is_empty() {
             // Only a claim that wrote something shows that the database takes writes again.
             self.in_flight.clear_fault();
         }
-        let shared = self.share(claimed, report);
         drop(conn);
+        let shared = self.share(claimed, report);
+        drop(claiming);
         Ok(shared)
     }
 
@@ -783,7 +392,7 @@ impl Worker {
                     job.attempt
                 ),
             };
-            if let Err(error) = store::release(&lock(&self.conn), lease, &[line], now) {
+            if let Err(error) = store::release(&**self.connection(), lease, &[line], now) {
                 tracing::warn!(job = %job.id, error = %crate::error_chain(&error), "could not return a claimed job");
             }
         }
@@ -798,7 +407,7 @@ impl Worker {
             return false;
         }
         let held = [(running.job.id.clone(), running.job.claims)];
-        store::interrupted(&lock(&self.conn), &held, &self.config.owner)
+        store::interrupted(&**self.connection(), &held, &self.config.owner)
             .is_ok_and(|gone| !gone.is_empty())
     }
 
@@ -859,264 +468,6 @@ impl Worker {
         };
         (running, execution)
     }
-
-    /// Commit the attempt's outcome. Its log lines are written in the same transaction, so a
-    /// reader who sees the final status also sees the whole log.
-    fn commit(
-        &self,
-        conn: &Connection,
-        running: &RunningJob,
-        execution: &Execution,
-        report: &mut WorkerReport,
-    ) -> Result<(), Error> {
-        let job = &running.job;
-        let now = self.config.clock.now_ms();
-        let line = |level, message: String| LogLine {
-            attempt: job.attempt,
-            time: now,
-            level,
-            stage: "pulse".into(),
-            message,
-        };
-        let attempt_report = Report {
-            progress: execution.progress,
-            cost_actual: execution.cost,
-            plugin_version: &execution.plugin_version,
-        };
-        let writes = (execution.attestations.len(), execution.children.len());
-        let mut logs = execution.logs.clone();
-        let outcome = match &execution.outcome {
-            Ok(result) => {
-                let mut lines = logs.clone();
-                lines.push(line(
-                    LogLevel::Info,
-                    format!(
-                        "attempt {} completed: {} attestation(s) stored, {} child job(s) enqueued",
-                        job.attempt, writes.0, writes.1
-                    ),
-                ));
-                let completed = self.check_tree(conn, running, execution).and_then(|()| {
-                    store::complete_in(
-                        conn,
-                        running.lease(),
-                        &attempt_report,
-                        Completion {
-                            result,
-                            attestations: &execution.attestations,
-                            children: &execution.children,
-                            logs: &lines,
-                        },
-                        now,
-                    )
-                });
-                if completed.is_ok() {
-                    report.completed += 1;
-                    tracing::info!(job = %job.id, handler = %job.handler, attempt = job.attempt, attestations = writes.0, children = writes.1, "completed");
-                }
-                completed.map(drop)
-            }
-            Err(failure) => {
-                if writes != (0, 0) {
-                    logs.push(line(
-                        LogLevel::Info,
-                        format!(
-                            "discarded {} attestation(s) and {} child job(s) of the failed attempt",
-                            writes.0, writes.1
-                        ),
-                    ));
-                }
-                self.fail(conn, running, failure, &attempt_report, now, report, &logs)
-            }
-        };
-        match outcome {
-            Ok(()) => Ok(()),
-            Err(Error::LeaseLost { .. }) => {
-                report.discarded += 1;
-                let status = store::get(conn, &job.id).map(|j| j.status);
-                tracing::info!(job = %job.id, handler = %job.handler, ?status, "outcome discarded: the job changed meanwhile");
-                logs.push(line(
-                    LogLevel::Warn,
-                    format!(
-                        "attempt {} outcome discarded ({} attestation(s), {} child job(s)): the job is {} now",
-                        job.attempt,
-                        writes.0,
-                        writes.1,
-                        status.map_or_else(|_| "gone".into(), |s| s.to_string())
-                    ),
-                ));
-                store::append_logs(conn, &job.id, &logs)
-            }
-            Err(error) if refused_by_database(&error) => {
-                // The attempt's writes cannot be stored: that is the attempt's failure, not the
-                // batch's (its savepoint is rolled back; the other outcomes commit).
-                let failure = Failure {
-                    message: format!(
-                        "storing the outcome of '{}': {}",
-                        job.handler,
-                        crate::error_chain(&error)
-                    ),
-                    details: crate::error_chain(&error)
-                        .split(": ")
-                        .map(String::from)
-                        .collect(),
-                    kind: FailureKind::Permanent,
-                };
-                match self.fail(conn, running, &failure, &attempt_report, now, report, &logs) {
-                    Err(Error::LeaseLost { .. }) => store::append_logs(conn, &job.id, &logs),
-                    other => other,
-                }
-            }
-            Err(other) => Err(other),
-        }
-    }
-
-    /// Refuse the children of an attempt that would take its job tree past the node's
-    /// descendant bound (the guest's enqueue checks the same bound against what it saw; this
-    /// check, serialised with every other commit, is the one that holds).
-    fn check_tree(
-        &self,
-        conn: &Connection,
-        running: &RunningJob,
-        execution: &Execution,
-    ) -> Result<(), Error> {
-        if execution.children.is_empty() {
-            return Ok(());
-        }
-        let root = running.job.root();
-        let adding = u64::try_from(execution.children.len()).unwrap_or(u64::MAX);
-        running
-            .tree
-            .check_descendants(root, store::descendants(conn, root)?, adding)
-    }
-
-    /// Record a failed attempt with its log: back to the queue uncounted (shutdown), queued
-    /// for a retry, or failed for good.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one call site per outcome; a struct would only rename them"
-    )]
-    fn fail(
-        &self,
-        conn: &Connection,
-        running: &RunningJob,
-        failure: &Failure,
-        attempt_report: &Report<'_>,
-        now: i64,
-        report: &mut WorkerReport,
-        logs: &[LogLine],
-    ) -> Result<(), Error> {
-        let job = &running.job;
-        let with_line = |level, message: String| {
-            let mut lines = logs.to_vec();
-            lines.push(LogLine {
-                attempt: job.attempt,
-                time: now,
-                level,
-                stage: "pulse".into(),
-                message,
-            });
-            lines
-        };
-        if failure.kind == FailureKind::Interrupted(Interruption::Shutdown) {
-            let lines = with_line(
-                LogLevel::Info,
-                format!(
-                    "attempt {} returned to the queue: {}",
-                    job.attempt, failure.message
-                ),
-            );
-            store::release(conn, running.lease(), &lines, now)?;
-            report.released += 1;
-            return Ok(());
-        }
-        let retry_at = (failure.kind == FailureKind::Retryable && job.attempt < job.max_attempts)
-            .then(|| now + millis(backoff(self.config.retry_base, job.attempt)));
-        let lines = match retry_at {
-            Some(at) => with_line(
-                LogLevel::Warn,
-                format!(
-                    "attempt {}/{} failed, retrying in {} ms: {}",
-                    job.attempt,
-                    job.max_attempts,
-                    at - now,
-                    failure.message
-                ),
-            ),
-            None => with_line(
-                LogLevel::Error,
-                format!(
-                    "attempt {}/{} failed{}: {}",
-                    job.attempt,
-                    job.max_attempts,
-                    if failure.kind == FailureKind::Retryable {
-                        ", no attempts left"
-                    } else {
-                        " permanently"
-                    },
-                    failure.message
-                ),
-            ),
-        };
-        let status = store::fail(
-            conn,
-            running.lease(),
-            job.max_attempts,
-            &AttemptError {
-                message: &failure.message,
-                details: &failure.details,
-                retry_at,
-            },
-            attempt_report,
-            &lines,
-            now,
-        )?;
-        tracing::warn!(job = %job.id, handler = %job.handler, attempt = job.attempt, error = %failure.message, %status, "attempt failed");
-        match status {
-            JobStatus::Queued => report.retried += 1,
-            _ => report.failed += 1,
-        }
-        Ok(())
-    }
-}
-
-/// How many jobs lasting `micros` each (0: not measured yet, taken as
-/// [`WorkerConfig::UNMEASURED_JOB`]) one worker finishes within `horizon`, between 1 and `most`.
-fn within(horizon: Duration, micros: u64, most: u32) -> u32 {
-    let horizon = u64::try_from(horizon.as_micros()).unwrap_or(u64::MAX);
-    let per_job = match micros {
-        0 => u64::try_from(WorkerConfig::UNMEASURED_JOB.as_micros()).unwrap_or(u64::MAX),
-        micros => micros,
-    };
-    u32::try_from(horizon / per_job.max(1))
-        .unwrap_or(u32::MAX)
-        .clamp(1, most.max(1))
-}
-
-/// A moving average in which each new value weighs 1/8 (0: no value yet).
-fn moving(mean: u64, value: u64) -> u64 {
-    match mean {
-        0 => value,
-        mean => mean - mean / 8 + value / 8,
-    }
-}
-
-/// Whether the database refused this attempt's writes themselves (a rule, a constraint, a size),
-/// as opposed to failing to write anything (I/O, a full disk, a lock, a read-only file).
-fn refused_by_database(error: &Error) -> bool {
-    use rusqlite::ErrorCode::{ConstraintViolation, TooBig, TypeMismatch};
-    let sqlite = match error {
-        Error::Invalid(_) | Error::Ats(crate::ats::Error::Invalid(_)) => return true,
-        Error::Storage(storage) | Error::Ats(crate::ats::Error::Storage(storage)) => {
-            return storage.is_refusal();
-        }
-        Error::Sqlite(sqlite) => sqlite,
-        Error::Ats(_) => return true,
-        _ => return false,
-    };
-    matches!(
-        sqlite.sqlite_error_code(),
-        Some(ConstraintViolation | TooBig | TypeMismatch)
-    )
 }
 
 /// Delay before retrying after failed attempt number `attempt`: `base · 2^(attempt-1)`, with
@@ -1149,33 +500,6 @@ mod tests {
             assert!(delay >= expected.mul_f64(0.75) && delay <= expected.mul_f64(1.25));
         }
         assert!(backoff(base, 60) <= Duration::from_secs(3600).mul_f64(1.25));
-    }
-
-    #[test]
-    fn a_claim_takes_what_one_worker_finishes_within_the_horizon() {
-        let in_flight = InFlight::default();
-        let horizon = Duration::from_millis(10);
-        assert_eq!(
-            in_flight.jobs_within(horizon, 32),
-            1,
-            "before any job ran, a job is taken to last 10 ms"
-        );
-        assert_eq!(in_flight.jobs_within(Duration::from_secs(3600), 32), 32);
-        in_flight.record_run("h", Duration::from_micros(100));
-        assert_eq!(
-            in_flight.jobs_within(horizon, 32),
-            32,
-            "capped by the batch"
-        );
-        assert_eq!(in_flight.jobs_within(horizon, 0), 1, "at least one job");
-        for _ in 0..40 {
-            in_flight.record_run("h", Duration::from_millis(2));
-        }
-        assert_eq!(in_flight.jobs_within(horizon, 32), 5);
-        for _ in 0..40 {
-            in_flight.record_run("h", Duration::from_secs(1));
-        }
-        assert_eq!(in_flight.jobs_within(horizon, 32), 1);
     }
 
     #[test]

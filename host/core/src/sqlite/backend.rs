@@ -2,23 +2,67 @@
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::error::OrStorage;
-use super::{Error, FILE_NAME};
+use super::{BUSY_TIMEOUT, Error, FILE_NAME, WalWatch};
 use crate::storage::{self, Store};
 
-/// How often [`SqliteConnection::wait_for_change`] looks at the file: the added latency of a
+/// How often [`wait_for_change`](storage::Connection::wait_for_change) looks at the file: the added latency of a
 /// job enqueued by another process. Reading `PRAGMA data_version` touches no table, so looking
 /// every millisecond costs next to nothing.
 pub const CHANGE_POLL: Duration = Duration::from_millis(1);
 
 /// A qntx database file, migrated to this build's schema when opened.
+///
+/// Its connections write one at a time: a transaction (and `SqliteConnection::atomic`
+/// outside one) first takes the backend's write gate, so writers of one process queue on an
+/// in-process lock rather than on SQLite's busy sleeps, and each thread can own a connection.
 #[derive(Debug)]
 pub struct SqliteBackend {
     path: PathBuf,
+    settings: Arc<Settings>,
     /// Keeps a temporary database's directory alive as long as the backend.
     _temporary: Option<tempfile::TempDir>,
+}
+
+/// What every connection of one backend shares.
+#[derive(Debug)]
+struct Settings {
+    gate: WriteGate,
+    busy_timeout: Duration,
+    wal_threshold: u64,
+}
+
+/// The lock writers of one backend take from `BEGIN` to `COMMIT` or `ROLLBACK`.
+#[derive(Debug, Default)]
+struct WriteGate {
+    held: Mutex<bool>,
+    freed: Condvar,
+}
+
+impl WriteGate {
+    /// Take the gate, waiting at most `patience`; false when it stayed taken (then the writer
+    /// goes on to SQLite's own lock, which waits and fails as it would without the gate: a
+    /// connection of this thread that holds the gate must not deadlock another).
+    fn take(&self, patience: Duration) -> bool {
+        let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut held, timeout) = self
+            .freed
+            .wait_timeout_while(held, patience, |held| *held)
+            .unwrap_or_else(|e| e.into_inner());
+        if timeout.timed_out() && *held {
+            return false;
+        }
+        *held = true;
+        true
+    }
+
+    fn give_back(&self) {
+        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        self.freed.notify_one();
+    }
 }
 
 impl SqliteBackend {
@@ -31,8 +75,26 @@ impl SqliteBackend {
         super::open_in(data_dir)?;
         Ok(Self {
             path: data_dir.join(FILE_NAME),
+            settings: Arc::new(Settings {
+                gate: WriteGate::default(),
+                busy_timeout: BUSY_TIMEOUT,
+                wal_threshold: WalWatch::THRESHOLD,
+            }),
             _temporary: None,
         })
+    }
+
+    /// The same database, its connections waiting `busy_timeout` for another process's
+    /// writer and reporting a write-ahead log past `wal_threshold` bytes in
+    /// [`storage::Connection::upkeep`]. Connections made before keep their settings.
+    #[must_use]
+    pub fn with_limits(mut self, busy_timeout: Duration, wal_threshold: u64) -> Self {
+        self.settings = Arc::new(Settings {
+            gate: WriteGate::default(),
+            busy_timeout,
+            wal_threshold,
+        });
+        self
     }
 
     /// A migrated database in a temporary directory, removed with the backend: for work that
@@ -62,13 +124,29 @@ impl SqliteBackend {
     ///
     /// [`Error::Open`] when SQLite cannot open or configure the file.
     pub fn connection(&self) -> Result<SqliteConnection, Error> {
-        Ok(SqliteConnection::new(super::open(&self.path)?))
+        let conn = super::open(&self.path)?;
+        conn.busy_timeout(self.settings.busy_timeout)
+            .map_err(|source| Error::Open {
+                path: self.path.clone(),
+                source,
+            })?;
+        Ok(SqliteConnection {
+            conn,
+            seen_version: Cell::new(None),
+            settings: self.settings.clone(),
+            gated: Cell::new(false),
+            wal: WalWatch::new(&self.path, self.settings.wal_threshold),
+        })
     }
 }
 
 impl storage::Backend for SqliteBackend {
     fn describe(&self) -> String {
         format!("sqlite database '{}'", self.path.display())
+    }
+
+    fn local_dir(&self) -> Option<PathBuf> {
+        self.path.parent().map(Path::to_path_buf)
     }
 
     fn connect(&self) -> storage::Result<Box<dyn storage::Connection>> {
@@ -84,6 +162,11 @@ pub struct SqliteConnection {
     conn: rusqlite::Connection,
     /// `PRAGMA data_version` when [`Self::wait_for_change`] last looked.
     seen_version: Cell<Option<i64>>,
+    settings: Arc<Settings>,
+    /// Whether this connection holds the backend's write gate.
+    gated: Cell<bool>,
+    /// The write-ahead log's size at the last [`storage::Connection::upkeep`].
+    wal: WalWatch,
 }
 
 impl std::fmt::Debug for SqliteConnection {
@@ -95,44 +178,81 @@ impl std::fmt::Debug for SqliteConnection {
 }
 
 impl SqliteConnection {
-    fn new(conn: rusqlite::Connection) -> Self {
-        Self {
-            conn,
-            seen_version: Cell::new(None),
-        }
-    }
-
-    /// The SQLite connection underneath: for this backend's statements, and for tests and
-    /// diagnostics that must write raw SQL (simulating damaged data).
+    /// The SQLite connection underneath: for the statements of this backend, and for tests
+    /// and diagnostics that must write what no statement of the seam writes (damaged rows).
     pub fn sql(&self) -> &rusqlite::Connection {
         &self.conn
     }
 
+    /// `BEGIN IMMEDIATE` once this connection holds the write gate.
+    fn begin(&self) -> storage::Result<()> {
+        let gated = self.settings.gate.take(self.settings.busy_timeout);
+        self.gated.set(gated);
+        let begun = self
+            .conn
+            .prepare_cached("BEGIN IMMEDIATE")
+            .and_then(|mut s| s.execute([]));
+        if begun.is_err() {
+            self.ungate();
+        }
+        begun.map(drop).or_storage()
+    }
+
+    /// Give the write gate back, if this connection holds it.
+    fn ungate(&self) {
+        if self.gated.replace(false) {
+            self.settings.gate.give_back();
+        }
+    }
+
+    /// `COMMIT`, or `ROLLBACK` when the commit fails; the gate is given back either way.
+    fn finish(&self, sql: &str) -> rusqlite::Result<()> {
+        let finished = self
+            .conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute([]));
+        if finished.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        self.ungate();
+        finished.map(drop)
+    }
+
     /// Run `writes` all or nothing: in a transaction of their own (`BEGIN IMMEDIATE`, so that
     /// what they read still holds when they write) or, inside a transaction, in a savepoint.
-    pub fn atomic<T>(
+    /// The error is any that a storage error converts into.
+    pub(crate) fn atomic<T, E: From<storage::Error>>(
         &self,
-        writes: impl FnOnce(&rusqlite::Connection) -> storage::Result<T>,
-    ) -> storage::Result<T> {
-        let (begin, commit, rollback) = if self.conn.is_autocommit() {
-            ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
-        } else {
-            (
-                "SAVEPOINT atomic",
-                "RELEASE atomic",
-                "ROLLBACK TO atomic; RELEASE atomic",
-            )
+        writes: impl FnOnce(&rusqlite::Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        if self.conn.is_autocommit() {
+            self.begin()?;
+            return match writes(&self.conn) {
+                Ok(value) => Ok(self.finish("COMMIT").or_storage().map(|()| value)?),
+                Err(error) => {
+                    // The rollback's own failure would hide the cause; the connection rolls
+                    // the transaction back when SQLite cannot.
+                    let _ = self.finish("ROLLBACK");
+                    Err(error)
+                }
+            };
+        }
+        // Cached: a worker committing a batch of outcomes opens a savepoint per job.
+        let run = |sql: &str| {
+            self.conn
+                .prepare_cached(sql)
+                .and_then(|mut s| s.execute([]))
         };
-        self.conn.execute_batch(begin).or_storage()?;
+        run("SAVEPOINT atomic").or_storage()?;
         match writes(&self.conn) {
             Ok(value) => {
-                self.conn.execute_batch(commit).or_storage()?;
+                run("RELEASE atomic").or_storage()?;
                 Ok(value)
             }
             Err(error) => {
-                // The rollback's own failure would hide the cause; the connection rolls the
-                // transaction back when SQLite cannot.
-                let _ = self.conn.execute_batch(rollback);
+                let _ = self
+                    .conn
+                    .execute_batch("ROLLBACK TO atomic; RELEASE atomic");
                 Err(error)
             }
         }
@@ -161,7 +281,7 @@ impl storage::Connection for SqliteConnection {
     }
 
     fn transaction(&mut self) -> storage::Result<Box<dyn storage::Transaction + '_>> {
-        self.conn.execute_batch("BEGIN IMMEDIATE").or_storage()?;
+        self.begin()?;
         Ok(Box::new(SqliteTransaction {
             conn: self,
             finished: false,
@@ -199,6 +319,10 @@ impl storage::Connection for SqliteConnection {
         }
     }
 
+    fn upkeep(&mut self) -> Option<String> {
+        self.wal.check(&self.conn)
+    }
+
     fn explain(&self, error: &(dyn std::error::Error + 'static)) -> String {
         super::describe_error(&self.conn, error)
     }
@@ -217,26 +341,53 @@ impl storage::Transaction for SqliteTransaction<'_> {
 
     fn commit(mut self: Box<Self>) -> storage::Result<()> {
         self.finished = true;
-        let committed = self.conn.conn.execute_batch("COMMIT");
-        if committed.is_err() && !self.conn.conn.is_autocommit() {
-            let _ = self.conn.conn.execute_batch("ROLLBACK");
-        }
-        committed.or_storage()
+        self.conn.finish("COMMIT").or_storage()
     }
 }
 
 impl Drop for SqliteTransaction<'_> {
     fn drop(&mut self) {
-        if !self.finished
-            && !self.conn.conn.is_autocommit()
+        if self.finished {
+            return;
+        }
+        if !self.conn.conn.is_autocommit()
             && let Err(error) = self.conn.conn.execute_batch("ROLLBACK")
         {
             tracing::warn!(error = %error, "rolling back a transaction failed");
         }
+        self.conn.ungate();
     }
 }
 
-impl Store for SqliteConnection {}
+impl Store for SqliteConnection {
+    fn atomically(&self, work: &mut dyn FnMut(&dyn Store) -> bool) -> storage::Result<()> {
+        /// Why writes were not kept: the store failed, or `work` discarded them.
+        enum NotKept {
+            Failed(storage::Error),
+            Discarded,
+        }
+        impl From<storage::Error> for NotKept {
+            fn from(error: storage::Error) -> Self {
+                Self::Failed(error)
+            }
+        }
+        let kept = self.atomic(|_| {
+            if work(self) {
+                Ok(())
+            } else {
+                Err(NotKept::Discarded)
+            }
+        });
+        match kept {
+            Ok(()) | Err(NotKept::Discarded) => Ok(()),
+            Err(NotKept::Failed(error)) => Err(error),
+        }
+    }
+
+    fn in_transaction(&self) -> bool {
+        !self.conn.is_autocommit()
+    }
+}
 
 #[cfg(test)]
 mod tests;

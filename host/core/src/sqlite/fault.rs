@@ -5,8 +5,6 @@ use std::error::Error as StdError;
 
 use rusqlite::Connection;
 
-use crate::storage;
-
 /// `database '<path>': <SQLite's message> (<extended code name>; os error N: <text>)` for the
 /// first SQLite error in `error`'s chain, or the chain itself when it holds none. Call it on the
 /// connection that failed, before it fails again: the OS error is the one of its latest fault.
@@ -36,9 +34,10 @@ pub fn sqlite_cause<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a rusql
         if let Some(sqlite) = error.downcast_ref::<rusqlite::Error>() {
             return Some(sqlite);
         }
-        if let Some(storage::Error::Refused(kept) | storage::Error::Backend(kept)) =
-            error.downcast_ref::<storage::Error>()
-            && let Some(sqlite) = kept.downcast_ref::<rusqlite::Error>()
+        // A storage error shows its cause's message and sources, not the cause itself.
+        if let Some(crate::storage::Error::Backend(cause) | crate::storage::Error::Refused(cause)) =
+            error.downcast_ref::<crate::storage::Error>()
+            && let Some(sqlite) = cause.downcast_ref::<rusqlite::Error>()
         {
             return Some(sqlite);
         }

@@ -2,8 +2,9 @@
 //! jobs and handler registrations. It owns all SQL, the migrations, the pragmas and the
 //! wake-ups.
 //!
-//! Every process (a running node, a CLI command) opens its own connections with [`open`]. SQLite
-//! in WAL mode lets readers run beside one writer; writers queue on the database lock for up to
+//! Every process (a running node, a CLI command) opens its own [`SqliteBackend`] and its
+//! connections. SQLite in WAL mode lets readers run beside one writer; the writers of one
+//! backend queue on its write gate, those of other processes on the database lock for up to
 //! [`BUSY_TIMEOUT`]. Many nodes on one file work on one machine; across machines, use one node.
 
 use std::path::{Path, PathBuf};
@@ -16,9 +17,13 @@ mod backend;
 mod components;
 mod error;
 mod fault;
+mod jobs;
 mod migrations;
 mod plugin_loads;
+mod pulse_records;
+mod transitions;
 mod triggers;
+mod values;
 mod wal;
 
 pub use backend::{CHANGE_POLL, SqliteBackend, SqliteConnection};

@@ -4,12 +4,8 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde_json::Value;
 
 use super::{OrStorage, SqliteConnection};
-use crate::pulse::NewJob;
-use crate::pulse::store::Enqueued;
 use crate::pulse::triggers::{Schedule, Watcher, WatcherFilter};
-use crate::storage::{
-    self, ScheduleAdvance, ScheduleUpsert, Schedules, TriggerJobs, WatcherUpsert, Watchers,
-};
+use crate::storage::{self, ScheduleAdvance, ScheduleUpsert, Schedules, WatcherUpsert, Watchers};
 
 macro_rules! sql {
     ($name:literal) => {
@@ -169,12 +165,6 @@ impl Watchers for SqliteConnection {
             .prepare_cached(sql!("watcher_behind"))
             .and_then(|mut behind| behind.query_row([], |row| row.get(0)))
             .or_storage()
-    }
-}
-
-impl TriggerJobs for SqliteConnection {
-    fn trigger_enqueue(&self, job: &NewJob, now: i64) -> crate::pulse::Result<Enqueued> {
-        crate::pulse::store::enqueue(self.sql(), job, now)
     }
 }
 

@@ -28,6 +28,9 @@ pub trait Attestations {
     /// sequence it saw misses nothing, whichever process wrote.
     fn attestation_after(&self, seq: i64, limit: u32) -> Result<Vec<(i64, Attestation)>>;
 
+    /// How many attestations are stored.
+    fn attestation_count(&self) -> Result<u64>;
+
     /// The insertion sequence of the newest attestation, 0 when there is none.
     fn attestation_head(&self) -> Result<i64>;
 }

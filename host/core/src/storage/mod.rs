@@ -17,28 +17,40 @@
 //! ```
 
 mod attestations;
+mod budgets;
 mod components;
 mod error;
+mod job_logs;
+mod jobs;
+mod nodes;
 mod plugin_loads;
 mod pool;
+mod registrations;
 mod triggers;
 
 use std::fmt;
 use std::time::Duration;
 
 pub use attestations::Attestations;
+pub use budgets::Budgets;
 pub use components::Components;
 pub use error::{BoxError, Error, Result};
+pub use job_logs::JobLogs;
+pub use jobs::{AttemptEnd, AttemptFailure, ClaimWrite, JobInsert, Jobs};
+pub use nodes::{Heartbeat, Nodes};
 pub use plugin_loads::{FileKey, PluginLoads, Record};
 pub use pool::Pool;
-pub use triggers::{
-    ScheduleAdvance, ScheduleUpsert, Schedules, TriggerJobs, WatcherUpsert, Watchers,
-};
+pub use registrations::Registrations;
+pub use triggers::{ScheduleAdvance, ScheduleUpsert, Schedules, WatcherUpsert, Watchers};
 
 /// Where a node keeps its state: hands out connections to it.
 pub trait Backend: Send + Sync + fmt::Debug {
     /// What and where, for messages: `sqlite database '/data/qntx.db'`.
     fn describe(&self) -> String;
+
+    /// The directory on this machine the backend keeps its files in, if any (SQLite: the
+    /// database file's): no plugin may be granted write access to it.
+    fn local_dir(&self) -> Option<std::path::PathBuf>;
 
     /// A new connection of its own.
     ///
@@ -80,6 +92,10 @@ pub trait Connection: Send {
     /// [`Error::Backend`] when the store cannot be reached.
     fn wait_for_change(&mut self, timeout: Duration) -> Result<bool>;
 
+    /// Housekeeping a long-running node asks for now and then (SQLite: a checkpoint of the
+    /// write-ahead log); a warning for the operator when the store needs attention.
+    fn upkeep(&mut self) -> Option<String>;
+
     /// `error`, which this connection returned, in words an operator can act on: the store it
     /// concerns and what the operating system or server said.
     fn explain(&self, error: &(dyn std::error::Error + 'static)) -> String;
@@ -102,8 +118,28 @@ pub trait Transaction {
 /// group on its connection type, and a transaction is a mode of that connection (SQLite:
 /// `BEGIN IMMEDIATE` … `COMMIT` on it), so both give the same `'static` store.
 pub trait Store:
-    Attestations + Schedules + Watchers + TriggerJobs + Components + PluginLoads
+    Jobs
+    + JobLogs
+    + Registrations
+    + Budgets
+    + Nodes
+    + Attestations
+    + Schedules
+    + Watchers
+    + Components
+    + PluginLoads
 {
+    /// Run `work` all or nothing: in a transaction of its own, or inside a transaction, in a
+    /// nested one (SQLite: a savepoint). `work` returns whether to keep its writes; false rolls
+    /// them back and is no error of this method.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Backend`] when the transaction cannot begin or commit.
+    fn atomically(&self, work: &mut dyn FnMut(&dyn Store) -> bool) -> Result<()>;
+
+    /// Whether this store is inside a transaction, so that a failing statement fails it whole.
+    fn in_transaction(&self) -> bool;
 }
 
 impl<'a> std::ops::Deref for dyn Connection + 'a {

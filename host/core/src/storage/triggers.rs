@@ -1,8 +1,6 @@
 //! The statements of triggers: schedules, watchers and their cursors on the feed.
 
 use super::Result;
-use crate::pulse::NewJob;
-use crate::pulse::store::Enqueued;
 use crate::pulse::triggers::{Schedule, ScheduleSpec, Watcher, WatcherSpec};
 
 /// A schedule to create or update ([`Schedules::schedule_upsert`]).
@@ -101,12 +99,4 @@ pub trait Watchers {
 
     /// Whether some watcher's cursor is behind the newest attestation.
     fn watchers_behind(&self) -> Result<bool>;
-}
-
-/// How a trigger enqueues its job inside its own transaction.
-pub trait TriggerJobs {
-    /// Enqueue `job` with Pulse's enqueue on this connection, so that it commits or rolls back
-    /// with the trigger's transaction. A bridge until Pulse's enqueue runs on the seam; then
-    /// triggers call that with their transaction and this method goes.
-    fn trigger_enqueue(&self, job: &NewJob, now: i64) -> crate::pulse::Result<Enqueued>;
 }

@@ -4,8 +4,6 @@
 
 use std::path::PathBuf;
 
-use rusqlite::Connection;
-
 use super::lifecycle::user_handler_servable;
 use crate::plugins::{self, Catalog};
 use crate::pulse::store;
@@ -82,7 +80,6 @@ fn listing(known: &[String]) -> String {
 /// [`EnqueueError::Unannounced`] naming the known handlers, [`EnqueueError::Handler`] for a
 /// user handler that is missing or removed, and the failures of the store and of `plugins`.
 pub fn check_enqueue(
-    conn: &Connection,
     records: &dyn Store,
     handler: &str,
     plugins: &dyn PluginSource,
@@ -90,10 +87,10 @@ pub fn check_enqueue(
     if user_handler_servable(records, handler)? {
         return Ok(());
     }
-    if store::registered_handler(conn, handler)?.is_some() {
+    if store::registered_handler(records, handler)?.is_some() {
         return Ok(());
     }
-    let mut known = store::registered_handler_names(conn)?;
+    let mut known = store::registered_handler_names(records)?;
     let mut unrecorded = Vec::new();
     for entry in plugins::listing::list(records, &plugins.dirs()?)? {
         match entry.state {
@@ -153,13 +150,12 @@ mod tests {
     fn a_handler_no_one_serves_is_refused_with_the_known_ones_named() {
         let backend = crate::sqlite::SqliteBackend::temporary().unwrap();
         let store = backend.connection().unwrap();
-        let conn = store.sql();
         let dir = tempfile::tempdir().unwrap();
         let source = NoPlugins {
             dir: dir.path().to_owned(),
             asked: Cell::new(0),
         };
-        let refused = check_enqueue(conn, &store, "text/stats", &source).unwrap_err();
+        let refused = check_enqueue(&store, "text/stats", &source).unwrap_err();
         assert_eq!(
             refused.to_string(),
             "no plugin announces handler 'text/stats'; no handlers are known yet\n\
@@ -169,7 +165,7 @@ mod tests {
         assert_eq!(source.asked.get(), 1);
 
         store::register_handler(
-            conn,
+            &store,
             &store::HandlerRecord {
                 handler: "text/words".into(),
                 plugin: "text".into(),
@@ -179,8 +175,8 @@ mod tests {
             },
         )
         .unwrap();
-        check_enqueue(conn, &store, "text/words", &source).unwrap();
-        let refused = check_enqueue(conn, &store, "text/stats", &source).unwrap_err();
+        check_enqueue(&store, "text/words", &source).unwrap();
+        let refused = check_enqueue(&store, "text/stats", &source).unwrap_err();
         assert!(
             refused.to_string().starts_with(
                 "no plugin announces handler 'text/stats'; known handlers: text/words\n"
@@ -191,7 +187,7 @@ mod tests {
         // A user handler is checked on its own records, without the plugin directories.
         let asked = source.asked.get();
         assert!(matches!(
-            check_enqueue(conn, &store, "handler/h", &source),
+            check_enqueue(&store, "handler/h", &source),
             Err(EnqueueError::Handler(super::super::Error::NotFound(_)))
         ));
         record_version(
@@ -209,7 +205,7 @@ mod tests {
             2,
         )
         .unwrap();
-        check_enqueue(conn, &store, "handler/h", &source).unwrap();
+        check_enqueue(&store, "handler/h", &source).unwrap();
         assert_eq!(source.asked.get(), asked);
     }
 }

@@ -16,9 +16,10 @@ use super::{
 };
 use crate::ats::feed::Feed;
 use crate::error_chain;
-use crate::pulse::{Registered, Registry, SharedConnection, Wakeup};
+use crate::pulse::{Registered, Registry, Wakeup};
 use crate::runtime::Runtime;
 use crate::storage::Connection;
+use crate::storage::Pool;
 
 /// How often a running node looks for new handler attestations. With the time to load a
 /// small component, a new version serves jobs well within a second.
@@ -35,7 +36,7 @@ pub struct Discovery {
 struct Inner {
     runtime: Arc<Runtime>,
     registry: Arc<Registry>,
-    shared: SharedConnection,
+    shared: Pool,
     state: Mutex<State>,
 }
 
@@ -71,7 +72,7 @@ impl Discovery {
     pub fn start(
         runtime: Arc<Runtime>,
         registry: Arc<Registry>,
-        shared: SharedConnection,
+        shared: Pool,
         db: Box<dyn Connection>,
     ) -> Result<Self, Error> {
         // Read the position first: a change made while loading is seen by the next poll.

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use super::{Error, HandlerVersion, SHORT_SHA, registered_name, store};
 use crate::plugins::{self, LoadedPlugin};
-use crate::pulse::{Execution, JobHandler, Registered, RunningJob, SharedConnection};
+use crate::pulse::{Execution, JobHandler, Registered, RunningJob};
 use crate::runtime::{Identity, PluginHandler, Runtime};
+use crate::storage::Pool;
 use crate::storage::Store;
 
 /// A component that passed the checks: a component of our world whose `initialize` succeeds
@@ -29,7 +30,7 @@ pub fn check(
     runtime: &Arc<Runtime>,
     name: &str,
     bytes: &[u8],
-    conn: &SharedConnection,
+    conn: &Pool,
 ) -> Result<Checked, Error> {
     let label = registered_name(name);
     let plugin =
@@ -82,7 +83,7 @@ pub fn component_bytes(db: &dyn Store, version: &HandlerVersion) -> Result<Vec<u
 /// The reasons of [`check`].
 pub fn job_handler(
     runtime: &Arc<Runtime>,
-    conn: &SharedConnection,
+    conn: &Pool,
     version: &HandlerVersion,
     bytes: &[u8],
 ) -> Result<Registered, Error> {

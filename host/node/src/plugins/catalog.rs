@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::Error;
 use super::load::{LoadedPlugin, load_file_naming};
 use super::record::{self, FileKey, PluginFile, Record};
-use crate::pulse::SharedConnection;
 use crate::runtime::Runtime;
+use crate::storage::Pool;
 
 /// The outcome of loading a set of plugin files.
 #[derive(Debug, Default)]
@@ -31,11 +31,7 @@ pub const PARALLEL_LOADS: usize = 4;
 /// Load every file, up to [`PARALLEL_LOADS`] at once; a refused file does not stop the others.
 /// A plugin name claimed by more than one file refuses every one of them, whatever the file
 /// order: which of them is the real plugin is for the operator to say, by removing the others.
-pub fn load_all(
-    runtime: &std::sync::Arc<Runtime>,
-    files: &[PathBuf],
-    conn: &SharedConnection,
-) -> Catalog {
+pub fn load_all(runtime: &std::sync::Arc<Runtime>, files: &[PathBuf], conn: &Pool) -> Catalog {
     load_all_serving(runtime, files, conn, |_| {})
 }
 
@@ -47,7 +43,7 @@ pub fn load_all(
 pub fn load_all_serving(
     runtime: &std::sync::Arc<Runtime>,
     files: &[PathBuf],
-    conn: &SharedConnection,
+    conn: &Pool,
     serve: impl Fn(&LoadedPlugin) + Sync,
 ) -> Catalog {
     let claims = Mutex::new(Claims::new(files.len()));

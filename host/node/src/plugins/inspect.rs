@@ -9,8 +9,8 @@ use super::Error;
 use super::load::import_names;
 use super::manifest::{self, Manifest};
 use super::record::{self, PluginFile};
-use crate::pulse::SharedConnection;
 use crate::runtime::{self, Runtime};
+use crate::storage::Pool;
 use crate::storage::Store;
 
 /// What [`inspect`] found out about a plugin file.
@@ -74,7 +74,7 @@ pub fn inspect(
     runtime: &Arc<Runtime>,
     path: &Path,
     records: &dyn Store,
-    scratch: &SharedConnection,
+    scratch: &Pool,
 ) -> std::io::Result<Inspection> {
     let (file, unreadable_manifest) = match PluginFile::read(path) {
         Ok(file) => (file, None),

@@ -11,8 +11,9 @@ use super::Error;
 use super::manifest::{self, Manifest, NodeDir, Policy};
 use super::record::PluginFile;
 use crate::pulse::triggers::{ScheduleSpec, WatcherSpec};
-use crate::pulse::{Registered, Registry, SharedConnection};
+use crate::pulse::{Registered, Registry};
 use crate::runtime::{self, Identity, JobCtx, PluginHandler, PluginPre, Runtime};
+use crate::storage::Pool;
 
 /// A plugin that loaded and initialized.
 pub struct LoadedPlugin {
@@ -118,11 +119,7 @@ pub fn discover(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
 /// # Errors
 ///
 /// [`Error`] with a reason specific to what is wrong with the file.
-pub fn load(
-    runtime: &Arc<Runtime>,
-    path: &Path,
-    conn: &SharedConnection,
-) -> Result<LoadedPlugin, Error> {
+pub fn load(runtime: &Arc<Runtime>, path: &Path, conn: &Pool) -> Result<LoadedPlugin, Error> {
     load_file(runtime, &PluginFile::read(path)?, conn)
 }
 
@@ -134,7 +131,7 @@ pub fn load(
 pub fn load_file(
     runtime: &Arc<Runtime>,
     file: &PluginFile,
-    conn: &SharedConnection,
+    conn: &Pool,
 ) -> Result<LoadedPlugin, Error> {
     load_file_naming(runtime, file, conn, &|_| {})
 }
@@ -145,7 +142,7 @@ pub fn load_file(
 pub(crate) fn load_file_naming(
     runtime: &Arc<Runtime>,
     file: &PluginFile,
-    conn: &SharedConnection,
+    conn: &Pool,
     named: &dyn Fn(&str),
 ) -> Result<LoadedPlugin, Error> {
     let manifest = file
@@ -183,23 +180,18 @@ pub fn load_bytes(
     runtime: &Arc<Runtime>,
     path: &Path,
     bytes: &[u8],
-    conn: &SharedConnection,
+    conn: &Pool,
 ) -> Result<LoadedPlugin, Error> {
     load_component(runtime, path, bytes, None, conn, &|_| {})
 }
 
 /// The node's own directories, which no writable grant may reach: the database's directory,
 /// the compile cache, and the directory the plugin was loaded from.
-fn node_dirs(runtime: &Runtime, plugin_dir: &Path, conn: &SharedConnection) -> Vec<NodeDir> {
-    let database = crate::pulse::lock(conn)
-        .path()
-        .filter(|path| !path.is_empty())
-        .map(PathBuf::from);
+fn node_dirs(runtime: &Runtime, plugin_dir: &Path, conn: &Pool) -> Vec<NodeDir> {
     [
-        database
-            .as_deref()
-            .and_then(Path::parent)
-            .and_then(|dir| NodeDir::at("data directory", dir, false)),
+        conn.backend()
+            .local_dir()
+            .and_then(|dir| NodeDir::at("data directory", &dir, false)),
         runtime
             .config()
             .cache_dir
@@ -217,7 +209,7 @@ fn load_component(
     path: &Path,
     bytes: &[u8],
     found: Option<Manifest>,
-    conn: &SharedConnection,
+    conn: &Pool,
     named: &dyn Fn(&str),
 ) -> Result<LoadedPlugin, Error> {
     let path = path.to_owned();
@@ -282,7 +274,7 @@ fn load_component(
         &hint,
         &policy.limits,
         &policy.grants,
-        conn.clone(),
+        Arc::new(conn.clone()),
         named,
     )
     .map_err(|reason| Error::Initialize {

@@ -10,6 +10,12 @@ use crate::ats::overlay::PENDING_SEQ;
 use crate::ats::{Attestation, Cursor, NewAttestation, Page, Query};
 use crate::pulse::{JobStatus, LogLevel, LogLine, NewJob, Progress};
 use crate::sqlite::SqliteBackend;
+use crate::storage::Backend;
+
+/// The attempt's calls on a pool of `backend`'s connections.
+fn pooled(backend: &Arc<SqliteBackend>) -> AttemptIo {
+    AttemptIo::pooled(&Pool::new(backend.clone(), 2))
+}
 
 /// A small deterministic generator, so that a failure repeats.
 struct Dice(u64);
@@ -125,12 +131,11 @@ fn compare(committed: &[Attestation], pending: &[Attestation], queries: &[Query]
     let written_conn = written.connection().unwrap();
     let mut last_committed_seq = 0;
     for attestation in committed {
-        last_committed_seq =
-            ats::store::insert(written_conn.sql(), &mut attestation.clone()).unwrap();
+        last_committed_seq = ats::store::insert(&written_conn, &mut attestation.clone()).unwrap();
     }
     let mut pending_seq = HashMap::new();
     for (index, attestation) in pending.iter().enumerate() {
-        let seq = ats::store::insert(written_conn.sql(), &mut attestation.clone()).unwrap();
+        let seq = ats::store::insert(&written_conn, &mut attestation.clone()).unwrap();
         assert!(seq > last_committed_seq);
         pending_seq.insert(seq, PENDING_SEQ + index as i64);
     }
@@ -142,21 +147,20 @@ fn compare(committed: &[Attestation], pending: &[Attestation], queries: &[Query]
         })
     };
 
-    let stored = SqliteBackend::temporary().unwrap();
+    let stored = Arc::new(SqliteBackend::temporary().unwrap());
     let stored_conn = stored.connection().unwrap();
     for attestation in committed {
-        ats::store::insert(stored_conn.sql(), &mut attestation.clone()).unwrap();
+        ats::store::insert(&stored_conn, &mut attestation.clone()).unwrap();
     }
-    let io = beside(&Arc::new(Mutex::new(sqlite::open(stored.path()).unwrap())));
+    let io = pooled(&stored);
 
     let mut cut_by_bytes = 0;
     for query in queries {
         query.validate().unwrap();
-        let expected: Vec<_> =
-            all_pages(query, |q| ats::store::query(written_conn.sql(), q).unwrap())
-                .into_iter()
-                .map(|(ids, cursor)| (ids, renumber(cursor)))
-                .collect();
+        let expected: Vec<_> = all_pages(query, |q| ats::store::query(&written_conn, q).unwrap())
+            .into_iter()
+            .map(|(ids, cursor)| (ids, renumber(cursor)))
+            .collect();
         let got = all_pages(query, |q| io.attestations.query_over(q, pending).unwrap());
         assert_eq!(got, expected, "{query:?}");
         let limit = query.effective_limit() as usize;
@@ -176,14 +180,14 @@ fn compare(committed: &[Attestation], pending: &[Attestation], queries: &[Query]
             .query_over(&first, pending)
             .unwrap()
             .attestations,
-        ats::store::query(written_conn.sql(), &first)
+        ats::store::query(&written_conn, &first)
             .unwrap()
             .attestations
     );
     // With nothing pending, a query is the store's.
     assert_eq!(
         io.attestations.query_over(&first, &[]).unwrap(),
-        ats::store::query(stored_conn.sql(), &first).unwrap()
+        ats::store::query(&stored_conn, &first).unwrap()
     );
     cut_by_bytes
 }
@@ -214,13 +218,13 @@ fn a_page_that_ends_with_the_stores_page_continues_where_the_store_would() {
 
 #[test]
 fn a_report_saves_progress_and_logs_together_or_not_at_all() {
-    let backend = SqliteBackend::temporary().unwrap();
+    let backend = Arc::new(SqliteBackend::temporary().unwrap());
     let conn = backend.connection().unwrap();
     let now = 1_000;
-    store::enqueue(conn.sql(), &NewJob::new("p/h", Value::Null), now).unwrap();
-    let job = store::claim_in(
-        conn.sql(),
-        &store::ClaimParams {
+    store::enqueue(&conn, &NewJob::new("p/h", Value::Null), now).unwrap();
+    let job = crate::pulse::claim::claim_in(
+        &conn,
+        &crate::pulse::claim::ClaimParams {
             handlers: &["p/h".to_owned()],
             owner: "node",
             lease_until: now + 60_000,
@@ -234,7 +238,7 @@ fn a_report_saves_progress_and_logs_together_or_not_at_all() {
     .jobs
     .pop()
     .unwrap();
-    let io = beside(&Arc::new(Mutex::new(sqlite::open(backend.path()).unwrap())));
+    let io = pooled(&backend);
     let line = |message: &str| LogLine {
         attempt: job.attempt,
         time: now,
@@ -263,11 +267,11 @@ fn a_report_saves_progress_and_logs_together_or_not_at_all() {
             },
         )
         .unwrap();
-    let running = store::get(conn.sql(), &job.id).unwrap();
+    let running = store::get(&conn, &job.id).unwrap();
     assert_eq!(running.status, JobStatus::Running);
     assert_eq!((running.progress, running.cost_actual), (progress, 1.5));
     let logged = |conn: &crate::sqlite::SqliteConnection| -> Vec<String> {
-        store::logs(conn.sql(), &job.id, 0)
+        store::logs(conn, &job.id, 0)
             .unwrap()
             .into_iter()
             .map(|(_, line)| line.message)
@@ -300,17 +304,17 @@ fn a_report_saves_progress_and_logs_together_or_not_at_all() {
         ["one", "two"],
         "nothing of a lost lease's report is kept"
     );
-    assert_eq!(store::get(conn.sql(), &job.id).unwrap().cost_actual, 1.5);
+    assert_eq!(store::get(&conn, &job.id).unwrap().cost_actual, 1.5);
 
     assert_eq!(io.tree.descendants(&job.id).unwrap(), 0);
 }
 
 #[test]
 fn an_attempt_reads_while_its_worker_holds_the_workers_connection() {
-    let backend = SqliteBackend::temporary().unwrap();
-    let worker = Arc::new(Mutex::new(sqlite::open(backend.path()).unwrap()));
-    let io = beside(&worker);
-    let _held = lock(&worker);
+    let backend = Arc::new(SqliteBackend::temporary().unwrap());
+    let mut worker = backend.connect().unwrap();
+    let io = pooled(&backend);
+    let _held = worker.transaction().unwrap();
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let page = io.attestations.query(&Query::default()).unwrap();

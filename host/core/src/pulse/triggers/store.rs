@@ -195,7 +195,7 @@ fn enqueue_for(store: &dyn Store, schedule: &Schedule, now: i64) -> Result<Enque
 
 /// The one place triggers enqueue: `job` joins the transaction `store` is in.
 fn enqueue(store: &dyn Store, job: &NewJob, now: i64) -> Result<Enqueued> {
-    store.trigger_enqueue(job, now)
+    crate::pulse::store::enqueue(store, job, now)
 }
 
 /// Every watcher, by id.

@@ -79,6 +79,13 @@ impl Attestations for Connection {
             .or_storage()
     }
 
+    fn attestation_count(&self) -> storage::Result<u64> {
+        self.prepare_cached("SELECT count(*) FROM attestations")
+            .and_then(|mut count| count.query_row([], |row| row.get::<_, i64>(0)))
+            .or_storage()
+            .map(|count| count.unsigned_abs())
+    }
+
     fn attestation_head(&self) -> storage::Result<i64> {
         self.prepare_cached(sql!("attestation_head"))
             .and_then(|mut head| head.query_row([], |row| row.get(0)))
@@ -105,6 +112,10 @@ impl Attestations for SqliteConnection {
 
     fn attestation_after(&self, seq: i64, limit: u32) -> storage::Result<Vec<(i64, Attestation)>> {
         self.sql().attestation_after(seq, limit)
+    }
+
+    fn attestation_count(&self) -> storage::Result<u64> {
+        self.sql().attestation_count()
     }
 
     fn attestation_head(&self) -> storage::Result<i64> {

@@ -1,4 +1,7 @@
+use std::sync::mpsc;
+
 use super::*;
+use crate::pulse::{NewJob, store};
 use crate::storage::{Backend, Connection};
 
 fn count(conn: &SqliteConnection) -> i64 {
@@ -62,4 +65,93 @@ fn another_connections_commit_is_seen_as_a_change_and_silence_is_not() {
             .describe()
             .contains(&backend.path().display().to_string())
     );
+}
+
+fn enqueue(store: &dyn Store, id: &str) {
+    let job = NewJob {
+        id: Some(id.into()),
+        ..NewJob::new("h/a", serde_json::json!({}))
+    };
+    store::enqueue(store, &job, 0).unwrap();
+}
+
+#[test]
+fn a_writer_of_the_same_backend_waits_at_the_gate_until_the_other_commits() {
+    let backend = SqliteBackend::temporary().unwrap();
+    let mut first = backend.connect().unwrap();
+    let mut second = backend.connect().unwrap();
+    let tx = first.transaction().unwrap();
+    enqueue(&**tx, "A");
+    let (began, waited) = mpsc::channel();
+    let writer = std::thread::spawn(move || {
+        let tx = second.transaction().unwrap();
+        began.send(()).unwrap();
+        enqueue(&**tx, "B");
+        tx.commit().unwrap();
+    });
+    assert!(
+        waited.recv_timeout(Duration::from_millis(200)).is_err(),
+        "the second writer begins only when the first is done"
+    );
+    tx.commit().unwrap();
+    waited.recv_timeout(Duration::from_secs(10)).unwrap();
+    writer.join().unwrap();
+    let ids: Vec<String> = store::list(&**first, None, None, 10)
+        .unwrap()
+        .into_iter()
+        .map(|job| job.id)
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+}
+
+#[test]
+fn a_gate_held_on_the_same_thread_ends_in_the_busy_error_not_a_deadlock() {
+    let backend = SqliteBackend::temporary()
+        .unwrap()
+        .with_limits(Duration::from_millis(50), WalWatch::THRESHOLD);
+    let mut first = backend.connect().unwrap();
+    let mut second = backend.connect().unwrap();
+    let _held = first.transaction().unwrap();
+    let started = Instant::now();
+    let error = second.transaction().err().expect("the store is locked");
+    assert!(matches!(error, storage::Error::Backend(_)), "{error:?}");
+    assert!(
+        second.explain(&error).contains("SQLITE_BUSY"),
+        "{}",
+        second.explain(&error)
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn writes_a_caller_discards_are_rolled_back_alone() {
+    let backend = SqliteBackend::temporary().unwrap();
+    let mut conn = backend.connect().unwrap();
+    conn.atomically(&mut |store| {
+        enqueue(store, "KEPT");
+        true
+    })
+    .unwrap();
+    let tx = conn.transaction().unwrap();
+    enqueue(&**tx, "OUTER");
+    tx.atomically(&mut |store| {
+        enqueue(store, "DISCARDED");
+        false
+    })
+    .unwrap();
+    assert!(tx.in_transaction());
+    tx.commit().unwrap();
+    conn.atomically(&mut |store| {
+        enqueue(store, "ALSO-DISCARDED");
+        false
+    })
+    .unwrap();
+    let mut ids: Vec<String> = store::list(&**conn, None, None, 10)
+        .unwrap()
+        .into_iter()
+        .map(|job| job.id)
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["KEPT", "OUTER"]);
+    assert!(!conn.in_transaction());
 }

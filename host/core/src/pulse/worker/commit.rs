@@ -1,0 +1,395 @@
+//! How a worker commits the outcomes of the jobs it ran: in one transaction per batch (each
+//! job's writes all or nothing), one by one when the batch fails, and, when an outcome cannot
+//! be written at all, as a failed attempt or an abandoned claim.
+
+use std::time::Duration;
+
+use super::{Worker, WorkerReport, backoff};
+use crate::clock::millis;
+use crate::pulse::fair::Shares;
+use crate::pulse::handler::{Execution, Failure, FailureKind, Interruption, RunningJob};
+use crate::pulse::store::{self, AttemptError, Completion, Report};
+use crate::pulse::{Error, JobStatus, LogLevel, LogLine};
+use crate::storage::Store;
+
+/// A batch of outcomes whose commit fails is committed again one outcome at a time; one that
+/// still fails is retried after these delays, then given up (its lease then expires).
+const COMMIT_RETRY_DELAYS: [Duration; 3] = [
+    Duration::from_millis(100),
+    Duration::from_secs(1),
+    Duration::from_secs(5),
+];
+
+impl Worker {
+    /// Commit a batch of outcomes in one transaction, and claim the next batch in it when no
+    /// claimed job waits and no other worker is claiming (one commit fewer per batch); the
+    /// batch is shared before the claim lock is free for another worker's claim (see
+    /// [`Self::claim`]).
+    pub(super) fn commit_batch(
+        &self,
+        pending: &[(RunningJob, Execution)],
+        handlers: &[String],
+        shares: Option<&Shares>,
+        report: &mut WorkerReport,
+    ) -> Result<(), Error> {
+        let mut conn = self.connection();
+        let tx = conn.transaction()?;
+        for (running, execution) in pending {
+            self.commit(&**tx, running, execution, report)?;
+        }
+        // Another worker claiming now is about to share a batch: claim none. (Waiting for it
+        // while this transaction holds the store's writes would deadlock with its claim.)
+        let claiming = match self.wakeup.is_stopping() || self.in_flight.waiting() > 0 {
+            true => None,
+            false => self.in_flight.claiming.try_lock().ok(),
+        };
+        // A claim that fails leaves the outcomes to commit on their own.
+        let next = claiming.as_ref().and_then(|_| {
+            // The jobs just run are still held: they no longer count against their plugins.
+            let finishing: Vec<&str> = pending.iter().map(|(r, _)| r.job.id.as_str()).collect();
+            let room = shares.map(|shares| self.room(shares, &finishing));
+            store::claim_in(&**tx, &self.claim_params(handlers, room.as_ref()))
+                .inspect_err(|error| {
+                    tracing::warn!(error = %crate::error_chain(error), "claiming the next batch failed");
+                })
+                .ok()
+        });
+        tx.commit()?;
+        // Shared before another worker counts the room (see `claim`).
+        if let Some(claimed) = next {
+            self.share(claimed, report);
+        }
+        drop(claiming);
+        Ok(())
+    }
+
+    /// Commit one outcome in a transaction of its own, retrying after [`COMMIT_RETRY_DELAYS`];
+    /// when every try fails, give the claim up: its lease is no longer renewed, so the rescuer
+    /// of a node that can write requeues it when the lease expires.
+    pub(super) fn commit_alone(
+        &self,
+        running: &RunningJob,
+        execution: &Execution,
+        report: &mut WorkerReport,
+    ) {
+        let job = &running.job;
+        let mut delays = COMMIT_RETRY_DELAYS.iter();
+        loop {
+            let mut alone = WorkerReport::default();
+            let committed =
+                self.in_transaction(|tx| self.commit(tx, running, execution, &mut alone));
+            let error = match committed {
+                Ok(()) => {
+                    report.add(alone);
+                    self.in_flight.clear_fault();
+                    return;
+                }
+                Err(error) => self.describe(&error),
+            };
+            match delays.next() {
+                Some(delay) if !self.wakeup.is_stopping() => {
+                    tracing::warn!(job = %job.id, handler = %job.handler, retry_in = ?delay, %error, "committing an outcome failed; retrying");
+                    std::thread::sleep(*delay);
+                }
+                _ => {
+                    self.give_up(running, execution, &error, report);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// After the last retry: record the attempt as failed (retryable) without its writes, with
+    /// the cause; when even that cannot be written, abandon the claim, so that its lease lapses
+    /// and a node that can write rescues it.
+    pub(super) fn give_up(
+        &self,
+        running: &RunningJob,
+        execution: &Execution,
+        error: &str,
+        report: &mut WorkerReport,
+    ) {
+        let job = &running.job;
+        let failure = Failure {
+            message: format!("storing the outcome of '{}' failed: {error}", job.handler),
+            details: vec![error.to_owned()],
+            kind: FailureKind::Retryable,
+        };
+        let attempt_report = Report {
+            progress: execution.progress,
+            cost_actual: execution.cost,
+            plugin_version: &execution.plugin_version,
+        };
+        let mut alone = WorkerReport::default();
+        let now = self.config.clock.now_ms();
+        let failed = self.in_transaction(|tx| {
+            let logs = &execution.logs;
+            self.fail(
+                tx,
+                running,
+                &failure,
+                &attempt_report,
+                now,
+                &mut alone,
+                logs,
+            )
+        });
+        match failed {
+            Ok(()) => {
+                tracing::error!(job = %job.id, handler = %job.handler, %error, "could not store an outcome; the attempt is recorded as failed without its writes");
+                report.add(alone);
+            }
+            Err(second) => {
+                let second = self.describe(&second);
+                tracing::error!(job = %job.id, handler = %job.handler, %error, %second, "giving up on an outcome that cannot be written: the job stays running until its lease expires, then it is rescued");
+                self.in_flight.record_fault(format!(
+                    "committing the outcome of job '{}': {error}",
+                    job.id
+                ));
+                report.abandoned += 1;
+            }
+        }
+    }
+
+    /// Run `writes` in an immediate transaction of their own on the worker's connection.
+    pub(super) fn in_transaction(
+        &self,
+        writes: impl FnOnce(&dyn Store) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut conn = self.connection();
+        let tx = conn.transaction()?;
+        writes(&**tx)?;
+        tx.commit().map_err(Error::from)
+    }
+
+    /// Commit the attempt's outcome. Its log lines are written in the same transaction, so a
+    /// reader who sees the final status also sees the whole log.
+    pub(super) fn commit(
+        &self,
+        conn: &dyn Store,
+        running: &RunningJob,
+        execution: &Execution,
+        report: &mut WorkerReport,
+    ) -> Result<(), Error> {
+        let job = &running.job;
+        let now = self.config.clock.now_ms();
+        let line = |level, message: String| LogLine {
+            attempt: job.attempt,
+            time: now,
+            level,
+            stage: "pulse".into(),
+            message,
+        };
+        let attempt_report = Report {
+            progress: execution.progress,
+            cost_actual: execution.cost,
+            plugin_version: &execution.plugin_version,
+        };
+        let writes = (execution.attestations.len(), execution.children.len());
+        let mut logs = execution.logs.clone();
+        let outcome = match &execution.outcome {
+            Ok(result) => {
+                let mut lines = logs.clone();
+                lines.push(line(
+                    LogLevel::Info,
+                    format!(
+                        "attempt {} completed: {} attestation(s) stored, {} child job(s) enqueued",
+                        job.attempt, writes.0, writes.1
+                    ),
+                ));
+                let completed = self.check_tree(conn, running, execution).and_then(|()| {
+                    store::complete_in(
+                        conn,
+                        running.lease(),
+                        &attempt_report,
+                        Completion {
+                            result,
+                            attestations: &execution.attestations,
+                            children: &execution.children,
+                            logs: &lines,
+                        },
+                        now,
+                    )
+                });
+                if completed.is_ok() {
+                    report.completed += 1;
+                    tracing::info!(job = %job.id, handler = %job.handler, attempt = job.attempt, attestations = writes.0, children = writes.1, "completed");
+                }
+                completed.map(drop)
+            }
+            Err(failure) => {
+                if writes != (0, 0) {
+                    logs.push(line(
+                        LogLevel::Info,
+                        format!(
+                            "discarded {} attestation(s) and {} child job(s) of the failed attempt",
+                            writes.0, writes.1
+                        ),
+                    ));
+                }
+                self.fail(conn, running, failure, &attempt_report, now, report, &logs)
+            }
+        };
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(Error::LeaseLost { .. }) => {
+                report.discarded += 1;
+                let status = store::get(conn, &job.id).map(|j| j.status);
+                tracing::info!(job = %job.id, handler = %job.handler, ?status, "outcome discarded: the job changed meanwhile");
+                logs.push(line(
+                    LogLevel::Warn,
+                    format!(
+                        "attempt {} outcome discarded ({} attestation(s), {} child job(s)): the job is {} now",
+                        job.attempt,
+                        writes.0,
+                        writes.1,
+                        status.map_or_else(|_| "gone".into(), |s| s.to_string())
+                    ),
+                ));
+                store::append_logs(conn, &job.id, &logs)
+            }
+            Err(error) if refused_by_database(&error) => {
+                // The attempt's writes cannot be stored: that is the attempt's failure, not the
+                // batch's (its savepoint is rolled back; the other outcomes commit).
+                let failure = Failure {
+                    message: format!(
+                        "storing the outcome of '{}': {}",
+                        job.handler,
+                        crate::error_chain(&error)
+                    ),
+                    details: crate::error_chain(&error)
+                        .split(": ")
+                        .map(String::from)
+                        .collect(),
+                    kind: FailureKind::Permanent,
+                };
+                match self.fail(conn, running, &failure, &attempt_report, now, report, &logs) {
+                    Err(Error::LeaseLost { .. }) => store::append_logs(conn, &job.id, &logs),
+                    other => other,
+                }
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Refuse the children of an attempt that would take its job tree past the node's
+    /// descendant bound (the guest's enqueue checks the same bound against what it saw; this
+    /// check, serialised with every other commit, is the one that holds).
+    pub(super) fn check_tree(
+        &self,
+        conn: &dyn Store,
+        running: &RunningJob,
+        execution: &Execution,
+    ) -> Result<(), Error> {
+        if execution.children.is_empty() {
+            return Ok(());
+        }
+        let root = running.job.root();
+        let adding = u64::try_from(execution.children.len()).unwrap_or(u64::MAX);
+        running
+            .tree
+            .check_descendants(root, store::descendants(conn, root)?, adding)
+    }
+
+    /// Record a failed attempt with its log: back to the queue uncounted (shutdown), queued
+    /// for a retry, or failed for good.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site per outcome; a struct would only rename them"
+    )]
+    pub(super) fn fail(
+        &self,
+        conn: &dyn Store,
+        running: &RunningJob,
+        failure: &Failure,
+        attempt_report: &Report<'_>,
+        now: i64,
+        report: &mut WorkerReport,
+        logs: &[LogLine],
+    ) -> Result<(), Error> {
+        let job = &running.job;
+        let with_line = |level, message: String| {
+            let mut lines = logs.to_vec();
+            lines.push(LogLine {
+                attempt: job.attempt,
+                time: now,
+                level,
+                stage: "pulse".into(),
+                message,
+            });
+            lines
+        };
+        if failure.kind == FailureKind::Interrupted(Interruption::Shutdown) {
+            let lines = with_line(
+                LogLevel::Info,
+                format!(
+                    "attempt {} returned to the queue: {}",
+                    job.attempt, failure.message
+                ),
+            );
+            store::release(conn, running.lease(), &lines, now)?;
+            report.released += 1;
+            return Ok(());
+        }
+        let retry_at = (failure.kind == FailureKind::Retryable && job.attempt < job.max_attempts)
+            .then(|| now + millis(backoff(self.config.retry_base, job.attempt)));
+        let lines = match retry_at {
+            Some(at) => with_line(
+                LogLevel::Warn,
+                format!(
+                    "attempt {}/{} failed, retrying in {} ms: {}",
+                    job.attempt,
+                    job.max_attempts,
+                    at - now,
+                    failure.message
+                ),
+            ),
+            None => with_line(
+                LogLevel::Error,
+                format!(
+                    "attempt {}/{} failed{}: {}",
+                    job.attempt,
+                    job.max_attempts,
+                    if failure.kind == FailureKind::Retryable {
+                        ", no attempts left"
+                    } else {
+                        " permanently"
+                    },
+                    failure.message
+                ),
+            ),
+        };
+        let status = store::fail(
+            conn,
+            running.lease(),
+            job.max_attempts,
+            &AttemptError {
+                message: &failure.message,
+                details: &failure.details,
+                retry_at,
+            },
+            attempt_report,
+            &lines,
+            now,
+        )?;
+        tracing::warn!(job = %job.id, handler = %job.handler, attempt = job.attempt, error = %failure.message, %status, "attempt failed");
+        match status {
+            JobStatus::Queued => report.retried += 1,
+            _ => report.failed += 1,
+        }
+        Ok(())
+    }
+}
+
+/// Whether the database refused this attempt's writes themselves (a rule, a constraint, a size),
+/// as opposed to failing to write anything (I/O, a full disk, a lock, a read-only file).
+fn refused_by_database(error: &Error) -> bool {
+    match error {
+        Error::Invalid(_) => true,
+        Error::Storage(storage) | Error::Attestations(storage) => storage.is_refusal(),
+        // The attestations of a completion fail as `Attestations` when the store fails, as
+        // `Ats` when ATS refuses them.
+        Error::Ats(_) => true,
+        _ => false,
+    }
+}
