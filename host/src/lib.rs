@@ -1,9 +1,10 @@
 //! qntx: a node that stores attestations, runs the Pulse job system, and executes every plugin
 //! and user handler as a WebAssembly component in a wasmtime sandbox.
 //!
-//! The crates, and the direction of their dependencies (`qntx → qntx-node → qntx-runtime →
-//! qntx-core`):
-//! - `qntx-core`: [`ats`], [`pulse`], the [`storage`] seam and its [`sqlite`] backend;
+//! The crates, and the direction of their dependencies (`qntx → qntx-node → qntx-runtime,
+//! qntx-sqlite → qntx-core`):
+//! - `qntx-core`: [`ats`], [`pulse`] and the [`storage`] seam;
+//! - `qntx-sqlite`: the [`sqlite`] backend of the seam, the only crate that knows SQL;
 //! - `qntx-runtime`: [`runtime`], the wasmtime engine, the sandbox, and the host side of the
 //!   WIT contract;
 //! - `qntx-node`: [`plugins`], [`handlers`], the [`toolchain`] and the running [`node`];
@@ -19,6 +20,7 @@ pub mod cli;
 #[cfg(test)]
 mod module_graph;
 
-pub use qntx_core::{ats, clock, error_chain, pulse, sqlite, storage};
+pub use qntx_core::{ats, clock, error_chain, pulse, storage};
 pub use qntx_node::{handlers, node, plugins, toolchain};
 pub use qntx_runtime as runtime;
+pub use qntx_sqlite as sqlite;

@@ -372,6 +372,7 @@ fn library() -> Graph {
     let host = Path::new(env!("CARGO_MANIFEST_DIR"));
     let layout = [
         ("qntx_core", "", "core/src"),
+        ("qntx_sqlite", "sqlite", "sqlite/src"),
         ("qntx_runtime", "runtime", "runtime/src"),
         ("qntx_node", "", "node/src"),
         ("qntx", "", "src"),

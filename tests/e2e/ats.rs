@@ -297,10 +297,11 @@ fn the_benchmark_runs_at_a_tiny_size() {
         .find(|s| s["shape"] == "newest 100, no filter")
         .unwrap();
     assert_eq!(newest["mean_rows"], 100.0);
-    let count: i64 = qntx::sqlite::open_in(&dir)
+    let store = qntx::sqlite::SqliteBackend::open_in(&dir)
         .unwrap()
-        .query_row("SELECT COUNT(*) FROM attestations", [], |r| r.get(0))
+        .connection()
         .unwrap();
+    let count = qntx::storage::Attestations::attestation_count(&store).unwrap();
     assert_eq!(count, 300);
 }
 

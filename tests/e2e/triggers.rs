@@ -24,7 +24,7 @@ struct Setup {
 impl Setup {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        qntx::sqlite::open_in(dir.path()).unwrap();
+        SqliteBackend::open_in(dir.path()).unwrap();
         Self {
             dir,
             clock: Arc::new(ManualClock::new(START)),

@@ -2,8 +2,7 @@
 //!
 //! - [`ats`]: the attestation store, the only shared state between plugins (ADR-003);
 //! - [`pulse`]: durable jobs, routed to the handlers plugins announce (ADR-004);
-//! - [`storage`]: the seam every backend implements;
-//! - [`sqlite`]: the SQLite backend (moving to a crate of its own);
+//! - [`storage`]: the seam every backend implements (`qntx-sqlite` is the SQLite one);
 //! - [`clock`]: time, replaceable in tests.
 
 #![warn(missing_docs)]
@@ -11,7 +10,6 @@
 pub mod ats;
 pub mod clock;
 pub mod pulse;
-pub mod sqlite;
 pub mod storage;
 
 /// An error and its causes on one line: `outer: inner: root`.

@@ -13,5 +13,6 @@ pub mod node;
 pub mod plugins;
 pub mod toolchain;
 
-use qntx_core::{ats, clock, error_chain, pulse, sqlite, storage};
+use qntx_core::{ats, clock, error_chain, pulse, storage};
 use qntx_runtime as runtime;
+use qntx_sqlite as sqlite;

@@ -96,15 +96,14 @@ pub(super) fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
             serde_json::json!({ "path": "/repo", "repository": "qntx", "largest": 3 }),
         ),
     ];
-    let conn = crate::sqlite::open_in(&data_dir)?;
-    let jobs_conn = crate::sqlite::SqliteBackend::open_in(&data_dir)?.connection()?;
+    let conn = crate::sqlite::SqliteBackend::open_in(&data_dir)?.connection()?;
     let mut ids = Vec::new();
     for job in &jobs {
         step(
             &mut out,
             &format!("qntx {flag} job enqueue {} --payload '…'", job.handler),
         )?;
-        let id = store::enqueue(&jobs_conn, job, now_ms())?.id;
+        let id = store::enqueue(&conn, job, now_ms())?.id;
         writeln!(out, "  {id}")?;
         ids.push(id);
     }
@@ -117,12 +116,12 @@ pub(super) fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
     let mut all_completed = true;
     for id in &ids[..2] {
         step(&mut out, &format!("qntx {flag} job show {id}"))?;
-        let job = store::get(&jobs_conn, id)?;
+        let job = store::get(&conn, id)?;
         all_completed &= job.status == pulse::JobStatus::Completed;
         output::job_details(&mut out, &job)?;
     }
     step(&mut out, &format!("qntx {flag} job list"))?;
-    for job in store::list(&jobs_conn, None, None, 10)? {
+    for job in store::list(&conn, None, None, 10)? {
         all_completed &= job.status == pulse::JobStatus::Completed;
         writeln!(
             out,

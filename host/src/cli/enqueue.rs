@@ -331,7 +331,7 @@ pub(super) fn check_registered(
 ) -> anyhow::Result<()> {
     handlers::check_enqueue(store, handler, &PluginDirs(global)).map_err(|error| {
         match error {
-            // Unwrapped, so that a database fault still reads as one (see `Global::with_database`).
+            // Unwrapped, so that a database fault still reads as one (see `Global::with_store`).
             EnqueueError::Records(error) => error.into(),
             EnqueueError::Source(error) => error,
             error => error.into(),

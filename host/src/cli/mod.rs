@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::sqlite::{self, SqliteBackend, SqliteConnection};
+use crate::sqlite::{SqliteBackend, SqliteConnection};
 use crate::storage;
 
 /// A node that stores attestations, runs durable jobs, and runs every plugin in a
@@ -84,17 +84,23 @@ impl Global {
         backend.connection().with_context(opening)
     }
 
-    /// [`Global::with_database`] through the storage seam: `command` runs on a connection to
-    /// the data directory's store, and a store fault it returns is explained by that
-    /// connection ([`storage::Connection::explain`]: the file and the OS error).
+    /// Run `command` on a connection to the data directory's store; a store fault it returns
+    /// is explained by that connection ([`storage::Connection::explain`]: the file and the OS
+    /// error), asked before anything else runs on it.
     fn with_store<T>(
         &self,
         command: impl FnOnce(&mut dyn storage::Connection) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
         let mut conn = self.connect()?;
-        command(&mut conn).map_err(|error| match sqlite::sqlite_cause(error.as_ref()) {
-            Some(_) => anyhow::anyhow!(storage::Connection::explain(&conn, error.as_ref())),
-            None => error,
+        command(&mut conn).map_err(|error| {
+            let store_fault = error
+                .chain()
+                .any(|cause| cause.downcast_ref::<storage::Error>().is_some());
+            if store_fault {
+                anyhow::anyhow!(storage::Connection::explain(&conn, error.as_ref()))
+            } else {
+                error
+            }
         })
     }
 

@@ -149,7 +149,7 @@ impl Query {
     }
 
     /// The value lists by dimension, in the order the planner prefers to drive by.
-    pub(crate) fn dimensions(&self) -> [(Dimension, &[String]); 4] {
+    pub fn dimensions(&self) -> [(Dimension, &[String]); 4] {
         [
             (Dimension::Subject, &self.subjects),
             (Dimension::Predicate, &self.predicates),

@@ -49,6 +49,3 @@ impl JobTree for Pool {
         self.with(|conn| store::descendants(conn.store(), root))
     }
 }
-
-#[cfg(test)]
-mod tests;

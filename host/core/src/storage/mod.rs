@@ -1,5 +1,5 @@
 //! The storage seam: everything qntx keeps goes through these traits, and only a backend
-//! ([`crate::sqlite`] today) knows SQL.
+//! (the `qntx-sqlite` crate today) knows SQL.
 //!
 //! The shape follows River's driver: a [`Backend`] hands out [`Connection`]s; a connection runs
 //! statements one at a time (each its own transaction) or opens a [`Transaction`] that spans

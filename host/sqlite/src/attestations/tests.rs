@@ -4,9 +4,9 @@ use serde_json::{Value, json};
 
 use super::plan::{self, Driver, MAX_BRANCHES, driver};
 use super::*;
+use crate::SqliteBackend;
 use crate::ats::store::{get, insert, pages, query};
 use crate::ats::{Limits, NewAttestation};
-use crate::sqlite::SqliteBackend;
 
 /// A connection to a fresh database, and the database (removed when dropped).
 fn db() -> (SqliteBackend, SqliteConnection) {
@@ -660,11 +660,12 @@ fn the_feed_returns_rows_after_a_sequence_in_commit_order() {
 
 #[test]
 fn the_pair_index_is_backfilled_for_older_attestations() {
-    let conn = rusqlite::Connection::open_in_memory().unwrap();
-    conn.execute_batch(include_str!(
-        "../../../migrations/001_create_attestations.sql"
-    ))
-    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SqliteBackend::unmigrated(&dir.path().join("old.db"));
+    let store = backend.connection().unwrap();
+    let conn = store.sql();
+    conn.execute_batch(include_str!("../../migrations/001_create_attestations.sql"))
+        .unwrap();
     // The writer of migration 1's day: no pair rows.
     conn.execute_batch(
         "INSERT INTO attestations (seq, id, subjects, predicates, contexts, actors, timestamp, source, attributes, created_at)
@@ -673,7 +674,7 @@ fn the_pair_index_is_backfilled_for_older_attestations() {
     )
     .unwrap();
     conn.execute_batch(include_str!(
-        "../../../migrations/003_index_attestation_pairs.sql"
+        "../../migrations/003_index_attestation_pairs.sql"
     ))
     .unwrap();
     let query = Query {
@@ -681,5 +682,5 @@ fn the_pair_index_is_backfilled_for_older_attestations() {
         contexts: strings(&["of"]),
         ..q()
     };
-    assert_eq!(ids(&conn, &query), ["AS-X"]);
+    assert_eq!(ids(&store, &query), ["AS-X"]);
 }

@@ -354,8 +354,8 @@ pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SqliteBackend;
     use crate::pulse::{NewJob, Report, store};
-    use crate::sqlite::SqliteBackend;
     use crate::storage::{AttemptEnd, Jobs as _};
 
     fn claim_all(conn: &SqliteConnection, owner: &str) -> Vec<Job> {

@@ -7,6 +7,10 @@
 //! backend queue on its write gate, those of other processes on the database lock for up to
 //! [`BUSY_TIMEOUT`]. Many nodes on one file work on one machine; across machines, use one node.
 
+#![warn(missing_docs)]
+
+use qntx_core::{ats, clock, error_chain, pulse, storage};
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -93,7 +97,7 @@ pub fn version() -> &'static str {
 /// # Errors
 ///
 /// [`Error`] when the directory or file cannot be created, or a migration fails.
-pub fn open_in(data_dir: &Path) -> Result<Connection, Error> {
+pub(crate) fn open_in(data_dir: &Path) -> Result<Connection, Error> {
     std::fs::create_dir_all(data_dir).map_err(|source| Error::CreateDir {
         path: data_dir.to_owned(),
         source,
@@ -104,27 +108,12 @@ pub fn open_in(data_dir: &Path) -> Result<Connection, Error> {
     Ok(conn)
 }
 
-/// A migrated in-memory database, for work that needs a store but no data directory
-/// (checking a freshly built plugin).
-///
-/// # Errors
-///
-/// [`Error`] when SQLite or a migration fails.
-pub fn open_in_memory() -> Result<Connection, Error> {
-    let mut conn = Connection::open_in_memory().map_err(|source| Error::Open {
-        path: PathBuf::from(":memory:"),
-        source,
-    })?;
-    migrations::apply(&mut conn)?;
-    Ok(conn)
-}
-
 /// Open a connection to an existing or new database file, configured for qntx. Does not migrate.
 ///
 /// # Errors
 ///
 /// [`Error::Open`] when SQLite cannot open or configure the file.
-pub fn open(path: &Path) -> Result<Connection, Error> {
+pub(crate) fn open(path: &Path) -> Result<Connection, Error> {
     let wrap = |source| Error::Open {
         path: path.to_owned(),
         source,

@@ -20,47 +20,47 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "create_attestations",
-        sql: include_str!("../../migrations/001_create_attestations.sql"),
+        sql: include_str!("../migrations/001_create_attestations.sql"),
     },
     Migration {
         version: 2,
         name: "create_jobs",
-        sql: include_str!("../../migrations/002_create_jobs.sql"),
+        sql: include_str!("../migrations/002_create_jobs.sql"),
     },
     Migration {
         version: 3,
         name: "index_attestation_pairs",
-        sql: include_str!("../../migrations/003_index_attestation_pairs.sql"),
+        sql: include_str!("../migrations/003_index_attestation_pairs.sql"),
     },
     Migration {
         version: 4,
         name: "pulse_budgets_limits",
-        sql: include_str!("../../migrations/004_pulse_budgets_limits.sql"),
+        sql: include_str!("../migrations/004_pulse_budgets_limits.sql"),
     },
     Migration {
         version: 5,
         name: "create_components",
-        sql: include_str!("../../migrations/005_create_components.sql"),
+        sql: include_str!("../migrations/005_create_components.sql"),
     },
     Migration {
         version: 6,
         name: "create_triggers",
-        sql: include_str!("../../migrations/006_create_triggers.sql"),
+        sql: include_str!("../migrations/006_create_triggers.sql"),
     },
     Migration {
         version: 7,
         name: "lighter_job_writes",
-        sql: include_str!("../../migrations/007_lighter_job_writes.sql"),
+        sql: include_str!("../migrations/007_lighter_job_writes.sql"),
     },
     Migration {
         version: 8,
         name: "create_plugin_loads",
-        sql: include_str!("../../migrations/008_create_plugin_loads.sql"),
+        sql: include_str!("../migrations/008_create_plugin_loads.sql"),
     },
     Migration {
         version: 9,
         name: "job_trees_and_nodes",
-        sql: include_str!("../../migrations/009_job_trees_and_nodes.sql"),
+        sql: include_str!("../migrations/009_job_trees_and_nodes.sql"),
     },
 ];
 

@@ -73,15 +73,26 @@ impl SqliteBackend {
     /// [`Error`] when the directory or file cannot be created, or a migration fails.
     pub fn open_in(data_dir: &Path) -> Result<Self, Error> {
         super::open_in(data_dir)?;
-        Ok(Self {
-            path: data_dir.join(FILE_NAME),
+        Ok(Self::on(data_dir.join(FILE_NAME)))
+    }
+
+    /// The database file at `path` as it is, with the default limits.
+    fn on(path: PathBuf) -> Self {
+        Self {
+            path,
             settings: Arc::new(Settings {
                 gate: WriteGate::default(),
                 busy_timeout: BUSY_TIMEOUT,
                 wal_threshold: WalWatch::THRESHOLD,
             }),
             _temporary: None,
-        })
+        }
+    }
+
+    /// The database file at `path` as it is, not migrated: for tests of older schemas.
+    #[cfg(test)]
+    pub(crate) fn unmigrated(path: &Path) -> Self {
+        Self::on(path.to_owned())
     }
 
     /// The same database, its connections waiting `busy_timeout` for another process's

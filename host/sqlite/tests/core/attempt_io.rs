@@ -5,12 +5,17 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use super::*;
-use crate::ats::overlay::PENDING_SEQ;
-use crate::ats::{Attestation, Cursor, NewAttestation, Page, Query};
-use crate::pulse::{JobStatus, LogLevel, LogLine, NewJob, Progress};
-use crate::sqlite::SqliteBackend;
-use crate::storage::Backend;
+use std::sync::Arc;
+
+use qntx_core::ats;
+use qntx_core::ats::overlay::PENDING_SEQ;
+use qntx_core::ats::{Attestation, Cursor, NewAttestation, Page, Query};
+use qntx_core::pulse::store::{self, Lease};
+use qntx_core::pulse::{AttemptIo, ProgressReport};
+use qntx_core::pulse::{JobStatus, LogLevel, LogLine, NewJob, Progress};
+use qntx_core::storage::Backend;
+use qntx_core::storage::Pool;
+use qntx_sqlite::SqliteBackend;
 
 /// The attempt's calls on a pool of `backend`'s connections.
 fn pooled(backend: &Arc<SqliteBackend>) -> AttemptIo {
@@ -222,14 +227,14 @@ fn a_report_saves_progress_and_logs_together_or_not_at_all() {
     let conn = backend.connection().unwrap();
     let now = 1_000;
     store::enqueue(&conn, &NewJob::new("p/h", Value::Null), now).unwrap();
-    let job = crate::pulse::claim::claim_in(
+    let job = store::claim_in(
         &conn,
-        &crate::pulse::claim::ClaimParams {
+        &store::ClaimParams {
             handlers: &["p/h".to_owned()],
             owner: "node",
             lease_until: now + 60_000,
             limit: 1,
-            limits: &crate::pulse::HandlerLimits::new(),
+            limits: &qntx_core::pulse::HandlerLimits::new(),
             room: None,
             now,
         },
@@ -270,7 +275,7 @@ fn a_report_saves_progress_and_logs_together_or_not_at_all() {
     let running = store::get(&conn, &job.id).unwrap();
     assert_eq!(running.status, JobStatus::Running);
     assert_eq!((running.progress, running.cost_actual), (progress, 1.5));
-    let logged = |conn: &crate::sqlite::SqliteConnection| -> Vec<String> {
+    let logged = |conn: &qntx_sqlite::SqliteConnection| -> Vec<String> {
         store::logs(conn, &job.id, 0)
             .unwrap()
             .into_iter()
@@ -296,7 +301,7 @@ fn a_report_saves_progress_and_logs_together_or_not_at_all() {
         )
         .unwrap_err();
     assert!(
-        matches!(lost, crate::pulse::Error::LeaseLost { .. }),
+        matches!(lost, qntx_core::pulse::Error::LeaseLost { .. }),
         "{lost:?}"
     );
     assert_eq!(

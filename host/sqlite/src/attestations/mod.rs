@@ -2,8 +2,6 @@
 //! shape (`plan.rs`: each walks one index newest first, so a page costs about the same on a
 //! small store as on a large one) and the feed in insertion order.
 //!
-//! The statements are implemented on a bare [`rusqlite::Connection`] too, for the runtime's
-//! shared connection until it holds none; [`SqliteConnection`] runs the same code.
 
 mod plan;
 
@@ -20,13 +18,13 @@ macro_rules! sql {
     };
 }
 
-impl Attestations for Connection {
+impl Attestations for SqliteConnection {
     fn attestation_insert(&self, attestation: &Attestation) -> storage::Result<Option<i64>> {
         // A savepoint of its own: all index rows or none, in or outside a transaction. The
         // statements are cached: a guest's attempt may insert hundreds of attestations.
-        let run = |sql: &str| self.prepare_cached(sql)?.execute([]).map(drop);
+        let run = |sql: &str| self.sql().prepare_cached(sql)?.execute([]).map(drop);
         run("SAVEPOINT attestation_insert").or_storage()?;
-        match insert_rows(self, attestation) {
+        match insert_rows(self.sql(), attestation) {
             Ok(seq) => {
                 run("RELEASE attestation_insert").or_storage()?;
                 Ok(seq)
@@ -42,7 +40,8 @@ impl Attestations for Connection {
     }
 
     fn attestation_get(&self, id: &str) -> storage::Result<Option<Attestation>> {
-        self.prepare_cached(sql!("attestation_get"))
+        self.sql()
+            .prepare_cached(sql!("attestation_get"))
             .and_then(|mut get| {
                 get.query_row([id], |row| from_row(row).map(|(_, a)| a))
                     .optional()
@@ -51,7 +50,8 @@ impl Attestations for Connection {
     }
 
     fn attestation_cursor(&self, id: &str) -> storage::Result<Option<Cursor>> {
-        self.prepare_cached(sql!("attestation_cursor"))
+        self.sql()
+            .prepare_cached(sql!("attestation_cursor"))
             .and_then(|mut cursor| {
                 cursor
                     .query_row([id], |row| {
@@ -66,11 +66,12 @@ impl Attestations for Connection {
     }
 
     fn attestation_query(&self, query: &Query) -> storage::Result<Page> {
-        page(self, query).or_storage()
+        page(self.sql(), query).or_storage()
     }
 
     fn attestation_after(&self, seq: i64, limit: u32) -> storage::Result<Vec<(i64, Attestation)>> {
-        self.prepare_cached(sql!("attestation_after"))
+        self.sql()
+            .prepare_cached(sql!("attestation_after"))
             .and_then(|mut after| {
                 after
                     .query_map(params![seq, limit], from_row)?
@@ -80,46 +81,18 @@ impl Attestations for Connection {
     }
 
     fn attestation_count(&self) -> storage::Result<u64> {
-        self.prepare_cached("SELECT count(*) FROM attestations")
+        self.sql()
+            .prepare_cached("SELECT count(*) FROM attestations")
             .and_then(|mut count| count.query_row([], |row| row.get::<_, i64>(0)))
             .or_storage()
             .map(|count| count.unsigned_abs())
     }
 
     fn attestation_head(&self) -> storage::Result<i64> {
-        self.prepare_cached(sql!("attestation_head"))
+        self.sql()
+            .prepare_cached(sql!("attestation_head"))
             .and_then(|mut head| head.query_row([], |row| row.get(0)))
             .or_storage()
-    }
-}
-
-impl Attestations for SqliteConnection {
-    fn attestation_insert(&self, attestation: &Attestation) -> storage::Result<Option<i64>> {
-        self.sql().attestation_insert(attestation)
-    }
-
-    fn attestation_get(&self, id: &str) -> storage::Result<Option<Attestation>> {
-        self.sql().attestation_get(id)
-    }
-
-    fn attestation_cursor(&self, id: &str) -> storage::Result<Option<Cursor>> {
-        self.sql().attestation_cursor(id)
-    }
-
-    fn attestation_query(&self, query: &Query) -> storage::Result<Page> {
-        self.sql().attestation_query(query)
-    }
-
-    fn attestation_after(&self, seq: i64, limit: u32) -> storage::Result<Vec<(i64, Attestation)>> {
-        self.sql().attestation_after(seq, limit)
-    }
-
-    fn attestation_count(&self) -> storage::Result<u64> {
-        self.sql().attestation_count()
-    }
-
-    fn attestation_head(&self) -> storage::Result<i64> {
-        self.sql().attestation_head()
     }
 }
 
