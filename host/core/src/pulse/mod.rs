@@ -37,16 +37,21 @@ mod error;
 pub mod fair;
 pub(crate) mod guard;
 mod handler;
+mod heartbeat;
 mod job;
+mod leases;
 pub mod limits;
+pub mod maintainer;
 pub mod nodes;
 mod pruner;
 mod records;
 mod registry;
 mod rescuer;
 mod resumer;
+mod service;
 pub mod store;
 pub mod triggers;
+mod upkeep;
 mod validate;
 pub mod watch;
 mod worker;
@@ -62,11 +67,18 @@ pub use job::{
     AttemptNode, DEFAULT_MAX_ATTEMPTS, Job, JobStatus, LogLevel, LogLine, NewJob, PauseReason,
     Progress,
 };
+pub use heartbeat::{HeartbeatConfig, HeartbeatReport, NodeHeartbeat};
+pub use leases::{
+    InterruptReport, Interrupter, InterrupterConfig, LeaseRenewer, RenewReport, RenewerConfig,
+};
 pub use limits::{HandlerLimit, HandlerLimits};
+pub use maintainer::{Maintainer, MaintainerConfig};
 pub use pruner::{PruneReport, Pruner, PrunerConfig};
 pub use records::{Activity, AttemptError, HandlerRecord, Lease, NodeRecord, Report};
 pub use registry::{Registered, Registry};
 pub use rescuer::{Rescuer, RescuerConfig};
 pub use resumer::{BudgetResumer, ResumerConfig};
+pub use service::{Service, ServiceReport};
+pub use upkeep::{StoreUpkeep, UpkeepConfig, UpkeepReport};
 pub use validate::{ConfigError, MAX_CLAIM_BATCH, MAX_LEASE, MAX_RETENTION, MIN_LEASE};
 pub use worker::{InFlight, Wakeup, Worker, WorkerConfig, WorkerReport, backoff};

@@ -8,6 +8,7 @@ use super::store;
 use crate::ats::feed::Feed;
 use crate::clock::Clock;
 use crate::pulse::Result;
+use crate::pulse::service::{Service, ServiceReport};
 use crate::storage::Connection;
 
 /// Attestations read per watcher per [`Watchers::run_once`] at most.
@@ -105,5 +106,31 @@ impl Watchers {
             }
         }
         Ok(report)
+    }
+}
+
+impl Service for Watchers {
+    type Report = WatcherReport;
+
+    fn name(&self) -> &'static str {
+        "watchers"
+    }
+
+    fn interval(&self) -> Duration {
+        Self::INTERVAL
+    }
+
+    fn run_once(&mut self) -> Result<WatcherReport> {
+        Watchers::run_once(self)
+    }
+
+    fn explain(&self, error: &crate::pulse::Error) -> String {
+        self.conn.explain(error)
+    }
+}
+
+impl ServiceReport for WatcherReport {
+    fn made_runnable(&self) -> bool {
+        self.fired > 0
     }
 }
