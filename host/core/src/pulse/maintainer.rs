@@ -232,3 +232,6 @@ impl Maintainer {
         Ok(threads)
     }
 }
+
+#[cfg(test)]
+mod tests;
