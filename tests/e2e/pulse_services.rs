@@ -77,9 +77,13 @@ fn setup() -> Setup {
 impl Setup {
     fn enqueue(&self) -> String {
         let conn = self.backend.connect().unwrap();
-        store::enqueue(&**conn, &NewJob::new(HANDLER, json!({})), self.clock.now_ms())
-            .unwrap()
-            .id
+        store::enqueue(
+            &**conn,
+            &NewJob::new(HANDLER, json!({})),
+            self.clock.now_ms(),
+        )
+        .unwrap()
+        .id
     }
 
     fn status(&self, id: &str) -> JobStatus {
@@ -219,7 +223,11 @@ fn a_node_s_maintainer_rescues_a_dead_node_s_job_before_start_returns_and_stops_
     .unwrap();
     let before = s.wakeup.generation();
     let threads = maintainer.start().unwrap();
-    assert_eq!(s.status(&id), JobStatus::Queued, "rescued by the first pass");
+    assert_eq!(
+        s.status(&id),
+        JobStatus::Queued,
+        "rescued by the first pass"
+    );
     assert!(s.wakeup.generation() > before, "idle workers were woken");
     let record = nodes::get(&**conn, OWNER).unwrap().expect("heartbeat");
     assert_eq!(record.seen_at, s.clock.now_ms());

@@ -27,8 +27,8 @@ use super::leases::{Interrupter, InterrupterConfig, LeaseRenewer, RenewerConfig}
 use super::triggers::{Scheduler, Watchers};
 use super::upkeep::{StoreUpkeep, UpkeepConfig};
 use super::{
-    BudgetResumer, InFlight, Pruner, PrunerConfig, Registry, Rescuer, RescuerConfig,
-    ResumerConfig, Wakeup, watch,
+    BudgetResumer, InFlight, Pruner, PrunerConfig, Registry, Rescuer, RescuerConfig, ResumerConfig,
+    Wakeup, watch,
 };
 use crate::clock::{self, Clock};
 use crate::storage::{self, Backend, Connection};

@@ -18,9 +18,12 @@
 //!   failed ── qntx job retry ──► queued          queued ── claim, estimate over budget ──► paused
 //! ```
 //!
-//! Who moves jobs: [`Worker`] (claim, complete, fail, retry, release at shutdown), [`Rescuer`]
-//! (expired leases), [`BudgetResumer`] (budget pauses), [`Pruner`] (deletes finished jobs after
-//! the retention), and users through the CLI (cancel, pause, resume, retry). A pause of a
+//! Who moves jobs: [`Worker`] (claim, release at shutdown; its completer writes every outcome:
+//! complete, fail, retry), [`Rescuer`] (expired leases), [`BudgetResumer`] (budget pauses),
+//! [`Pruner`] (deletes finished jobs after the retention), and users through the CLI (cancel,
+//! pause, resume, retry). The periodic ones are [`Service`]s, which one [`Maintainer`] runs on
+//! their intervals, with the lease renewer, the interrupter, the node heartbeat and the store
+//! upkeep. A pause of a
 //! running job interrupts it like a cancel and does not count the attempt. Rate and concurrency
 //! limits per handler ([`limits`]) keep jobs queued rather than pausing them.
 //!
@@ -63,11 +66,11 @@ pub use handler::{
     AttemptIo, AttestationReader, Execution, Failure, FailureKind, Interrupt, Interruption,
     JobHandler, JobTree, ProgressReport, ProgressSink, RunningJob,
 };
+pub use heartbeat::{HeartbeatConfig, HeartbeatReport, NodeHeartbeat};
 pub use job::{
     AttemptNode, DEFAULT_MAX_ATTEMPTS, Job, JobStatus, LogLevel, LogLine, NewJob, PauseReason,
     Progress,
 };
-pub use heartbeat::{HeartbeatConfig, HeartbeatReport, NodeHeartbeat};
 pub use leases::{
     InterruptReport, Interrupter, InterrupterConfig, LeaseRenewer, RenewReport, RenewerConfig,
 };

@@ -136,9 +136,9 @@ impl Lane {
                     }
                 }
             }
-            let next = slot
-                .last
-                .map_or(now, |last| last.saturating_add(millis(slot.service.interval())));
+            let next = slot.last.map_or(now, |last| {
+                last.saturating_add(millis(slot.service.interval()))
+            });
             pass.next_due = Some(pass.next_due.map_or(next, |due: i64| due.min(next)));
         }
         pass

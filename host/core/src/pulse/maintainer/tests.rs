@@ -105,7 +105,10 @@ fn a_failing_service_is_retried_at_its_next_interval_and_the_others_keep_running
     let first = lane.pass(START, false);
     assert_eq!((first.failed, first.ran), (vec!["bad"], vec!["good"]));
     let between = lane.pass(START + 10, false);
-    assert!(between.ran.is_empty() && between.failed.is_empty(), "not retried before its interval");
+    assert!(
+        between.ran.is_empty() && between.failed.is_empty(),
+        "not retried before its interval"
+    );
     assert_eq!(bad.runs(), 1);
     let second = lane.pass(START + 100, false);
     assert_eq!((second.failed, second.ran), (vec!["bad"], vec!["good"]));
@@ -122,7 +125,11 @@ fn while_draining_only_the_services_that_drain_run() {
     let rescue = Probe::new("rescue", 10);
     let mut lane = Lane::new("test").with(renew.clone()).with(rescue.clone());
     assert_eq!(ran(&lane.pass(START, true)), ["renew"]);
-    assert_eq!(lane.pass(START + 5, true).next_due, Some(START + 10), "the others are not awaited");
+    assert_eq!(
+        lane.pass(START + 5, true).next_due,
+        Some(START + 10),
+        "the others are not awaited"
+    );
     assert_eq!((renew.runs(), rescue.runs()), (1, 0));
 }
 
@@ -165,10 +172,16 @@ fn start_runs_one_pass_before_it_returns_and_the_threads_end_at_shutdown() {
         .start()
         .unwrap();
     assert_eq!(threads.len(), 2);
-    assert!(once.runs() >= 1 && often.runs() >= 1, "a pass before start returned");
+    assert!(
+        once.runs() >= 1 && often.runs() >= 1,
+        "a pass before start returned"
+    );
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while often.runs() < 3 {
-        assert!(std::time::Instant::now() < deadline, "the lane's thread runs it again");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lane's thread runs it again"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
     wakeup.stop();

@@ -23,7 +23,8 @@ pub struct SchedulerReport {
     pub lost: usize,
 }
 
-/// Fires due schedules; the node runs it from its maintenance loop every [`Scheduler::INTERVAL`].
+/// Fires due schedules; a node's [`crate::pulse::Maintainer`] runs it every
+/// [`Scheduler::INTERVAL`].
 #[derive(Debug)]
 pub struct Scheduler {
     conn: Box<dyn Connection>,

@@ -32,8 +32,8 @@ struct Bucket {
     at: i64,
 }
 
-/// Runs every watcher over the attestations written since its cursor; the node runs it from
-/// its maintenance loop every [`Watchers::INTERVAL`].
+/// Runs every watcher over the attestations written since its cursor; a node's
+/// [`crate::pulse::Maintainer`] runs it every [`Watchers::INTERVAL`].
 #[derive(Debug)]
 pub struct Watchers {
     conn: Box<dyn Connection>,
