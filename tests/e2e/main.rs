@@ -17,6 +17,7 @@ mod identity;
 mod loading;
 mod pulse_cli;
 mod pulse_node;
+mod pulse_services;
 mod pulse_store;
 mod queue_cli;
 mod queue_faults;

@@ -1,5 +1,6 @@
 //! A running node: database, runtime, plugins and user handlers registered with Pulse, workers
-//! and the maintenance loop (lease renewal, rescue of jobs from dead nodes, cancellation).
+//! and Pulse's services (lease renewal, rescue of jobs from dead nodes, cancellation), which
+//! the [`Maintainer`] runs.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,22 +9,16 @@ use std::time::{Duration, Instant};
 
 use crate::clock::now_ms;
 use crate::plugins::{self, LoadedPlugin};
-use crate::pulse::triggers::{self, Scheduler, Watchers};
+use crate::pulse::triggers;
 use crate::pulse::{
-    self, AttemptIo, BudgetResumer, InFlight, Interruption, Pruner, PrunerConfig, Registry,
-    Rescuer, RescuerConfig, ResumerConfig, Wakeup, Worker, WorkerConfig, store, watch,
+    self, AttemptIo, InFlight, Interruption, Maintainer, PrunerConfig, Registry, RescuerConfig,
+    ResumerConfig, Wakeup, Worker, WorkerConfig, store,
 };
 use crate::runtime::{CompileStats, Runtime, RuntimeConfig};
-use crate::storage::{self, Backend, Connection, Pool};
+use crate::storage::{self, Backend, Pool};
 use crate::{error_chain, sqlite};
 
 mod config;
-
-/// How often the maintenance loop looks for cancelled and paused jobs: the bound on cancel
-/// latency, plus one epoch tick.
-const INTERRUPT_CHECK: Duration = Duration::from_millis(50);
-/// How often the maintenance loop asks the store for its upkeep (SQLite: a checkpoint).
-const UPKEEP: Duration = Duration::from_secs(10);
 
 /// Errors starting a node.
 #[derive(Debug, thiserror::Error)]
@@ -196,48 +191,24 @@ impl Node {
                     .map_err(Error::Thread)?,
             );
         }
-        {
-            let (mut conn, wakeup) = (backend.connect()?, wakeup.clone());
-            threads.push(
-                std::thread::Builder::new()
-                    .name("qntx-watch".into())
-                    .spawn(move || {
-                        if let Err(error) =
-                            watch::watch(conn.as_mut(), &wakeup, watch::WATCH_INTERVAL)
-                        {
-                            tracing::error!(error = %error_chain(&error), "watching the database failed; workers poll");
-                        }
-                    })
-                    .map_err(Error::Thread)?,
-            );
-        }
-        let clock = config.worker.clock.clone();
-        let mut maintenance = Maintenance {
-            conn: backend.connect()?,
-            owner: id.clone(),
-            registry: registry.clone(),
-            lease: config.worker.lease,
-            in_flight: in_flight.clone(),
-            wakeup: wakeup.clone(),
-            rescuer: Rescuer::new(backend.connect()?, clock.clone(), config.rescuer.clone()),
-            resumer: BudgetResumer::new(backend.connect()?, clock.clone(), config.resumer.clone()),
-            pruner: Pruner::new(backend.connect()?, clock.clone(), config.pruner.clone()),
-            scheduler: Scheduler::new(backend.connect()?, clock.clone()),
-            watchers: Watchers::new(backend.connect()?, clock.clone()),
-            clock,
+        // The services: one pass now, so that what is rescued or resumed at start is runnable
+        // before `wait_until_idle` first looks; then their threads, which renew the leases of
+        // jobs claimed while plugins still load.
+        let services = pulse::MaintainerConfig {
+            rescuer: config.rescuer.clone(),
+            resumer: config.resumer.clone(),
+            pruner: config.pruner.clone(),
+            clock: config.worker.clock.clone(),
+            ..pulse::MaintainerConfig::new(id.clone(), config.worker.lease)
         };
-        // One pass now, so that what is rescued or resumed at start is runnable before
-        // `wait_until_idle` first looks.
-        if let Err(error) = maintenance.tick(&mut LastRuns::default()) {
-            tracing::warn!(error = %maintenance.conn.explain(&error), "maintenance failed");
-        }
-        // The thread renews the leases of jobs claimed while plugins still load.
-        threads.push(
-            std::thread::Builder::new()
-                .name("qntx-maintenance".into())
-                .spawn(move || maintenance.run())
-                .map_err(Error::Thread)?,
-        );
+        let maintainer = Maintainer::for_node(
+            &*backend,
+            registry.clone(),
+            in_flight.clone(),
+            wakeup.clone(),
+            &services,
+        )?;
+        threads.extend(maintainer.start().map_err(Error::Thread)?);
         let mut node = Self {
             id,
             runtime,
@@ -311,7 +282,7 @@ impl Node {
 
     /// Store a loaded plugin's triggers and handler rows, register its handlers with the
     /// workers, and record that this node serves them (`qntx job show` names serving nodes;
-    /// the maintenance thread renews the record only every third of a lease).
+    /// the heartbeat service renews the record only every third of a lease).
     fn serve(&self, plugin: &LoadedPlugin) -> Result<(), Error> {
         let now = now_ms();
         self.store.with(|conn| {
@@ -464,134 +435,5 @@ impl Drop for Node {
         if !self.threads.is_empty() {
             self.stop(Duration::ZERO);
         }
-    }
-}
-
-/// The node's housekeeping thread: interrupts, lease renewal, and the Pulse services.
-struct Maintenance {
-    conn: Box<dyn Connection>,
-    owner: String,
-    registry: Arc<Registry>,
-    lease: Duration,
-    in_flight: Arc<InFlight>,
-    wakeup: Arc<Wakeup>,
-    rescuer: Rescuer,
-    resumer: BudgetResumer,
-    pruner: Pruner,
-    scheduler: Scheduler,
-    watchers: Watchers,
-    clock: Arc<dyn crate::clock::Clock>,
-}
-
-/// When each periodic service last ran.
-#[derive(Default)]
-struct LastRuns {
-    renewal: Option<Instant>,
-    rescue: Option<Instant>,
-    resume: Option<Instant>,
-    prune: Option<Instant>,
-    schedule: Option<Instant>,
-    watch: Option<Instant>,
-    upkeep: Option<Instant>,
-}
-
-/// Whether `interval` has passed since `last`; if so, mark now.
-fn due(last: &mut Option<Instant>, interval: Duration) -> bool {
-    if last.is_none_or(|at| at.elapsed() >= interval) {
-        *last = Some(Instant::now());
-        true
-    } else {
-        false
-    }
-}
-
-impl Maintenance {
-    fn run(mut self) {
-        let mut last = LastRuns::default();
-        // Keep renewing leases until every job has finished, even after workers stop claiming.
-        while !(self.wakeup.is_stopping() && self.in_flight.is_empty()) {
-            if let Err(error) = self.tick(&mut last) {
-                tracing::warn!(error = %self.conn.explain(&error), "maintenance failed");
-            }
-            std::thread::sleep(INTERRUPT_CHECK);
-        }
-    }
-
-    fn tick(&mut self, last: &mut LastRuns) -> Result<(), pulse::Error> {
-        let held = self.in_flight.held();
-        if !held.is_empty() {
-            for id in store::interrupted(&**self.conn, &held, &self.owner)? {
-                tracing::info!(job = %id, "interrupting: the job was cancelled, paused or lost its lease");
-                self.in_flight.interrupt(&id, Interruption::Cancelled);
-            }
-        }
-        if due(&mut last.renewal, self.lease / 3) {
-            let until = self
-                .clock
-                .now_ms()
-                .saturating_add(crate::clock::millis(self.lease));
-            store::renew_leases(
-                &**self.conn,
-                &self.in_flight.renewable(),
-                &self.owner,
-                until,
-            )?;
-            pulse::nodes::heartbeat(
-                &**self.conn,
-                &self.owner,
-                crate::clock::millis(self.lease),
-                &self.registry.names(),
-                self.clock.now_ms(),
-            )?;
-        }
-        if due(&mut last.upkeep, UPKEEP)
-            && let Some(report) = self.conn.upkeep()
-        {
-            tracing::warn!("{report}");
-        }
-        if self.wakeup.is_stopping() {
-            return Ok(());
-        }
-        if due(&mut last.rescue, self.rescuer.config().interval) {
-            let rescued = self.rescuer.run_once()?;
-            if !rescued.requeued.is_empty() || !rescued.failed.is_empty() {
-                tracing::warn!(requeued = ?rescued.requeued, failed = ?rescued.failed, "rescued jobs whose node stopped");
-                self.wakeup.notify();
-            }
-        }
-        if due(&mut last.resume, self.resumer.config().interval) {
-            let report = self.resumer.run_once()?;
-            if !report.resumed.is_empty() {
-                tracing::info!(
-                    resumed = report.resumed.len(),
-                    waiting = report.waiting,
-                    "resumed budget-paused jobs"
-                );
-                self.wakeup.notify();
-            }
-        }
-        if due(&mut last.schedule, Scheduler::INTERVAL) {
-            let report = self.scheduler.run_once()?;
-            if !report.enqueued.is_empty() {
-                self.wakeup.notify();
-            }
-        }
-        if due(&mut last.watch, Watchers::INTERVAL) {
-            let report = self.watchers.run_once()?;
-            if report.fired > 0 {
-                self.wakeup.notify();
-            }
-        }
-        if due(&mut last.prune, self.pruner.config().interval) {
-            let report = self.pruner.run_once()?;
-            if !report.deleted.is_empty() || report.nodes > 0 {
-                tracing::info!(
-                    deleted = report.deleted.len(),
-                    nodes = report.nodes,
-                    "pruned finished jobs and old node records"
-                );
-            }
-        }
-        Ok(())
     }
 }

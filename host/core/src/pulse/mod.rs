@@ -18,9 +18,12 @@
 //!   failed ── qntx job retry ──► queued          queued ── claim, estimate over budget ──► paused
 //! ```
 //!
-//! Who moves jobs: [`Worker`] (claim, complete, fail, retry, release at shutdown), [`Rescuer`]
-//! (expired leases), [`BudgetResumer`] (budget pauses), [`Pruner`] (deletes finished jobs after
-//! the retention), and users through the CLI (cancel, pause, resume, retry). A pause of a
+//! Who moves jobs: [`Worker`] (claim, release at shutdown; its completer writes every outcome:
+//! complete, fail, retry), [`Rescuer`] (expired leases), [`BudgetResumer`] (budget pauses),
+//! [`Pruner`] (deletes finished jobs after the retention), and users through the CLI (cancel,
+//! pause, resume, retry). The periodic ones are [`Service`]s, which one [`Maintainer`] runs on
+//! their intervals, with the lease renewer, the interrupter, the node heartbeat and the store
+//! upkeep. A pause of a
 //! running job interrupts it like a cancel and does not count the attempt. Rate and concurrency
 //! limits per handler ([`limits`]) keep jobs queued rather than pausing them.
 //!
@@ -37,16 +40,21 @@ mod error;
 pub mod fair;
 pub(crate) mod guard;
 mod handler;
+mod heartbeat;
 mod job;
+mod leases;
 pub mod limits;
+pub mod maintainer;
 pub mod nodes;
 mod pruner;
 mod records;
 mod registry;
 mod rescuer;
 mod resumer;
+mod service;
 pub mod store;
 pub mod triggers;
+mod upkeep;
 mod validate;
 pub mod watch;
 mod worker;
@@ -58,15 +66,22 @@ pub use handler::{
     AttemptIo, AttestationReader, Execution, Failure, FailureKind, Interrupt, Interruption,
     JobHandler, JobTree, ProgressReport, ProgressSink, RunningJob,
 };
+pub use heartbeat::{HeartbeatConfig, HeartbeatReport, NodeHeartbeat};
 pub use job::{
     AttemptNode, DEFAULT_MAX_ATTEMPTS, Job, JobStatus, LogLevel, LogLine, NewJob, PauseReason,
     Progress,
 };
+pub use leases::{
+    InterruptReport, Interrupter, InterrupterConfig, LeaseRenewer, RenewReport, RenewerConfig,
+};
 pub use limits::{HandlerLimit, HandlerLimits};
+pub use maintainer::{Maintainer, MaintainerConfig};
 pub use pruner::{PruneReport, Pruner, PrunerConfig};
 pub use records::{Activity, AttemptError, HandlerRecord, Lease, NodeRecord, Report};
 pub use registry::{Registered, Registry};
 pub use rescuer::{Rescuer, RescuerConfig};
 pub use resumer::{BudgetResumer, ResumerConfig};
+pub use service::{Service, ServiceReport};
+pub use upkeep::{StoreUpkeep, UpkeepConfig, UpkeepReport};
 pub use validate::{ConfigError, MAX_CLAIM_BATCH, MAX_LEASE, MAX_RETENTION, MIN_LEASE};
 pub use worker::{InFlight, Wakeup, Worker, WorkerConfig, WorkerReport, backoff};

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::storage::Connection;
 
+use super::service::{Service, ServiceReport};
 use super::{Period, Result, nodes, store};
 use crate::clock::{Clock, millis};
 
@@ -87,5 +88,37 @@ impl Pruner {
             deleted,
             nodes: nodes::prune(&**self.conn, oldest_kept)?,
         })
+    }
+}
+
+impl Service for Pruner {
+    type Report = PruneReport;
+
+    fn name(&self) -> &'static str {
+        "pruner"
+    }
+
+    fn interval(&self) -> Duration {
+        self.config.interval
+    }
+
+    fn run_once(&mut self) -> Result<PruneReport> {
+        Pruner::run_once(self)
+    }
+
+    fn explain(&self, error: &super::Error) -> String {
+        self.conn.explain(error)
+    }
+}
+
+impl ServiceReport for PruneReport {
+    fn log(&self) {
+        if !self.deleted.is_empty() || self.nodes > 0 {
+            tracing::info!(
+                deleted = self.deleted.len(),
+                nodes = self.nodes,
+                "pruned finished jobs and old node records"
+            );
+        }
     }
 }

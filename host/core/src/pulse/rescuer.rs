@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::storage::Connection;
 
 use super::Result;
+use super::service::{Service, ServiceReport};
 use super::store::{self, Rescued};
 use crate::clock::Clock;
 
@@ -61,5 +62,37 @@ impl Rescuer {
     /// [`super::Error::Storage`] on database failure.
     pub fn run_once(&mut self) -> Result<Rescued> {
         store::rescue_expired(self.conn.as_mut(), self.clock.now_ms())
+    }
+}
+
+impl Service for Rescuer {
+    type Report = Rescued;
+
+    fn name(&self) -> &'static str {
+        "rescuer"
+    }
+
+    fn interval(&self) -> Duration {
+        self.config.interval
+    }
+
+    fn run_once(&mut self) -> Result<Rescued> {
+        Rescuer::run_once(self)
+    }
+
+    fn explain(&self, error: &super::Error) -> String {
+        self.conn.explain(error)
+    }
+}
+
+impl ServiceReport for Rescued {
+    fn made_runnable(&self) -> bool {
+        !self.requeued.is_empty() || !self.failed.is_empty()
+    }
+
+    fn log(&self) {
+        if self.made_runnable() {
+            tracing::warn!(requeued = ?self.requeued, failed = ?self.failed, "rescued jobs whose node stopped");
+        }
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::storage::Connection;
 
+use super::service::{Service, ServiceReport};
 use super::{Result, ResumeReport, store};
 use crate::clock::Clock;
 
@@ -64,5 +65,41 @@ impl BudgetResumer {
     /// [`super::Error::Storage`] on database failure.
     pub fn run_once(&mut self) -> Result<ResumeReport> {
         store::resume_within_budget(self.conn.as_mut(), self.config.batch, self.clock.now_ms())
+    }
+}
+
+impl Service for BudgetResumer {
+    type Report = ResumeReport;
+
+    fn name(&self) -> &'static str {
+        "budget-resumer"
+    }
+
+    fn interval(&self) -> Duration {
+        self.config.interval
+    }
+
+    fn run_once(&mut self) -> Result<ResumeReport> {
+        BudgetResumer::run_once(self)
+    }
+
+    fn explain(&self, error: &super::Error) -> String {
+        self.conn.explain(error)
+    }
+}
+
+impl ServiceReport for ResumeReport {
+    fn made_runnable(&self) -> bool {
+        !self.resumed.is_empty()
+    }
+
+    fn log(&self) {
+        if self.made_runnable() {
+            tracing::info!(
+                resumed = self.resumed.len(),
+                waiting = self.waiting,
+                "resumed budget-paused jobs"
+            );
+        }
     }
 }

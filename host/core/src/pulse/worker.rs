@@ -1,11 +1,12 @@
-//! The worker: claims a runnable job, runs it through its handler, commits the outcome.
+//! The worker: claims a runnable job, runs it through its handler, and hands the outcome to
+//! its [`completer`](completer::Completer), the only writer of a job's outcome.
 
-mod commit;
+mod completer;
 mod in_flight;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::fair::{Room, Shares};
@@ -17,7 +18,8 @@ pub use in_flight::{InFlight, Wakeup};
 use super::store::{self, ClaimParams, Lease};
 use super::{Error, HandlerLimits, Job, LogLevel, LogLine, Registry, TreeLimits};
 use crate::clock::{self, Clock, millis, now_ms};
-use crate::storage::Connection;
+use crate::storage::{Connection, Store};
+use completer::Completer;
 
 /// A claimed job that waited this long before starting is checked for cancellation first.
 const WAITED_CHECK_MS: i64 = 50;
@@ -243,16 +245,25 @@ impl Worker {
             return Ok(());
         }
         let mut batch = WorkerReport::default();
-        match self.commit_batch(&pending, handlers, shares, &mut batch) {
-            Ok(()) => {
+        let committed = self.completer().commit_batch(&pending, &mut batch, |tx| {
+            self.claim_next(tx, &pending, handlers, shares)
+        });
+        match committed {
+            Ok(next) => {
+                // Shared before another worker counts the room (see `claim`).
+                if let Some((claiming, claimed)) = next {
+                    self.share(claimed, &mut batch);
+                    drop(claiming);
+                }
                 report.add(batch);
                 self.in_flight.clear_fault();
                 self.forget(&pending);
             }
             Err(error) => {
                 tracing::warn!(jobs = pending.len(), error = %self.describe(&error), "committing a batch of outcomes failed; committing them one by one");
+                let completer = self.completer();
                 for (running, execution) in &pending {
-                    self.commit_alone(running, execution, report);
+                    completer.commit_alone(running, execution, report);
                 }
                 self.forget(&pending);
             }
@@ -260,8 +271,47 @@ impl Worker {
         Ok(())
     }
 
+    /// Who commits the outcomes of the jobs this worker ran: on its thread and connection.
+    fn completer(&self) -> Completer<'_> {
+        Completer {
+            conn: &self.conn,
+            in_flight: &self.in_flight,
+            wakeup: &self.wakeup,
+            clock: &self.config.clock,
+            retry_base: self.config.retry_base,
+        }
+    }
+
+    /// Claim the next batch inside `tx`, the transaction committing the outcomes of `pending`,
+    /// when no claimed job waits and no other worker is claiming; the claim lock is held until
+    /// the batch is shared, so that no other worker's claim counts the room in between (see
+    /// [`Self::claim`]). A claim that fails leaves the outcomes to commit on their own.
+    fn claim_next(
+        &self,
+        tx: &dyn Store,
+        pending: &[(RunningJob, Execution)],
+        handlers: &[String],
+        shares: Option<&Shares>,
+    ) -> Option<(MutexGuard<'_, ()>, store::Claimed)> {
+        // Another worker claiming now is about to share a batch: claim none. (Waiting for it
+        // while this transaction holds the store's writes would deadlock with its claim.)
+        if self.wakeup.is_stopping() || self.in_flight.waiting() > 0 {
+            return None;
+        }
+        let claiming = self.in_flight.claiming.try_lock().ok()?;
+        // The jobs just run are still held: they no longer count against their plugins.
+        let finishing: Vec<&str> = pending.iter().map(|(r, _)| r.job.id.as_str()).collect();
+        let room = shares.map(|shares| self.room(shares, &finishing));
+        store::claim_in(tx, &self.claim_params(handlers, room.as_ref()))
+            .inspect_err(|error| {
+                tracing::warn!(error = %crate::error_chain(error), "claiming the next batch failed");
+            })
+            .ok()
+            .map(|claimed| (claiming, claimed))
+    }
+
     /// The worker's connection (only its own thread uses it).
-    fn connection(&self) -> std::sync::MutexGuard<'_, Box<dyn Connection>> {
+    fn connection(&self) -> MutexGuard<'_, Box<dyn Connection>> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 

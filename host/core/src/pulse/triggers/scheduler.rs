@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::store::{self, Fired};
 use crate::clock::Clock;
 use crate::pulse::Result;
+use crate::pulse::service::{Service, ServiceReport};
 use crate::storage::Connection;
 
 /// Schedules fired per [`Scheduler::run_once`] at most.
@@ -22,7 +23,8 @@ pub struct SchedulerReport {
     pub lost: usize,
 }
 
-/// Fires due schedules; the node runs it from its maintenance loop every [`Scheduler::INTERVAL`].
+/// Fires due schedules; a node's [`crate::pulse::Maintainer`] runs it every
+/// [`Scheduler::INTERVAL`].
 #[derive(Debug)]
 pub struct Scheduler {
     conn: Box<dyn Connection>,
@@ -61,5 +63,31 @@ impl Scheduler {
             }
         }
         Ok(report)
+    }
+}
+
+impl Service for Scheduler {
+    type Report = SchedulerReport;
+
+    fn name(&self) -> &'static str {
+        "scheduler"
+    }
+
+    fn interval(&self) -> Duration {
+        Self::INTERVAL
+    }
+
+    fn run_once(&mut self) -> Result<SchedulerReport> {
+        Scheduler::run_once(self)
+    }
+
+    fn explain(&self, error: &crate::pulse::Error) -> String {
+        self.conn.explain(error)
+    }
+}
+
+impl ServiceReport for SchedulerReport {
+    fn made_runnable(&self) -> bool {
+        !self.enqueued.is_empty()
     }
 }

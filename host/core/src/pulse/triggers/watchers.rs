@@ -8,6 +8,7 @@ use super::store;
 use crate::ats::feed::Feed;
 use crate::clock::Clock;
 use crate::pulse::Result;
+use crate::pulse::service::{Service, ServiceReport};
 use crate::storage::Connection;
 
 /// Attestations read per watcher per [`Watchers::run_once`] at most.
@@ -31,8 +32,8 @@ struct Bucket {
     at: i64,
 }
 
-/// Runs every watcher over the attestations written since its cursor; the node runs it from
-/// its maintenance loop every [`Watchers::INTERVAL`].
+/// Runs every watcher over the attestations written since its cursor; a node's
+/// [`crate::pulse::Maintainer`] runs it every [`Watchers::INTERVAL`].
 #[derive(Debug)]
 pub struct Watchers {
     conn: Box<dyn Connection>,
@@ -105,5 +106,31 @@ impl Watchers {
             }
         }
         Ok(report)
+    }
+}
+
+impl Service for Watchers {
+    type Report = WatcherReport;
+
+    fn name(&self) -> &'static str {
+        "watchers"
+    }
+
+    fn interval(&self) -> Duration {
+        Self::INTERVAL
+    }
+
+    fn run_once(&mut self) -> Result<WatcherReport> {
+        Watchers::run_once(self)
+    }
+
+    fn explain(&self, error: &crate::pulse::Error) -> String {
+        self.conn.explain(error)
+    }
+}
+
+impl ServiceReport for WatcherReport {
+    fn made_runnable(&self) -> bool {
+        self.fired > 0
     }
 }

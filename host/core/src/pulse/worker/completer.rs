@@ -1,16 +1,17 @@
-//! How a worker commits the outcomes of the jobs it ran: in one transaction per batch (each
-//! job's writes all or nothing), one by one when the batch fails, and, when an outcome cannot
-//! be written at all, as a failed attempt or an abandoned claim.
+//! The completer: the only writer of a job's outcome. A worker hands it the outcomes of the
+//! jobs it ran, on the worker's own thread and connection; it commits them in one transaction
+//! per batch (each job's writes all or nothing), one by one when the batch fails, and, when an
+//! outcome cannot be written at all, as a failed attempt or an abandoned claim.
 
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::{Worker, WorkerReport, backoff};
-use crate::clock::millis;
-use crate::pulse::fair::Shares;
+use super::{InFlight, Wakeup, WorkerReport, backoff};
+use crate::clock::{Clock, millis};
 use crate::pulse::handler::{Execution, Failure, FailureKind, Interruption, RunningJob};
 use crate::pulse::store::{self, AttemptError, Completion, Report};
 use crate::pulse::{Error, JobStatus, LogLevel, LogLine};
-use crate::storage::Store;
+use crate::storage::{Connection, Store};
 
 /// A batch of outcomes whose commit fails is committed again one outcome at a time; one that
 /// still fails is retried after these delays, then given up (its lease then expires).
@@ -20,47 +21,49 @@ const COMMIT_RETRY_DELAYS: [Duration; 3] = [
     Duration::from_secs(5),
 ];
 
-impl Worker {
-    /// Commit a batch of outcomes in one transaction, and claim the next batch in it when no
-    /// claimed job waits and no other worker is claiming (one commit fewer per batch); the
-    /// batch is shared before the claim lock is free for another worker's claim (see
-    /// [`Self::claim`]).
-    pub(super) fn commit_batch(
+/// What a worker's outcomes are committed with: its connection, the node's jobs in flight
+/// (whose write faults it records), the stop signal (no retry delays while stopping), and the
+/// clock and retry base of its [`super::WorkerConfig`].
+pub(super) struct Completer<'a> {
+    pub(super) conn: &'a Mutex<Box<dyn Connection>>,
+    pub(super) in_flight: &'a InFlight,
+    pub(super) wakeup: &'a Wakeup,
+    pub(super) clock: &'a Arc<dyn Clock>,
+    pub(super) retry_base: Duration,
+}
+
+impl Completer<'_> {
+    /// The worker's connection (only its own thread uses it).
+    fn connection(&self) -> MutexGuard<'_, Box<dyn Connection>> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A database error with the store it concerns and what the operating system said.
+    fn describe(&self, error: &Error) -> String {
+        self.connection().explain(error)
+    }
+
+    /// Commit a batch of outcomes in one transaction, and run `then` in it before it commits
+    /// (the worker claims its next batch there: one commit fewer per batch); what `then`
+    /// returned.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when an outcome cannot be committed: the whole batch is rolled back.
+    pub(super) fn commit_batch<T>(
         &self,
         pending: &[(RunningJob, Execution)],
-        handlers: &[String],
-        shares: Option<&Shares>,
         report: &mut WorkerReport,
-    ) -> Result<(), Error> {
+        then: impl FnOnce(&dyn Store) -> T,
+    ) -> Result<T, Error> {
         let mut conn = self.connection();
         let tx = conn.transaction()?;
         for (running, execution) in pending {
             self.commit(&**tx, running, execution, report)?;
         }
-        // Another worker claiming now is about to share a batch: claim none. (Waiting for it
-        // while this transaction holds the store's writes would deadlock with its claim.)
-        let claiming = match self.wakeup.is_stopping() || self.in_flight.waiting() > 0 {
-            true => None,
-            false => self.in_flight.claiming.try_lock().ok(),
-        };
-        // A claim that fails leaves the outcomes to commit on their own.
-        let next = claiming.as_ref().and_then(|_| {
-            // The jobs just run are still held: they no longer count against their plugins.
-            let finishing: Vec<&str> = pending.iter().map(|(r, _)| r.job.id.as_str()).collect();
-            let room = shares.map(|shares| self.room(shares, &finishing));
-            store::claim_in(&**tx, &self.claim_params(handlers, room.as_ref()))
-                .inspect_err(|error| {
-                    tracing::warn!(error = %crate::error_chain(error), "claiming the next batch failed");
-                })
-                .ok()
-        });
+        let next = then(&**tx);
         tx.commit()?;
-        // Shared before another worker counts the room (see `claim`).
-        if let Some(claimed) = next {
-            self.share(claimed, report);
-        }
-        drop(claiming);
-        Ok(())
+        Ok(next)
     }
 
     /// Commit one outcome in a transaction of its own, retrying after [`COMMIT_RETRY_DELAYS`];
@@ -102,7 +105,7 @@ impl Worker {
     /// After the last retry: record the attempt as failed (retryable) without its writes, with
     /// the cause; when even that cannot be written, abandon the claim, so that its lease lapses
     /// and a node that can write rescues it.
-    pub(super) fn give_up(
+    fn give_up(
         &self,
         running: &RunningJob,
         execution: &Execution,
@@ -121,7 +124,7 @@ impl Worker {
             plugin_version: &execution.plugin_version,
         };
         let mut alone = WorkerReport::default();
-        let now = self.config.clock.now_ms();
+        let now = self.clock.now_ms();
         let failed = self.in_transaction(|tx| {
             let logs = &execution.logs;
             self.fail(
@@ -152,7 +155,7 @@ impl Worker {
     }
 
     /// Run `writes` in an immediate transaction of their own on the worker's connection.
-    pub(super) fn in_transaction(
+    fn in_transaction(
         &self,
         writes: impl FnOnce(&dyn Store) -> Result<(), Error>,
     ) -> Result<(), Error> {
@@ -164,7 +167,7 @@ impl Worker {
 
     /// Commit the attempt's outcome. Its log lines are written in the same transaction, so a
     /// reader who sees the final status also sees the whole log.
-    pub(super) fn commit(
+    fn commit(
         &self,
         conn: &dyn Store,
         running: &RunningJob,
@@ -172,7 +175,7 @@ impl Worker {
         report: &mut WorkerReport,
     ) -> Result<(), Error> {
         let job = &running.job;
-        let now = self.config.clock.now_ms();
+        let now = self.clock.now_ms();
         let line = |level, message: String| LogLine {
             attempt: job.attempt,
             time: now,
@@ -275,7 +278,7 @@ impl Worker {
     /// Refuse the children of an attempt that would take its job tree past the node's
     /// descendant bound (the guest's enqueue checks the same bound against what it saw; this
     /// check, serialised with every other commit, is the one that holds).
-    pub(super) fn check_tree(
+    fn check_tree(
         &self,
         conn: &dyn Store,
         running: &RunningJob,
@@ -297,7 +300,7 @@ impl Worker {
         clippy::too_many_arguments,
         reason = "one call site per outcome; a struct would only rename them"
     )]
-    pub(super) fn fail(
+    fn fail(
         &self,
         conn: &dyn Store,
         running: &RunningJob,
@@ -332,7 +335,7 @@ impl Worker {
             return Ok(());
         }
         let retry_at = (failure.kind == FailureKind::Retryable && job.attempt < job.max_attempts)
-            .then(|| now + millis(backoff(self.config.retry_base, job.attempt)));
+            .then(|| now + millis(backoff(self.retry_base, job.attempt)));
         let lines = match retry_at {
             Some(at) => with_line(
                 LogLevel::Warn,
