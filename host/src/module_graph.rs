@@ -351,22 +351,7 @@ fn layer(module: &str) -> &str {
     module.split("::").next().unwrap_or_default()
 }
 
-/// Pairs that import each other today, in files of other parts of issue 12's work; each is
-/// to be fixed there, and then removed here (the test fails while a fixed pair is listed).
-const KNOWN_MUTUAL: &[(&str, &str, &str)] = &[
-    (
-        "plugins::load",
-        "plugins::record",
-        "record.rs builds a Record from a LoadedPlugin; load.rs reads a PluginFile",
-    ),
-    (
-        "pulse::error",
-        "pulse::job",
-        "Error::WrongState names a JobStatus; NewJob::validate returns Error",
-    ),
-];
-
-/// The crates under `host/` that exist: this one, and those split from it (`qntx-core`,
+/// The crates under `host/`: this one and the libraries (`qntx-core`, `qntx-sqlite`,
 /// `qntx-runtime`, `qntx-node`), each mounted where the `qntx` crate re-exports it.
 fn library() -> Graph {
     let host = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -397,25 +382,15 @@ fn no_two_modules_import_each_other() {
         "the graph is read: {}",
         graph.edges.len()
     );
-    let mutual = graph.mutual();
-    let known: Vec<(String, String)> = KNOWN_MUTUAL
+    let mutual: Vec<String> = graph
+        .mutual()
         .iter()
-        .map(|(a, b, _)| ((*a).to_owned(), (*b).to_owned()))
-        .collect();
-    let new: Vec<String> = mutual
-        .iter()
-        .filter(|pair| !known.contains(pair))
         .map(|(a, b)| format!("  {a} <-> {b}\n"))
         .collect();
     assert!(
-        new.is_empty(),
+        mutual.is_empty(),
         "modules that import each other (move what both need into one of them, or a third):\n{}",
-        new.concat()
-    );
-    let fixed: Vec<&(String, String)> = known.iter().filter(|k| !mutual.contains(k)).collect();
-    assert!(
-        fixed.is_empty(),
-        "no longer mutual, remove from KNOWN_MUTUAL: {fixed:?}"
+        mutual.concat()
     );
 }
 

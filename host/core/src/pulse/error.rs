@@ -1,6 +1,6 @@
 //! Errors of the job system.
 
-use super::JobStatus;
+use super::state::JobStatus;
 
 /// Errors of the job system.
 #[derive(Debug, thiserror::Error)]

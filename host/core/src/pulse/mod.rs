@@ -52,6 +52,7 @@ mod registry;
 mod rescuer;
 mod resumer;
 mod service;
+mod state;
 pub mod store;
 pub mod triggers;
 mod upkeep;

@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
 use super::Error;
+use super::file::PluginFile;
 use super::manifest::{self, Manifest, NodeDir, Policy};
-use super::record::PluginFile;
 use crate::pulse::triggers::{ScheduleSpec, WatcherSpec};
 use crate::pulse::{Registered, Registry};
 use crate::runtime::{self, Identity, JobCtx, PluginHandler, PluginPre, Runtime};

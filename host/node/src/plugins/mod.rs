@@ -12,6 +12,7 @@
 pub mod announce;
 mod catalog;
 mod error;
+mod file;
 mod inspect;
 pub mod listing;
 mod load;
