@@ -10,7 +10,7 @@ use clap::Subcommand;
 use super::lang::Lang;
 use super::{Global, Outcome, output};
 use crate::clock::now_ms;
-use crate::handlers::{self, Event, HandlerVersion, NewVersion};
+use crate::handlers::{self, Event, HandlerVersion};
 use crate::storage::{Connection, Store};
 use crate::toolchain::{self, HandlerSource, Language};
 
@@ -239,28 +239,19 @@ fn create(
         Language::Wasm => String::new(),
         _ => String::from_utf8_lossy(&code).into_owned(),
     };
-    let now = now_ms();
-    let tx = conn.transaction()?;
-    let sha256 = handlers::store::put_component(tx.store(), &bytes, now)?;
-    debug_assert_eq!(sha256, checked.sha256);
-    handlers::record_version(
-        tx.store(),
-        &NewVersion {
+    let sha256 = handlers::install(
+        conn,
+        &handlers::Install {
             name,
-            sha256: &sha256,
-            size: bytes.len() as u64,
+            bytes: &bytes,
+            checked: &checked,
             language: language.as_str(),
             source: &source,
-            wit_version: &crate::plugins::world_built_for(
-                checked.plugin.imports.iter().map(String::as_str),
-            ),
             description: &args.description,
-            rolled_back_from: None,
         },
-        now,
+        now_ms(),
     )
     .with_context(|| format!("recording handler '{name}'"))?;
-    tx.commit()?;
     writeln!(
         out,
         "{} {sha256}  {}, {} bytes, built in {:.1} s, checked in {:.1} s",

@@ -21,6 +21,7 @@
 mod admission;
 mod discovery;
 mod error;
+mod install;
 mod lifecycle;
 mod load;
 mod names;
@@ -31,6 +32,7 @@ mod version;
 pub use admission::{EnqueueError, PluginSource, check_enqueue};
 pub use discovery::Discovery;
 pub use error::Error;
+pub use install::{Install, install};
 pub use lifecycle::{RolledBack, remove, roll_back, rollback_target};
 pub use load::{Checked, check, component_bytes, job_handler};
 pub use names::{check_name, registered_name};
