@@ -241,14 +241,14 @@ impl JobCtx {
         });
     }
 
-    /// Report progress, cost and log lines so far, at most every 100 ms unless `force`d. A job
+    /// Report progress, cost and log lines so far, at most every 100 ms. A job
     /// whose lease is gone learns it here and is interrupted.
-    pub(crate) fn flush(&mut self, force: bool) {
+    pub(crate) fn flush(&mut self) {
         let now = now_ms();
         let Some(scope) = &mut self.scope else {
             return;
         };
-        if !force && now - scope.last_flush_ms < PROGRESS_FLUSH_INTERVAL_MS {
+        if now - scope.last_flush_ms < PROGRESS_FLUSH_INTERVAL_MS {
             return;
         }
         scope.last_flush_ms = now;

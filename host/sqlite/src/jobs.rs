@@ -14,54 +14,6 @@ use super::values::{json_list, sql, sql_int};
 /// The position of `seq` (enqueue order) after the job's columns in `job_claim`.
 const CLAIM_SEQ_COLUMN: usize = 28;
 
-/// The oldest unfinished job of `handler` from `source` (also used on a shared connection).
-pub(crate) fn find_active(
-    conn: &Connection,
-    handler: &str,
-    source: &str,
-) -> storage::Result<Option<String>> {
-    conn.prepare_cached(sql!("job_find_active"))
-        .and_then(|mut s| {
-            s.query_row(params![handler, source], |row| row.get(0))
-                .optional()
-        })
-        .or_storage()
-}
-
-/// Insert a queued job (also used on a shared connection).
-pub(crate) fn insert(conn: &Connection, insert: &JobInsert<'_>) -> storage::Result<()> {
-    let job = insert.job;
-    conn.prepare_cached(sql!("job_insert"))
-        .and_then(|mut s| {
-            s.execute(params![
-                insert.id,
-                job.handler,
-                insert.payload,
-                job.source,
-                job.priority,
-                job.max_attempts,
-                job.run_at.unwrap_or(insert.now),
-                job.timeout_ms.map(sql_int),
-                job.cost_estimate,
-                job.parent_job_id,
-                insert.now,
-                job.root_job_id,
-                job.depth,
-            ])
-        })
-        .map(drop)
-        .or_storage()
-}
-
-/// How many jobs are stored below `root` (also used on a shared connection).
-pub(crate) fn count_descendants(conn: &Connection, root: &str) -> storage::Result<u64> {
-    let count: i64 = conn
-        .prepare_cached(sql!("job_count_descendants"))
-        .and_then(|mut s| s.query_row([root], |row| row.get(0)))
-        .or_storage()?;
-    Ok(u64::try_from(count).unwrap_or_default())
-}
-
 /// Ids returned by a statement with parameters `params`.
 pub(super) fn ids(
     conn: &Connection,
@@ -78,11 +30,38 @@ pub(super) fn ids(
 
 impl storage::Jobs for SqliteConnection {
     fn job_find_active(&self, handler: &str, source: &str) -> storage::Result<Option<String>> {
-        find_active(self.sql(), handler, source)
+        self.sql()
+            .prepare_cached(sql!("job_find_active"))
+            .and_then(|mut s| {
+                s.query_row(params![handler, source], |row| row.get(0))
+                    .optional()
+            })
+            .or_storage()
     }
 
-    fn job_insert(&self, job: &JobInsert<'_>) -> storage::Result<()> {
-        insert(self.sql(), job)
+    fn job_insert(&self, insert: &JobInsert<'_>) -> storage::Result<()> {
+        let job = insert.job;
+        self.sql()
+            .prepare_cached(sql!("job_insert"))
+            .and_then(|mut s| {
+                s.execute(params![
+                    insert.id,
+                    job.handler,
+                    insert.payload,
+                    job.source,
+                    job.priority,
+                    job.max_attempts,
+                    job.run_at.unwrap_or(insert.now),
+                    job.timeout_ms.map(sql_int),
+                    job.cost_estimate,
+                    job.parent_job_id,
+                    insert.now,
+                    job.root_job_id,
+                    job.depth,
+                ])
+            })
+            .map(drop)
+            .or_storage()
     }
 
     fn job_get(&self, id: &str) -> storage::Result<Option<Job>> {
@@ -150,7 +129,12 @@ impl storage::Jobs for SqliteConnection {
     }
 
     fn job_count_descendants(&self, root: &str) -> storage::Result<u64> {
-        count_descendants(self.sql(), root)
+        let count: i64 = self
+            .sql()
+            .prepare_cached(sql!("job_count_descendants"))
+            .and_then(|mut s| s.query_row([root], |row| row.get(0)))
+            .or_storage()?;
+        Ok(u64::try_from(count).unwrap_or_default())
     }
 
     fn job_claim(&self, claim: &ClaimWrite<'_>) -> storage::Result<Vec<Job>> {

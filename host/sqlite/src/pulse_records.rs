@@ -11,8 +11,8 @@ use super::values::{json_list, sql};
 use crate::pulse::{BudgetLimits, HandlerRecord, LogLevel, LogLine, NodeRecord, Period, Spend};
 use crate::storage::{self, Heartbeat};
 
-/// Append lines to a job's log (also used on a shared connection).
-pub(crate) fn append_logs(
+/// Append lines to a job's log.
+pub(super) fn append_logs(
     conn: &Connection,
     job_id: &str,
     lines: &[LogLine],

@@ -113,8 +113,8 @@ pub(super) fn release(conn: &Connection, lease: Lease<'_>, now: i64) -> storage:
     )
 }
 
-/// Save progress and cost of a running attempt (also used on a shared connection).
-pub(crate) fn progress_update(
+/// Save progress and cost of a running attempt.
+pub(super) fn progress_update(
     conn: &Connection,
     lease: Lease<'_>,
     progress: Progress,

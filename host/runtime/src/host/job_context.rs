@@ -8,7 +8,7 @@ impl job_context::Host for JobCtx {
     fn progress(&mut self, current: u64, total: u64) -> wasmtime::Result<()> {
         if let Some(scope) = &mut self.scope {
             scope.progress = Progress { current, total };
-            self.flush(false);
+            self.flush();
         }
         Ok(())
     }
@@ -19,7 +19,7 @@ impl job_context::Host for JobCtx {
         };
         if amount.is_finite() && amount >= 0.0 {
             scope.cost += amount;
-            self.flush(false);
+            self.flush();
         } else {
             self.log(
                 LogLevel::Warn,
