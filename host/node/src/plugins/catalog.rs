@@ -7,8 +7,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::Error;
+use super::file::PluginFile;
 use super::load::{LoadedPlugin, load_file_naming};
-use super::record::{self, FileKey, PluginFile, Record};
+use super::record::{self, FileKey, Record};
 use crate::runtime::Runtime;
 use crate::storage::Pool;
 

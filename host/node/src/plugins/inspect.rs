@@ -6,9 +6,10 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::Error;
+use super::file::PluginFile;
 use super::load::import_names;
 use super::manifest::{self, Manifest};
-use super::record::{self, PluginFile};
+use super::record;
 use crate::runtime::{self, Runtime};
 use crate::storage::Pool;
 use crate::storage::Store;

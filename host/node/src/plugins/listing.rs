@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::record::{FileKey, PluginFile, Record};
+use super::file::PluginFile;
+use super::record::{FileKey, Record};
 use super::{Error, discover};
 use crate::storage::Store;
 

@@ -22,8 +22,9 @@ pub mod record;
 
 pub use catalog::{Catalog, PARALLEL_LOADS, load_all, load_all_serving};
 pub use error::Error;
+pub use file::PluginFile;
 pub use inspect::{Inspection, inspect, world_built_for};
 pub use load::{LoadedPlugin, discover, load, load_bytes, load_file};
 pub use manifest::{Manifest, Policy};
 pub use names::{check_handler_name, check_plugin_name};
-pub use record::{FileKey, PluginFile, Record};
+pub use record::{FileKey, Record};

@@ -3,7 +3,7 @@
 //! its manifest ([`FileKey`]): a changed file has no record until it is loaded again. Records
 //! are kept through the storage seam ([`crate::storage::PluginLoads`]).
 
-pub use super::file::PluginFile;
+use super::file::PluginFile;
 pub use crate::storage::{FileKey, Record};
 
 use super::{Error, LoadedPlugin};
