@@ -398,6 +398,11 @@ impl Store for SqliteConnection {
     fn in_transaction(&self) -> bool {
         !self.conn.is_autocommit()
     }
+
+    fn exclusive(&self, _key: &str) -> storage::Result<()> {
+        // Every transaction holds the write gate from `BEGIN IMMEDIATE` to its end.
+        Ok(())
+    }
 }
 
 #[cfg(test)]

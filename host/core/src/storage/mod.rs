@@ -66,8 +66,10 @@ pub trait Connection: Send {
     /// The statements, outside any transaction.
     fn store(&self) -> &(dyn Store + 'static);
 
-    /// Begin a write transaction. Writers are serialised from here to commit or drop, so what
-    /// the transaction read still holds when it commits.
+    /// Begin a write transaction. What it writes becomes visible at commit, all at once. Whether
+    /// what it read still holds at commit depends on the backend (SQLite serialises writers;
+    /// PostgreSQL reads what others committed before each statement): a decision that must
+    /// hold names its key with [`Store::exclusive`].
     ///
     /// # Errors
     ///
@@ -140,6 +142,17 @@ pub trait Store:
 
     /// Whether this store is inside a transaction, so that a failing statement fails it whole.
     fn in_transaction(&self) -> bool;
+
+    /// Inside a transaction: hold `key` until the transaction ends, so that transactions
+    /// naming the same key run one after the other. A decision read from the store (a budget's
+    /// spend, a handler's load, whether a unique job exists) then still holds when the
+    /// transaction commits. Backends that serialise every writer (SQLite) need do nothing;
+    /// PostgreSQL takes a transaction-level advisory lock.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Backend`] when the store fails.
+    fn exclusive(&self, key: &str) -> Result<()>;
 }
 
 impl<'a> std::ops::Deref for dyn Connection + 'a {
