@@ -19,7 +19,7 @@ mod binaries;
 mod server;
 
 pub use binaries::Binaries;
-pub use server::Server;
+pub use server::{Durability, Server};
 
 use std::sync::OnceLock;
 

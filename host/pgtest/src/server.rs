@@ -23,8 +23,29 @@ pub struct Server {
     binaries: Binaries,
     dir: PathBuf,
     port: u16,
+    durability: Durability,
     running: Mutex<Option<Running>>,
     databases: AtomicU32,
+}
+
+/// Whether the server keeps commits through a crash of the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `fsync`, `synchronous_commit` and `full_page_writes` off: fast, for tests, whose data
+    /// dies with them anyway.
+    Off,
+    /// PostgreSQL's defaults: what a production server runs, for benchmarks.
+    On,
+}
+
+impl Durability {
+    /// The `postgres -c` settings.
+    fn settings(self) -> &'static str {
+        match self {
+            Self::Off => "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            Self::On => "-c fsync=on -c synchronous_commit=on -c full_page_writes=on",
+        }
+    }
 }
 
 /// The shell that keeps the server: it stops the server when its stdin closes.
@@ -35,12 +56,22 @@ struct Running {
 }
 
 impl Server {
-    /// Initialise a new cluster in a temporary directory and start it.
+    /// Initialise a new cluster in a temporary directory and start it, without durability
+    /// (for tests).
     ///
     /// # Errors
     ///
     /// Why the server could not be found, installed, initialised or started, with its log.
     pub fn start() -> Result<Self, String> {
+        Self::start_with(Durability::Off)
+    }
+
+    /// [`Self::start`] with the durability asked for.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::start`].
+    pub fn start_with(durability: Durability) -> Result<Self, String> {
         let binaries = Binaries::find_or_install()?;
         let dir = tempfile::Builder::new()
             .prefix("qntx-pg-")
@@ -55,12 +86,21 @@ impl Server {
             binaries,
             port: free_port()?,
             dir,
+            durability,
             running: Mutex::new(None),
             databases: AtomicU32::new(0),
         };
         server.init()?;
         server.resume()?;
         Ok(server)
+    }
+
+    /// The settings the server runs with beyond PostgreSQL's defaults, for reports.
+    pub fn settings(&self) -> String {
+        format!(
+            "{} -c max_connections=400 -c shared_buffers=128MB",
+            self.durability.settings()
+        )
     }
 
     /// The port the server listens on, on 127.0.0.1.
@@ -135,8 +175,8 @@ impl Server {
         // (the test process ended) or for `stop`'s "keep": then it asks for a fast shutdown,
         // waits for the server to exit and, unless told to keep it, removes the directory.
         let script = r#"
-            "$0" -D "$1" -p "$2" -k "$3" -c listen_addresses=127.0.0.1 \
-                -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+            # $5 is unquoted on purpose: it is several -c settings.
+            "$0" -D "$1" -p "$2" -k "$3" -c listen_addresses=127.0.0.1 $5 \
                 -c max_connections=400 -c shared_buffers=128MB >>"$4" 2>&1 &
             pid=$!
             read -r word
@@ -151,6 +191,7 @@ impl Server {
             .arg(self.port.to_string())
             .arg(&self.dir)
             .arg(&log)
+            .arg(self.durability.settings())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
