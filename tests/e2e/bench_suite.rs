@@ -2,8 +2,12 @@
 //! rot. It times nothing it asserts on: it checks that every benchmark runs and reports.
 
 use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
 
-use qntx::bench::{Options, Sizes, Summary};
+use qntx::bench::{Cluster, Database, Options, Sizes, Summary};
+use qntx::sqlite::SqliteBackend;
+use qntx::storage::Backend;
 
 use crate::fixtures::workspace_root;
 
@@ -20,10 +24,31 @@ fn every_benchmark_runs_once_with_tiny_sizes() {
         target_dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench"),
         sizes: sizes.clone(),
     };
+    let sqlite = || -> anyhow::Result<(Arc<dyn Backend>, String)> {
+        let backend = SqliteBackend::temporary()?;
+        let dir = backend.path().parent().unwrap().display().to_string();
+        Ok((Arc::new(backend), dir))
+    };
+    let launch = |data_dir: &str, plugins: &Path, workers: usize| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_qntx"));
+        command
+            .args(["--data-dir", data_dir, "--plugins"])
+            .arg(plugins)
+            .args(["run", "--workers", &workers.to_string()]);
+        command
+    };
+    let cluster = Cluster {
+        launch: &launch,
+        databases: vec![Database {
+            kind: "sqlite",
+            fresh: &sqlite,
+        }],
+    };
     let mut steps = Vec::new();
     let report = qntx::bench::run(
         &options,
         Some(("stand-in for the gRPC baseline", &mut baseline)),
+        Some(&cluster),
         &mut |step| steps.push(step.to_owned()),
     )
     .unwrap_or_else(|e| panic!("the suite fails: {e:#}"));
@@ -56,7 +81,29 @@ fn every_benchmark_runs_once_with_tiny_sizes() {
         ],
         "a restart loads every plugin from the compile cache"
     );
-    assert_eq!(report.claims.len(), sizes.depths.len());
+    assert_eq!(
+        report.claims.len(),
+        sizes.depths.len() + 1,
+        "each depth, and the smallest with finished jobs beside it"
+    );
+    assert_eq!(report.claims.last().unwrap().finished, sizes.history);
+    let clusters: Vec<_> = report
+        .cluster
+        .iter()
+        .map(|row| (row.database.as_str(), row.nodes, row.jobs))
+        .collect();
+    assert_eq!(
+        clusters,
+        [
+            ("sqlite", 1, sizes.cluster_jobs),
+            ("sqlite", 2, sizes.cluster_jobs)
+        ]
+    );
+    assert_eq!(report.cluster_latency.len(), 1);
+    assert_eq!(
+        report.cluster_latency[0].millis.samples,
+        sizes.cluster_latency_jobs
+    );
     let memory = report.memory.as_ref().expect("the memory figure");
     assert_eq!(memory.in_flight, sizes.in_flight);
     assert!(memory.busy_kib > 0);
@@ -69,6 +116,7 @@ fn every_benchmark_runs_once_with_tiny_sizes() {
         "latency",
         "cold start",
         "claim",
+        "many nodes on one database",
     ] {
         assert!(table.contains(heading), "{table}");
     }
@@ -84,8 +132,10 @@ fn only_the_named_benchmarks_run() {
         sizes: Sizes::tiny().only(&["latency", "claims"]).unwrap(),
     };
     let mut steps = Vec::new();
-    let report = qntx::bench::run(&options, None, &mut |step| steps.push(step.to_owned()))
-        .unwrap_or_else(|e| panic!("the suite fails: {e:#}"));
+    let report = qntx::bench::run(&options, None, None, &mut |step| {
+        steps.push(step.to_owned())
+    })
+    .unwrap_or_else(|e| panic!("the suite fails: {e:#}"));
     assert_eq!(
         steps,
         [
@@ -106,6 +156,6 @@ fn only_the_named_benchmarks_run() {
     assert_eq!(
         unknown.to_string(),
         "no benchmark named 'speed'; the benchmarks are dispatch, throughput, latency, \
-         cold-start, claims, memory"
+         cold-start, claims, memory, cluster"
     );
 }

@@ -4,6 +4,7 @@
 //! with tiny [`Sizes`] so that it cannot rot. Like `cli/`, this is an edge of the crate: it
 //! reports errors with `anyhow`.
 
+mod cluster;
 mod dispatch;
 mod guests;
 mod latency;
@@ -15,10 +16,11 @@ mod throughput;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+pub use cluster::{ClusterLatency, ClusterThroughput, Database, Launch};
 pub use dispatch::{Baseline, Dispatch, NOOP, TOUCH_KIB, Way};
 pub use guests::{Guests, build as build_guests};
 pub use latency::Latency;
-pub use scaling::{ClaimLatency, Memory, claims as claim_latency};
+pub use scaling::{ClaimLatency, Memory, claims as claim_latency, claims_on};
 pub use startup::ColdStart;
 pub use stats::{Summary, resident_kib, time_calls};
 pub use throughput::Throughput;
@@ -42,6 +44,14 @@ pub struct Sizes {
     pub claims: usize,
     /// Jobs in flight for the memory figure.
     pub in_flight: usize,
+    /// Finished jobs in the history of the last claim-latency row (at the smallest depth).
+    pub history: usize,
+    /// Node process counts for the cluster runs.
+    pub nodes: Vec<usize>,
+    /// No-op jobs per cluster run.
+    pub cluster_jobs: usize,
+    /// Jobs timed for latency across processes.
+    pub cluster_latency_jobs: usize,
 }
 
 impl Sizes {
@@ -56,23 +66,28 @@ impl Sizes {
             depths: vec![1_000, 100_000, 1_000_000],
             claims: 500,
             in_flight: 32,
+            history: 1_000_000,
+            nodes: vec![1, 2, 4],
+            cluster_jobs: 20_000,
+            cluster_latency_jobs: 200,
         }
     }
 
     /// Keep only the benchmarks named in `names` (`dispatch`, `throughput`, `latency`,
-    /// `cold-start`, `claims`, `memory`).
+    /// `cold-start`, `claims`, `memory`, `cluster`).
     ///
     /// # Errors
     ///
     /// A name that is not one of those.
     pub fn only(mut self, names: &[&str]) -> anyhow::Result<Self> {
-        const NAMES: [&str; 6] = [
+        const NAMES: [&str; 7] = [
             "dispatch",
             "throughput",
             "latency",
             "cold-start",
             "claims",
             "memory",
+            "cluster",
         ];
         if let Some(unknown) = names.iter().find(|name| !NAMES.contains(name)) {
             anyhow::bail!(
@@ -99,6 +114,10 @@ impl Sizes {
         if !keep("memory") {
             self.in_flight = 0;
         }
+        if !keep("cluster") {
+            self.nodes.clear();
+            self.cluster_latency_jobs = 0;
+        }
         Ok(self)
     }
 
@@ -113,6 +132,10 @@ impl Sizes {
             depths: vec![10, 100],
             claims: 5,
             in_flight: 2,
+            history: 10,
+            nodes: vec![1, 2],
+            cluster_jobs: 20,
+            cluster_latency_jobs: 3,
         }
     }
 }
@@ -151,6 +174,18 @@ pub struct Report {
     pub claims: Vec<ClaimLatency>,
     /// Memory per in-flight job.
     pub memory: Option<Memory>,
+    /// Node processes on one database, by database and node count.
+    pub cluster: Vec<ClusterThroughput>,
+    /// Enqueue → completed across processes, by database.
+    pub cluster_latency: Vec<ClusterLatency>,
+}
+
+/// The databases the claim and cluster benchmarks measure, and how to start a node process.
+pub struct Cluster<'a> {
+    /// The command that runs one node process.
+    pub launch: Launch<'a>,
+    /// Each kind of store, side by side (SQLite first).
+    pub databases: Vec<Database<'a>>,
 }
 
 /// Where the figures come from.
@@ -188,7 +223,8 @@ impl Machine {
 }
 
 /// Build the guests and run every benchmark. `baseline` adds a dispatch row measured by the
-/// caller (the gRPC round trip).
+/// caller (the gRPC round trip); `cluster` the runs of node processes on each database (and
+/// claims on each); without it, claims are measured on SQLite alone.
 ///
 /// # Errors
 ///
@@ -196,6 +232,7 @@ impl Machine {
 pub fn run(
     options: &Options,
     baseline: Option<(&str, Baseline<'_>)>,
+    cluster: Option<&Cluster<'_>>,
     progress: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Report> {
     let sizes = &options.sizes;
@@ -227,10 +264,41 @@ pub fn run(
         progress("cold start");
         cold_start = startup::measure(&guests.copies)?;
     }
-    let mut claims = Vec::new();
-    for &depth in &sizes.depths {
-        progress(&format!("claims at depth {depth}"));
-        claims.push(scaling::claims(depth, sizes.claims)?);
+    let claims = match cluster {
+        Some(cluster) => claims_on_each(cluster, sizes, progress)?,
+        None => sizes
+            .depths
+            .iter()
+            .map(|&depth| {
+                progress(&format!("claims at depth {depth}"));
+                scaling::claims(depth, sizes.claims)
+            })
+            .collect::<anyhow::Result<_>>()?,
+    };
+    let (mut nodes, mut cluster_latency) = (Vec::new(), Vec::new());
+    if let Some(cluster) = cluster {
+        for database in &cluster.databases {
+            for &count in &sizes.nodes {
+                progress(&format!("{} with {count} node process(es)", database.kind));
+                nodes.push(cluster::throughput(
+                    database,
+                    cluster.launch,
+                    &plugins,
+                    count,
+                    2,
+                    sizes.cluster_jobs,
+                )?);
+            }
+            if sizes.cluster_latency_jobs > 0 {
+                progress(&format!("{}: latency across processes", database.kind));
+                cluster_latency.push(cluster::latency(
+                    database,
+                    cluster.launch,
+                    &plugins,
+                    sizes.cluster_latency_jobs,
+                )?);
+            }
+        }
     }
     let mut memory = None;
     if sizes.in_flight > 0 {
@@ -248,7 +316,42 @@ pub fn run(
         cold_start,
         claims,
         memory,
+        cluster: nodes,
+        cluster_latency,
     })
+}
+
+/// Claim latency at each depth on each database, and at the smallest depth with
+/// `sizes.history` finished jobs beside the queue.
+fn claims_on_each(
+    cluster: &Cluster<'_>,
+    sizes: &Sizes,
+    progress: &mut dyn FnMut(&str),
+) -> anyhow::Result<Vec<ClaimLatency>> {
+    let mut rows = Vec::new();
+    for database in &cluster.databases {
+        let mut runs: Vec<(usize, usize)> = sizes.depths.iter().map(|&d| (d, 0)).collect();
+        if let Some(&smallest) = sizes.depths.iter().min()
+            && sizes.history > 0
+        {
+            runs.push((smallest, sizes.history));
+        }
+        for (depth, finished) in runs {
+            progress(&format!(
+                "{}: claims at depth {depth}, {finished} finished",
+                database.kind
+            ));
+            let (backend, _) = (database.fresh)()?;
+            rows.push(scaling::claims_on(
+                database.kind,
+                backend.as_ref(),
+                depth,
+                finished,
+                sizes.claims,
+            )?);
+        }
+    }
+    Ok(rows)
 }
 
 impl Report {
@@ -271,6 +374,9 @@ impl Report {
         }
         if !self.claims.is_empty() {
             self.claims_table(&mut t);
+        }
+        if !self.cluster.is_empty() || !self.cluster_latency.is_empty() {
+            self.cluster_table(&mut t);
         }
         if let Some(mem) = &self.memory {
             let _ = writeln!(
@@ -381,23 +487,66 @@ impl Report {
         let _ = writeln!(t, "\n5. scaling: claim of one job by queue depth");
         let _ = writeln!(
             t,
-            "{:>9} {:>8} {:>9} {:>9}",
-            "depth", "fill s", "p50 µs", "p99 µs"
+            "{:<11} {:>9} {:>9} {:>8} {:>9} {:>9}",
+            "database", "depth", "finished", "fill s", "p50 µs", "p99 µs"
         );
         for row in &self.claims {
             let _ = writeln!(
                 t,
-                "{:>9} {:>8.1} {:>9.1} {:>9.1}",
-                row.depth, row.fill_seconds, row.micros.p50, row.micros.p99
+                "{:<11} {:>9} {:>9} {:>8.1} {:>9.1} {:>9.1}",
+                row.database,
+                row.depth,
+                row.finished,
+                row.fill_seconds,
+                row.micros.p50,
+                row.micros.p99
             );
         }
-        if let (Some(first), Some(last)) = (self.claims.first(), self.claims.last()) {
+        let mut databases: Vec<&str> = self.claims.iter().map(|r| r.database.as_str()).collect();
+        databases.dedup();
+        for database in databases {
+            let p50s = self
+                .claims
+                .iter()
+                .filter(|r| r.database == database)
+                .map(|r| r.micros.p50);
+            let (low, high) = p50s.fold((f64::MAX, 0.0_f64), |(lo, hi), p| (lo.min(p), hi.max(p)));
             let _ = writeln!(
                 t,
-                "{:>9} {:>8} {:>9.2}×",
-                "",
-                "ratio",
-                last.micros.p50 / first.micros.p50
+                "{database:<11} slowest / fastest p50: {:.2}×",
+                high / low
+            );
+        }
+    }
+
+    fn cluster_table(&self, t: &mut String) {
+        let _ = writeln!(
+            t,
+            "\n6. many nodes on one database ({} no-op jobs, one batch, 2 workers per node)",
+            self.sizes.cluster_jobs
+        );
+        let _ = writeln!(
+            t,
+            "{:<11} {:>6} {:>10} {:>10}",
+            "database", "nodes", "job/s", "vs 1 node"
+        );
+        for row in &self.cluster {
+            let one = self
+                .cluster
+                .iter()
+                .find(|r| r.database == row.database && r.nodes == 1)
+                .map_or(f64::NAN, |r| row.jobs_per_second / r.jobs_per_second);
+            let _ = writeln!(
+                t,
+                "{:<11} {:>6} {:>10.0} {:>9.2}×",
+                row.database, row.nodes, row.jobs_per_second, one
+            );
+        }
+        for row in &self.cluster_latency {
+            let _ = writeln!(
+                t,
+                "{:<11} enqueued by another process → completed: p50 {:.2} ms, p99 {:.2} ms ({} jobs)",
+                row.database, row.millis.p50, row.millis.p99, row.millis.samples
             );
         }
     }

@@ -12,62 +12,115 @@ use crate::clock::now_ms;
 use crate::node::{Node, NodeConfig};
 use crate::pulse::{HandlerLimits, NewJob, store};
 use crate::sqlite::SqliteBackend;
-use crate::storage::Backend;
+use crate::storage::{Backend, Connection};
 
 /// Claim latency at one queue depth.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ClaimLatency {
+    /// `sqlite` or `postgresql`.
+    pub database: String,
     /// Queued jobs when the claims start.
     pub depth: usize,
+    /// Finished jobs in the history beside them.
+    pub finished: usize,
     /// Seconds to enqueue them (batches of 50,000).
     pub fill_seconds: f64,
     /// One claim of one job in its own transaction, microseconds.
     pub micros: Summary,
 }
 
-/// Fill a fresh database with `depth` queued jobs, then time `claims` claims of one job each.
+/// Jobs enqueued (or claimed) per transaction while filling.
+const FILL_BATCH: usize = 50_000;
+
+/// [`claims_on`] a fresh SQLite database, with no history.
+///
+/// # Errors
+///
+/// As [`claims_on`].
 pub fn claims(depth: usize, claims: usize) -> anyhow::Result<ClaimLatency> {
     let dir = tempfile::tempdir().context("creating a scratch data directory")?;
-    let mut conn = SqliteBackend::open_in(dir.path())?.connect()?;
-    let filled = Instant::now();
-    let now = now_ms();
-    let mut left = depth;
-    while left > 0 {
-        let chunk: Vec<NewJob> = (0..left.min(50_000))
-            .map(|_| NewJob::new(NOOP, json!({})))
-            .collect();
-        store::enqueue_batch(conn.as_mut(), &chunk, now)?;
-        left -= chunk.len();
-    }
-    let fill_seconds = filled.elapsed().as_secs_f64();
+    let backend = SqliteBackend::open_in(dir.path())?;
+    claims_on("sqlite", &backend, depth, 0, claims)
+}
+
+/// Fill the empty store of `backend` with `finished` failed jobs and then `depth` queued ones,
+/// then time `claims` claims of one job each.
+///
+/// # Errors
+///
+/// When the store fails or a claim finds no job.
+pub fn claims_on(
+    database: &str,
+    backend: &dyn Backend,
+    depth: usize,
+    finished: usize,
+    claims: usize,
+) -> anyhow::Result<ClaimLatency> {
+    let mut conn = backend.connect()?;
     let handlers = [NOOP.to_owned()];
     let limits = HandlerLimits::new();
-    let mut samples = Vec::with_capacity(claims);
-    for _ in 0..claims.min(depth) {
-        let now = now_ms();
-        let started = Instant::now();
-        let claimed = store::claim(
-            conn.as_mut(),
+    let claim = |conn: &mut dyn Connection, limit: usize, lease_until: i64, now: i64| {
+        store::claim(
+            conn,
             &store::ClaimParams {
                 handlers: &handlers,
                 owner: "bench",
-                lease_until: now + 60_000,
-                limit: 1,
+                lease_until,
+                limit: u32::try_from(limit).unwrap_or(u32::MAX),
                 limits: &limits,
                 room: None,
                 now,
             },
-        )?;
+        )
+    };
+    let filled = Instant::now();
+    // History: jobs of one attempt, claimed under leases that have already expired, then
+    // failed by the rescuer, as jobs of a node that died are.
+    fill(conn.as_mut(), finished, 1)?;
+    let mut left = finished;
+    while left > 0 {
+        let now = now_ms();
+        left -= claim(conn.as_mut(), left.min(FILL_BATCH), now - 1, now)?
+            .jobs
+            .len();
+    }
+    store::rescue_expired(conn.as_mut(), now_ms())?;
+    fill(conn.as_mut(), depth, 3)?;
+    let fill_seconds = filled.elapsed().as_secs_f64();
+    let mut samples = Vec::with_capacity(claims);
+    for _ in 0..claims.min(depth) {
+        let now = now_ms();
+        let started = Instant::now();
+        let claimed = claim(conn.as_mut(), 1, now + 60_000, now)?;
         samples.push(started.elapsed().as_secs_f64() * 1e6);
         if claimed.jobs.len() != 1 {
             bail!("a claim at depth {depth} found no job");
         }
     }
     Ok(ClaimLatency {
+        database: database.to_owned(),
         depth,
+        finished,
         fill_seconds,
         micros: Summary::of(samples),
     })
+}
+
+/// Enqueue `jobs` no-op jobs of `attempts` attempts, in batches.
+fn fill(conn: &mut dyn Connection, jobs: usize, attempts: u32) -> anyhow::Result<()> {
+    let now = now_ms();
+    let mut left = jobs;
+    while left > 0 {
+        let chunk: Vec<NewJob> = (0..left.min(FILL_BATCH))
+            .map(|_| NewJob {
+                max_attempts: attempts,
+                ..NewJob::new(NOOP, json!({}))
+            })
+            .collect();
+        store::enqueue_batch(conn, &chunk, now)?;
+        left -= chunk.len();
+    }
+    Ok(())
 }
 
 /// The node's resident memory idle and with jobs in flight.
