@@ -232,3 +232,6 @@ fn corrupt(message: String) -> storage::Error {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod feed_tests;
