@@ -185,3 +185,6 @@ fn watcher_from_row(row: &Row) -> storage::Result<Watcher> {
         cursor_seq: row.try_get(6).or_storage()?,
     })
 }
+
+#[cfg(test)]
+mod tests;
