@@ -118,6 +118,7 @@ impl PostgresBackend {
         Ok(PostgresConnection {
             client,
             statements: RefCell::default(),
+            planned: RefCell::default(),
             depth: Cell::new(0),
             notify: Cell::new(false),
             aborted: Cell::new(false),
@@ -149,6 +150,9 @@ pub struct PostgresConnection {
     client: tokio_postgres::Client,
     /// Prepared statements, by their SQL.
     statements: RefCell<HashMap<&'static str, Statement>>,
+    /// Prepared statements built at run time (query plans), by their SQL; at most
+    /// [`PLANNED_KEPT`].
+    planned: RefCell<HashMap<String, Statement>>,
     /// 0 outside a transaction, 1 inside one, more inside savepoints of [`Self::atomic`].
     depth: Cell<u32>,
     /// Whether the open transaction wrote something others wait for.
@@ -168,6 +172,11 @@ impl std::fmt::Debug for PostgresConnection {
             .finish_non_exhaustive()
     }
 }
+
+/// Statements built at run time one connection keeps prepared: the shapes of queries a node
+/// asks often (its watchers', its handlers') stay, and a stream of one-off queries cannot
+/// grow the cache without bound.
+const PLANNED_KEPT: usize = 64;
 
 /// Parameters of a statement.
 pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -199,6 +208,25 @@ impl PostgresConnection {
     pub(crate) fn execute(&self, sql: &'static str, params: Params<'_>) -> storage::Result<u64> {
         let statement = self.prepare(sql)?;
         self.checked(wait(self.client.execute(&statement, params)).or_storage())
+    }
+
+    /// The rows of `sql`, a statement built at run time (a query's plan): prepared once per
+    /// connection while it is among the [`PLANNED_KEPT`] kept.
+    pub(crate) fn query_planned(&self, sql: &str, params: Params<'_>) -> storage::Result<Vec<Row>> {
+        let cached = self.planned.borrow().get(sql).cloned();
+        let statement = match cached {
+            Some(statement) => statement,
+            None => {
+                let statement = self.checked(wait(self.client.prepare(sql)).or_storage())?;
+                let mut planned = self.planned.borrow_mut();
+                if planned.len() >= PLANNED_KEPT {
+                    planned.clear();
+                }
+                planned.insert(sql.to_owned(), statement.clone());
+                statement
+            }
+        };
+        self.checked(wait(self.client.query(&statement, params)).or_storage())
     }
 
     /// Run statements without parameters (the simple protocol, one round trip).

@@ -88,6 +88,15 @@ pub fn roll_back(
     now: i64,
 ) -> Result<RolledBack, Error> {
     check_name(name)?;
+    one_at_a_time(conn, name, |conn| roll_back_held(conn, name, to, now))
+}
+
+fn roll_back_held(
+    conn: &dyn Store,
+    name: &str,
+    to: Option<&str>,
+    now: i64,
+) -> Result<RolledBack, Error> {
     let history = history(conn, name)?;
     let target = rollback_target(name, &history, to)?;
     let from = history[0].sha256().to_owned();
@@ -121,11 +130,38 @@ pub fn roll_back(
 /// version; store failures.
 pub fn remove(conn: &dyn Store, name: &str, now: i64) -> Result<HandlerVersion, Error> {
     check_name(name)?;
-    let Some(version) = current(conn, name)? else {
-        return Err(absent(conn, name)?);
-    };
-    record_removal(conn, name, &version.sha256, now)?;
-    Ok(version)
+    one_at_a_time(conn, name, |conn| {
+        let Some(version) = current(conn, name)? else {
+            return Err(absent(conn, name)?);
+        };
+        record_removal(conn, name, &version.sha256, now)?;
+        Ok(version)
+    })
+}
+
+/// Run `work`, which reads handler `name`'s history and records what follows from it, in a
+/// transaction (or a savepoint of the caller's) holding the handler's key: two rollbacks or
+/// removals of one handler run one after the other, so each decides on what the other
+/// recorded (on PostgreSQL a transaction does not hold what it read). The key is taken before
+/// the attestation is written, which takes the feed's lock.
+fn one_at_a_time<T>(
+    store: &dyn Store,
+    name: &str,
+    work: impl FnOnce(&dyn Store) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let mut work = Some(work);
+    let mut outcome = None;
+    store.atomically(&mut |tx| {
+        let work = work.take().expect("atomically runs its work once");
+        let result = tx
+            .exclusive(&format!("handler:{name}"))
+            .map_err(Error::from)
+            .and_then(|()| work(tx));
+        let keep = result.is_ok();
+        outcome = Some(result);
+        keep
+    })?;
+    outcome.expect("atomically ran its work")
 }
 
 /// Whether `handler` is a user handler's name (`handler/NAME`) that may get a job: `Ok(true)`

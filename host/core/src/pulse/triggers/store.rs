@@ -26,6 +26,9 @@ pub fn sync_plugin(
     now: i64,
 ) -> Result<()> {
     let tx = conn.transaction()?;
+    // Two nodes loading one plugin at once must not interleave their prunes and upserts (on
+    // PostgreSQL a transaction does not hold what it read): one sync, then the other.
+    tx.exclusive(&format!("triggers:{owner}"))?;
     let mut schedule_ids = Vec::new();
     for spec in schedules {
         let base = format!("{}@{}s", spec.handler, spec.interval_ms / 1000);

@@ -1,0 +1,1 @@
+SELECT timestamp, seq FROM attestations WHERE id = $1

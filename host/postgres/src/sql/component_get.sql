@@ -1,0 +1,1 @@
+SELECT bytes FROM components WHERE sha256 = $1

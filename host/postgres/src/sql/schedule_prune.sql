@@ -1,0 +1,2 @@
+DELETE FROM schedules
+WHERE owner = $1 AND id <> ALL ($2::text[])
