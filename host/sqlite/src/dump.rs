@@ -1,5 +1,5 @@
 //! Rows as stored ([`storage::dump`]) on SQLite: the statements are built from the table
-//! descriptions, flags are kept as 0 or 1.
+//! descriptions, flags are kept as 0 or 1, and a job's `seq` is its `rowid`.
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 
@@ -65,7 +65,7 @@ impl Dump for SqliteConnection {
         };
         let sql = format!(
             "SELECT {} FROM {} {filter} ORDER BY {keys} LIMIT {limit}",
-            Table::names(table.columns),
+            stored_names(table),
             table.name
         );
         let mut statement = self.sql().prepare_cached(&sql).or_storage()?;
@@ -88,7 +88,7 @@ impl Dump for SqliteConnection {
         let sql = format!(
             "INSERT INTO {} ({}) VALUES ({})",
             table.name,
-            Table::names(table.columns),
+            stored_names(table),
             marks.join(", ")
         );
         self.atomic(|conn| {
@@ -114,6 +114,20 @@ impl Dump for SqliteConnection {
         // An INTEGER PRIMARY KEY numbers the next row past the highest stored: nothing to move.
         Ok(())
     }
+}
+
+/// The columns of `table` as SQLite names them: the jobs' `seq` is the table's `rowid`, the
+/// enqueue order its claims break ties by.
+fn stored_names(table: &Table) -> String {
+    let names: Vec<&str> = table
+        .columns
+        .iter()
+        .map(|column| match (table.name, column.name) {
+            ("jobs", "seq") => "rowid",
+            (_, name) => name,
+        })
+        .collect();
+    names.join(", ")
 }
 
 /// A [`Value`] as a parameter: a flag as 0 or 1.

@@ -43,7 +43,7 @@ pub struct Table {
     pub columns: &'static [Column],
     /// How many of the first columns make its primary key (rows are read in its order).
     pub key: usize,
-    /// The column a backend numbers new rows by, if any: reset after a copy
+    /// The integer column a backend numbers new rows by, if any: reset after a copy
     /// ([`Dump::dump_finish`]) so that the next row gets the next number.
     pub sequence: Option<&'static str>,
     /// Rows per page of a copy: fewer for tables of large rows (component bytes).
@@ -230,11 +230,13 @@ pub static COMPONENTS: Table = Table {
     page: 4,
 };
 
-/// Pulse jobs.
+/// Pulse jobs, numbered by `seq` in enqueue order (claims break ties by it; SQLite keeps it as
+/// the table's `rowid`).
 pub static JOBS: Table = Table {
     name: "jobs",
     columns: &[
         text("id"),
+        int("seq"),
         text("handler"),
         text("payload"),
         text("source"),
@@ -266,7 +268,7 @@ pub static JOBS: Table = Table {
         text("attempt_nodes"),
     ],
     key: 1,
-    sequence: None,
+    sequence: Some("seq"),
     page: 500,
 };
 
@@ -421,8 +423,8 @@ mod tests {
             );
             assert!(table.page >= 1, "{}", table.name);
             if let Some(sequence) = table.sequence {
-                assert_eq!(table.columns[0].name, sequence, "{}", table.name);
-                assert_eq!(table.columns[0].kind, Kind::Int, "{}", table.name);
+                let column = table.columns.iter().find(|c| c.name == sequence);
+                assert_eq!(column.map(|c| c.kind), Some(Kind::Int), "{}", table.name);
             }
             let mut columns = std::collections::HashSet::new();
             for column in table.columns {

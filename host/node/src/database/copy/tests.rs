@@ -5,7 +5,7 @@ use super::*;
 use crate::pulse::{NewJob, Period, store as jobs};
 use crate::sqlite::SqliteBackend;
 use crate::storage::Backend;
-use crate::storage::dump::{ATTESTATIONS, COMPONENTS, SCHEDULES, Value};
+use crate::storage::dump::{ATTESTATIONS, COMPONENTS, JOBS, SCHEDULES, Value};
 
 const NOW: i64 = 1_700_000_000_000;
 
@@ -81,7 +81,7 @@ fn a_copy_holds_every_row_and_value_and_numbers_on_after_them() {
             .all(|(_, source, target)| source == target)
     );
     assert!(pages.contains(&("components", 1, 1)), "{pages:?}");
-    for table in [&ATTESTATIONS, &COMPONENTS, &SCHEDULES] {
+    for table in [&ATTESTATIONS, &COMPONENTS, &SCHEDULES, &JOBS] {
         assert_eq!(
             to.dump_read(table, None, 10).unwrap(),
             from.dump_read(table, None, 10).unwrap(),
