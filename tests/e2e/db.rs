@@ -215,3 +215,51 @@ fn bad_database_urls_are_errors_that_hide_the_password() {
         }
     }
 }
+
+#[test]
+fn db_copy_moves_a_sqlite_store_into_postgres_where_commands_answer_the_same() {
+    let env = filled();
+    let job = ok(&env, &["job", "list", "--json"]);
+    let first: Value = serde_json::from_str(job.lines().next().unwrap()).unwrap();
+    let id = first["id"].as_str().unwrap().to_owned();
+    let url = qntx_pgtest::shared().database();
+    let (code, _, stderr) = run(qntx(&env).args(["db", "copy", "--to", &url]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !stderr.contains("qntx-test"),
+        "the password shows: {stderr}"
+    );
+
+    let on = |args: &[&str]| {
+        let (code, stdout, stderr) = run(qntx(&env).args(["--database", &url]).args(args));
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        stdout
+    };
+    for args in [
+        &["job", "show", id.as_str()][..],
+        &["ax", "by", "bob"],
+        &["handler", "list"],
+        &["schedule", "list"],
+        &["budget", "show"],
+    ] {
+        assert_eq!(on(args), ok(&env, args), "{args:?}");
+    }
+    let copied = status(&env, Some(&url));
+    let source = status(&env, None);
+    for key in ["attestations", "jobs", "job_logs", "schedules", "budgets"] {
+        assert_eq!(copied[key], source[key], "{key}");
+    }
+    assert!(
+        copied["backend"]
+            .as_str()
+            .unwrap()
+            .starts_with("postgresql database postgres://qntx@127.0.0.1:"),
+        "{copied}"
+    );
+    ok(&env, &["--database", &url, "as", "ERIN", "is", "new"]);
+    let after = status(&env, Some(&url));
+    assert_eq!(
+        after["attestations"], 3,
+        "the feed numbers on after the copied rows"
+    );
+}
