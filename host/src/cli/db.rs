@@ -183,7 +183,7 @@ fn copy(global: &Global, to: &str, force: bool) -> anyhow::Result<Outcome> {
         target.describe()
     );
     let mut report = |table: &'static Table, done: u64, total: u64| {
-        if done == total || done % (u64::from(table.page) * 20) == 0 {
+        if done == total || done.is_multiple_of(u64::from(table.page) * 20) {
             eprintln!("qntx: {}: {done} of {total} rows", table.name);
         }
     };
