@@ -180,12 +180,13 @@ enum Command {
     /// plugin's limit), so a plugin of long jobs delays its own next jobs by up to that timeout per
     /// attempt; raise --workers, or --concurrency HANDLER=N (over all nodes), to change that.
     ///
-    /// Connections: a node holds one connection per worker, three for its services (two lanes
-    /// and the watch of commits), a pool for what running jobs read and write (opened as needed,
-    /// two per worker kept open) and two for its own reads; on PostgreSQL one more listens for
-    /// changes. -v logs the count at start. Size PostgreSQL's max_connections to at least the
-    /// sum over every node and command sharing the database, e.g. 3 nodes with --workers 4:
-    /// 3 x (4 + 3 + 8 + 2 + 1) = 54, plus a few for commands and superuser_reserved_connections.
+    /// Connections: a node holds one connection per worker, one per maintenance service (nine)
+    /// and one for the watch of commits, a pool for what running jobs read and write (opened as
+    /// needed, two per worker kept open) and two for its own reads and handler discovery; on
+    /// PostgreSQL one more listens for changes. -v logs the count once started. Size
+    /// PostgreSQL's max_connections to at least the sum over every node and command sharing the
+    /// database, e.g. 3 nodes with --workers 4: 3 x (4 + 10 + 8 + 3 + 1) = 78, plus a few for
+    /// commands and superuser_reserved_connections.
     Run(run::RunArgs),
     /// Enqueue, inspect, follow, cancel, pause, resume and retry jobs
     #[command(subcommand)]

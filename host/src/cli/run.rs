@@ -186,9 +186,9 @@ pub(super) fn start(global: &Global, args: &RunArgs) -> anyhow::Result<Node> {
         .with_context(|| format!("starting node on the {described}"))?;
     // A PostgreSQL backend holds one listening connection of its own besides those counted.
     let listener = usize::from(backend.local_dir().is_none());
-    let pool = backend.open().saturating_sub(workers + LANES);
+    let others = backend.open().saturating_sub(workers);
     tracing::info!(
-        "connections: {} (workers {workers}, lanes {LANES}, listener {listener}, pool {pool})",
+        "connections: {} (workers {workers}, services and pools {others}, listener {listener})",
         backend.open() + listener,
     );
     for refused in node.refused() {
@@ -196,9 +196,6 @@ pub(super) fn start(global: &Global, args: &RunArgs) -> anyhow::Result<Node> {
     }
     Ok(node)
 }
-
-/// Connections of a node's maintainer: its two lanes of services and the watch of commits.
-const LANES: usize = 3;
 
 /// Longest `--grace`: 1 hour.
 const MAX_GRACE: Duration = Duration::from_secs(3600);
