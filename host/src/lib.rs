@@ -21,6 +21,6 @@ pub mod cli;
 mod module_graph;
 
 pub use qntx_core::{ats, clock, error_chain, pulse, storage};
-pub use qntx_node::{handlers, node, plugins, toolchain};
+pub use qntx_node::{database, handlers, node, plugins, toolchain};
 pub use qntx_runtime as runtime;
 pub use qntx_sqlite as sqlite;

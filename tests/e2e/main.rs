@@ -8,6 +8,7 @@ mod bench_suite;
 mod cache;
 mod cli;
 mod cooperation;
+mod db;
 mod failures;
 mod fixtures;
 mod grants;

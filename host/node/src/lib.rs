@@ -4,10 +4,12 @@
 //! - [`plugins`]: finding, checking, initializing and registering plugin components;
 //! - [`handlers`]: user handlers, stored in the database and served as `handler/NAME`;
 //! - [`toolchain`]: building plugin crates and handler files into components;
+//! - [`database`]: choosing and opening the store, counting its connections, copying it;
 //! - [`node`]: a running node that wires them to Pulse and the runtime.
 
 #![warn(missing_docs)]
 
+pub mod database;
 pub mod handlers;
 pub mod node;
 pub mod plugins;

@@ -25,6 +25,7 @@ mod attestations;
 mod backend;
 mod client;
 mod components;
+mod dump;
 mod error;
 mod jobs;
 mod listen;

@@ -76,6 +76,16 @@ impl SqliteBackend {
         Ok(Self::on(data_dir.join(FILE_NAME)))
     }
 
+    /// The database file at `path` (created, with its directory, if needed), migrated.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the directory or file cannot be created, or a migration fails.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        super::open_file(path)?;
+        Ok(Self::on(path.to_owned()))
+    }
+
     /// The database file at `path` as it is, with the default limits.
     fn on(path: PathBuf) -> Self {
         Self {

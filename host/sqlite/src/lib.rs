@@ -19,6 +19,7 @@ use rusqlite::{Connection, OpenFlags};
 mod attestations;
 mod backend;
 mod components;
+mod dump;
 mod error;
 mod fault;
 mod jobs;
@@ -98,12 +99,23 @@ pub fn version() -> &'static str {
 ///
 /// [`Error`] when the directory or file cannot be created, or a migration fails.
 pub(crate) fn open_in(data_dir: &Path) -> Result<Connection, Error> {
-    std::fs::create_dir_all(data_dir).map_err(|source| Error::CreateDir {
-        path: data_dir.to_owned(),
-        source,
-    })?;
-    let path = data_dir.join(FILE_NAME);
-    let mut conn = open(&path)?;
+    open_file(&data_dir.join(FILE_NAME))
+}
+
+/// Open (creating it and its directory if needed) the database file at `path` and bring its
+/// schema up to date.
+///
+/// # Errors
+///
+/// [`Error`] when the directory or file cannot be created, or a migration fails.
+pub(crate) fn open_file(path: &Path) -> Result<Connection, Error> {
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    let mut conn = open(path)?;
     migrations::apply(&mut conn)?;
     Ok(conn)
 }

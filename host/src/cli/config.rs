@@ -17,6 +17,11 @@
 //! [pulse.handlers."text/stats"]
 //! per_minute = 60          # job starts per 60 s, over all nodes
 //! concurrency = 2          # jobs running at once, over all nodes
+//!
+//! [database]
+//! url = "postgres://qntx:secret@db:5432/qntx"   # --database and QNTX_DATABASE override it
+//! listen = true            # false: poll only (a pooler in transaction mode)
+//! poll_interval = "100ms"  # how often waiters look without (or besides) LISTEN
 //! ```
 //!
 //! `qntx run` flags override the file. Budgets from the file are written to the database when
@@ -40,6 +45,18 @@ pub(super) const FILE_NAME: &str = "qntx.toml";
 pub(super) struct FileConfig {
     #[serde(default)]
     pub(super) pulse: PulseSection,
+    #[serde(default)]
+    pub(super) database: DatabaseSection,
+}
+
+/// `[database]`: which store, and how a node on PostgreSQL wakes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DatabaseSection {
+    pub(super) url: Option<String>,
+    pub(super) listen: Option<bool>,
+    #[serde(default, with = "humantime_serde_opt")]
+    pub(super) poll_interval: Option<Duration>,
 }
 
 /// `[pulse]`.

@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 
 use super::{Global, Outcome, ats as ats_cli, output, plugin};
 use crate::clock::now_ms;
+use crate::database::{self, SqliteLimits};
 use crate::node::{Node, NodeConfig};
 use crate::pulse::{self, NewJob, store};
 use crate::{ats, toolchain};
@@ -34,7 +35,10 @@ pub(super) fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
         .unwrap_or_else(|| PathBuf::from(".qntx-demo"));
     let plugin_dir = data_dir.join("plugins");
     let mut out = std::io::stdout().lock();
-    let flag = format!("--data-dir {}", data_dir.display());
+    let mut flag = format!("--data-dir {}", data_dir.display());
+    if let Some(url) = &global.database {
+        flag.push_str(&format!(" --database {}", database::hide_password(url)));
+    }
 
     let crates = plugin_crates(&args.checkout)?;
     step(
@@ -68,7 +72,8 @@ pub(super) fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
 
     let mut config = NodeConfig::new(data_dir.clone(), vec![plugin_dir]);
     config.workers = 2;
-    let node = Node::start(config).context("starting the demo node")?;
+    let backend = global.backend_in(&data_dir, SqliteLimits::default())?;
+    let node = Node::start_on(config, backend.clone()).context("starting the demo node")?;
     step(&mut out, &format!("qntx {flag} plugin list"))?;
     for loaded in node.plugins() {
         writeln!(
@@ -96,14 +101,14 @@ pub(super) fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
             serde_json::json!({ "path": "/repo", "repository": "qntx", "largest": 3 }),
         ),
     ];
-    let conn = crate::sqlite::SqliteBackend::open_in(&data_dir)?.connection()?;
+    let conn = backend.connect()?;
     let mut ids = Vec::new();
     for job in &jobs {
         step(
             &mut out,
             &format!("qntx {flag} job enqueue {} --payload '…'", job.handler),
         )?;
-        let id = store::enqueue(&conn, job, now_ms())?.id;
+        let id = store::enqueue(conn.store(), job, now_ms())?.id;
         writeln!(out, "  {id}")?;
         ids.push(id);
     }
@@ -116,12 +121,12 @@ pub(super) fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
     let mut all_completed = true;
     for id in &ids[..2] {
         step(&mut out, &format!("qntx {flag} job show {id}"))?;
-        let job = store::get(&conn, id)?;
+        let job = store::get(conn.store(), id)?;
         all_completed &= job.status == pulse::JobStatus::Completed;
         output::job_details(&mut out, &job)?;
     }
     step(&mut out, &format!("qntx {flag} job list"))?;
-    for job in store::list(&conn, None, None, 10)? {
+    for job in store::list(conn.store(), None, None, 10)? {
         all_completed &= job.status == pulse::JobStatus::Completed;
         writeln!(
             out,
@@ -140,7 +145,7 @@ pub(super) fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
             &format!("qntx {flag} ax {subject} is {predicate} --limit 1"),
         )?;
         let page = ats::store::query(
-            &conn,
+            conn.store(),
             &ats::Query {
                 subjects: vec![subject.into()],
                 predicates: vec![predicate.into()],

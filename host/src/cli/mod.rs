@@ -5,6 +5,7 @@ mod bench_ats;
 mod bench_pulse;
 mod budget;
 mod config;
+mod db;
 mod demo;
 mod enqueue;
 mod grammar;
@@ -17,13 +18,14 @@ mod run;
 mod schedule;
 mod wait;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::sqlite::{SqliteBackend, SqliteConnection};
+use crate::database::{self, DatabaseConfig, SqliteLimits};
 use crate::storage;
 
 /// A node that stores attestations, runs durable jobs, and runs every plugin in a
@@ -51,6 +53,11 @@ pub struct Global {
     #[arg(long, global = true, env = "QNTX_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
 
+    /// The store: postgres://USER:PASSWORD@HOST:PORT/DB, or sqlite://PATH or a file path
+    /// [default: [database] url in <data-dir>/qntx.toml, else <data-dir>/qntx.db]
+    #[arg(long, global = true, env = "QNTX_DATABASE", value_name = "URL")]
+    database: Option<String>,
+
     /// Directory of plugin components (*.wasm); repeatable [default: <data-dir>/plugins]
     #[arg(
         long = "plugins",
@@ -76,28 +83,62 @@ impl Global {
         }
     }
 
-    /// A connection to the data directory's store (created and migrated if needed).
-    fn connect(&self) -> anyhow::Result<SqliteConnection> {
-        let data_dir = self.data_dir()?;
-        let opening = || format!("opening the database in '{}'", data_dir.display());
-        let backend = SqliteBackend::open_in(&data_dir).with_context(opening)?;
-        backend.connection().with_context(opening)
+    /// Which store to open: `--database`, `QNTX_DATABASE`, then `[database]` in
+    /// `<data_dir>/qntx.toml`; none of them: `<data_dir>/qntx.db`.
+    fn database_config(&self, data_dir: &Path) -> anyhow::Result<DatabaseConfig> {
+        let file = config::load(data_dir)?.database;
+        let defaults = DatabaseConfig::default();
+        Ok(DatabaseConfig {
+            url: self.database.clone().or(file.url),
+            listen: file.listen.unwrap_or(defaults.listen),
+            poll_interval: file.poll_interval.unwrap_or(defaults.poll_interval),
+        })
     }
 
-    /// Run `command` on a connection to the data directory's store; a store fault it returns
-    /// is explained by that connection ([`storage::Connection::explain`]: the file and the OS
-    /// error), asked before anything else runs on it.
+    /// The store of the data directory (created and migrated if needed), or the one
+    /// [`Self::database_config`] names.
+    fn backend(&self) -> anyhow::Result<Arc<dyn storage::Backend>> {
+        self.backend_in(&self.data_dir()?, SqliteLimits::default())
+    }
+
+    /// [`Self::backend`] for the data directory `data_dir`, SQLite files opened with `limits`.
+    fn backend_in(
+        &self,
+        data_dir: &Path,
+        limits: SqliteLimits,
+    ) -> anyhow::Result<Arc<dyn storage::Backend>> {
+        let config = self.database_config(data_dir)?;
+        let named = config.url.is_some();
+        let opened = database::open(&config, data_dir, limits);
+        if named {
+            Ok(opened?)
+        } else {
+            opened.with_context(|| format!("opening the database in '{}'", data_dir.display()))
+        }
+    }
+
+    /// A connection to the store.
+    fn connect(&self) -> anyhow::Result<Box<dyn storage::Connection>> {
+        let backend = self.backend()?;
+        backend
+            .connect()
+            .with_context(|| format!("connecting to the {}", backend.describe()))
+    }
+
+    /// Run `command` on a connection to the store; a store fault it returns is explained by
+    /// that connection ([`storage::Connection::explain`]: the file and the OS error, or the
+    /// server), asked before anything else runs on it.
     fn with_store<T>(
         &self,
         command: impl FnOnce(&mut dyn storage::Connection) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
         let mut conn = self.connect()?;
-        command(&mut conn).map_err(|error| {
+        command(conn.as_mut()).map_err(|error| {
             let store_fault = error
                 .chain()
                 .any(|cause| cause.downcast_ref::<storage::Error>().is_some());
             if store_fault {
-                anyhow::anyhow!(storage::Connection::explain(&conn, error.as_ref()))
+                anyhow::anyhow!(conn.explain(error.as_ref()))
             } else {
                 error
             }
@@ -138,6 +179,14 @@ enum Command {
     /// reaches its timeout (--timeout at enqueue, else --default-timeout, never more than the
     /// plugin's limit), so a plugin of long jobs delays its own next jobs by up to that timeout per
     /// attempt; raise --workers, or --concurrency HANDLER=N (over all nodes), to change that.
+    ///
+    /// Connections: a node holds one connection per worker, one per maintenance service (nine)
+    /// and one for the watch of commits, a pool for what running jobs read and write (opened as
+    /// needed, two per worker kept open) and two for its own reads and handler discovery; on
+    /// PostgreSQL one more listens for changes. -v logs the count once started. Size
+    /// PostgreSQL's max_connections to at least the sum over every node and command sharing the
+    /// database, e.g. 3 nodes with --workers 4: 3 x (4 + 10 + 8 + 3 + 1) = 78, plus a few for
+    /// commands and superuser_reserved_connections.
     Run(run::RunArgs),
     /// Enqueue, inspect, follow, cancel, pause, resume and retry jobs
     #[command(subcommand)]
@@ -159,6 +208,9 @@ enum Command {
     Handler(handler::HandlerCommand),
     /// Build the example plugins in this checkout and show them at work
     Demo(demo::DemoArgs),
+    /// Show what the store holds, and copy it into another (SQLite to PostgreSQL)
+    #[command(subcommand)]
+    Db(db::DbCommand),
     /// Record an attestation: qntx as ALICE is author of github by bob
     As(ats::AsArgs),
     /// Query attestations: qntx ax ALICE is author since "7 days ago"
@@ -203,6 +255,7 @@ pub fn main() -> ExitCode {
         Command::Plugin(command) => plugin::run(&cli.global, command),
         Command::Handler(command) => handler::run(&cli.global, command),
         Command::Demo(args) => demo::run(&cli.global, args),
+        Command::Db(command) => db::run(&cli.global, command),
         Command::As(args) => ats::run_as(&cli.global, args),
         Command::Ax(args) => ats::run_ax(&cli.global, args),
     };

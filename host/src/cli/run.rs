@@ -2,14 +2,18 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use anyhow::{Context, anyhow, bail};
 
 use super::{Global, Outcome, config, output};
 use crate::clock::now_ms;
+use crate::database::{Counting, SqliteLimits};
 use crate::node::{Node, NodeConfig};
 use crate::pulse::limits::HandlerSetting;
 use crate::pulse::store::{self, Activity};
 use crate::pulse::{ConfigError, Period, WorkerConfig};
+use crate::storage::Backend as _;
 
 /// The flags of `qntx run` (its help text is on `Command::Run`).
 #[derive(Debug, clap::Args)]
@@ -171,8 +175,22 @@ pub(super) fn start(global: &Global, args: &RunArgs) -> anyhow::Result<Node> {
             Ok(())
         })?;
     }
-    let node = Node::start(config)
-        .with_context(|| format!("starting node on '{}'", data_dir.display()))?;
+    let limits = SqliteLimits {
+        busy_timeout: config.busy_timeout,
+        wal_threshold: config.wal_threshold,
+    };
+    let backend = Arc::new(Counting::new(global.backend_in(&data_dir, limits)?));
+    let described = backend.describe();
+    let workers = config.workers;
+    let node = Node::start_on(config, backend.clone())
+        .with_context(|| format!("starting node on the {described}"))?;
+    // A PostgreSQL backend holds one listening connection of its own besides those counted.
+    let listener = usize::from(backend.local_dir().is_none());
+    let others = backend.open().saturating_sub(workers);
+    tracing::info!(
+        "connections: {} (workers {workers}, services and pools {others}, listener {listener})",
+        backend.open() + listener,
+    );
     for refused in node.refused() {
         eprintln!("qntx: {}", crate::error_chain(refused));
     }

@@ -19,6 +19,7 @@
 mod attestations;
 mod budgets;
 mod components;
+pub mod dump;
 mod error;
 mod job_logs;
 mod jobs;
@@ -34,6 +35,7 @@ use std::time::Duration;
 pub use attestations::Attestations;
 pub use budgets::Budgets;
 pub use components::Components;
+pub use dump::Dump;
 pub use error::{BoxError, Error, Result};
 pub use job_logs::JobLogs;
 pub use jobs::{AttemptEnd, AttemptFailure, ClaimWrite, JobInsert, Jobs};
@@ -130,6 +132,7 @@ pub trait Store:
     + Watchers
     + Components
     + PluginLoads
+    + Dump
 {
     /// Run `work` all or nothing: in a transaction of its own, or inside a transaction, in a
     /// nested one (SQLite: a savepoint). `work` returns whether to keep its writes; false rolls
