@@ -595,3 +595,44 @@ fn a_new_job_and_a_cancel_wake_a_waiter_on_another_connection() {
             .unwrap()
     );
 }
+
+#[test]
+fn the_claim_walks_the_partial_index_even_as_a_generic_plan_over_a_long_history() {
+    let backend = backend();
+    let conn = backend.connection().unwrap();
+    conn.batch(
+        "INSERT INTO jobs (id, handler, payload, status, run_at, created_at, updated_at,
+                           completed_at, result)
+         SELECT 'F' || g, 'h/a', '{}', 'completed', 0, 0, 0, 0, 'null'
+         FROM generate_series(1, 60000) AS g;
+         INSERT INTO jobs (id, handler, payload, status, run_at, created_at, updated_at)
+         SELECT 'Q' || g, 'h/' || (g % 7), '{}', 'queued', g, 0, 0
+         FROM generate_series(1, 60000) AS g;
+         ANALYZE jobs;
+         SET plan_cache_mode = force_generic_plan",
+    )
+    .unwrap();
+    // A prepared statement is planned once for any parameters after a few executions; that
+    // plan must still walk jobs_runnable in order and stop at the limit.
+    let sql = include_str!("../sql/job_claim.sql");
+    conn.batch(&format!(
+        "PREPARE claim (text, bigint, bigint, text[], bigint) AS {sql}"
+    ))
+    .unwrap();
+    let plan: Vec<String> = conn
+        .query("EXPLAIN EXECUTE claim ('n', 10, 100, ARRAY['h/1'], 8)", &[])
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let plan = plan.join("\n");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+    let (_, picked) = plan.split_once("CTE picked").expect("the fence stays");
+    let (picked, claimed) = picked.split_once("CTE claimed").unwrap();
+    assert!(picked.contains("Index Scan using jobs_runnable"), "{plan}");
+    assert!(
+        !picked.contains("Sort"),
+        "the index gives the order: {plan}"
+    );
+    assert!(claimed.contains("Index Scan using jobs_pkey"), "{plan}");
+}
