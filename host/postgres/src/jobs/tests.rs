@@ -121,7 +121,7 @@ fn two_connections_claiming_from_one_queue_never_get_the_same_job() {
     let conn = backend.connection().unwrap();
     let jobs: Vec<NewJob> = (0..600)
         .map(|i| NewJob {
-            priority: (i % 3) as i32,
+            priority: i % 3,
             ..NewJob::new("h/a", json!(i))
         })
         .collect();

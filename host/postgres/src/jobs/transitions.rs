@@ -4,9 +4,11 @@
 //! running it) announces itself with [`PostgresConnection::changed`].
 
 use serde_json::Value;
+use tokio_postgres::types::ToSql;
 
 use super::values::{ids, int, json_list, text};
 use crate::PostgresConnection;
+use crate::backend::Params;
 use crate::pulse::{Lease, PauseReason, Progress};
 use crate::storage::{self, AttemptEnd, AttemptFailure};
 
@@ -18,28 +20,49 @@ fn announced(conn: &PostgresConnection, matched: bool) -> storage::Result<bool> 
     Ok(matched)
 }
 
+/// Run `sql`, guarded on `lease` (its first four parameters: id, attempt, owner, claim), with
+/// `more` after them; whether it matched.
+fn guarded(
+    conn: &PostgresConnection,
+    sql: &'static str,
+    lease: Lease<'_>,
+    more: Params<'_>,
+) -> storage::Result<bool> {
+    let (attempt, claim) = (i64::from(lease.attempt), i64::from(lease.claim));
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&lease.id, &attempt, &lease.owner, &claim];
+    params.extend_from_slice(more);
+    Ok(conn.execute(sql, &params)? > 0)
+}
+
+/// End a running attempt with `sql`: guarded on its lease, then its report (progress, cost,
+/// plugin version, now) and `more`; announced when it matched.
+fn end_attempt(
+    conn: &PostgresConnection,
+    sql: &'static str,
+    end: &AttemptEnd<'_>,
+    more: Params<'_>,
+) -> storage::Result<bool> {
+    let AttemptEnd { lease, report, now } = *end;
+    let (current, total) = (int(report.progress.current), int(report.progress.total));
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+        &current,
+        &total,
+        &report.cost_actual,
+        &report.plugin_version,
+        &now,
+    ];
+    params.extend_from_slice(more);
+    let matched = guarded(conn, sql, lease, &params)?;
+    announced(conn, matched)
+}
+
 pub(super) fn complete(
     conn: &PostgresConnection,
     end: &AttemptEnd<'_>,
     result: &Value,
 ) -> storage::Result<bool> {
-    let AttemptEnd { lease, report, now } = *end;
-    let changed = conn.execute(
-        include_str!("../sql/job_complete.sql"),
-        &[
-            &lease.id,
-            &i64::from(lease.attempt),
-            &lease.owner,
-            &result.to_string(),
-            &int(report.progress.current),
-            &int(report.progress.total),
-            &report.cost_actual,
-            &report.plugin_version,
-            &now,
-            &i64::from(lease.claim),
-        ],
-    )?;
-    announced(conn, changed > 0)
+    let sql = include_str!("../sql/job_complete.sql");
+    end_attempt(conn, sql, end, &[&result.to_string()])
 }
 
 pub(super) fn retry(
@@ -48,25 +71,9 @@ pub(super) fn retry(
     failure: &AttemptFailure<'_>,
     retry_at: i64,
 ) -> storage::Result<bool> {
-    let AttemptEnd { lease, report, now } = *end;
-    let changed = conn.execute(
-        include_str!("../sql/job_retry.sql"),
-        &[
-            &lease.id,
-            &i64::from(lease.attempt),
-            &lease.owner,
-            &retry_at,
-            &text(failure.message),
-            &json_list(&failure.details),
-            &int(report.progress.current),
-            &int(report.progress.total),
-            &report.cost_actual,
-            &report.plugin_version,
-            &now,
-            &i64::from(lease.claim),
-        ],
-    )?;
-    announced(conn, changed > 0)
+    let (message, details) = (text(failure.message), json_list(&failure.details));
+    let sql = include_str!("../sql/job_retry.sql");
+    end_attempt(conn, sql, end, &[&message, &details, &retry_at])
 }
 
 pub(super) fn fail(
@@ -74,24 +81,13 @@ pub(super) fn fail(
     end: &AttemptEnd<'_>,
     failure: &AttemptFailure<'_>,
 ) -> storage::Result<bool> {
-    let AttemptEnd { lease, report, now } = *end;
-    let changed = conn.execute(
+    let (message, details) = (text(failure.message), json_list(&failure.details));
+    end_attempt(
+        conn,
         include_str!("../sql/job_fail.sql"),
-        &[
-            &lease.id,
-            &i64::from(lease.attempt),
-            &lease.owner,
-            &text(failure.message),
-            &json_list(&failure.details),
-            &int(report.progress.current),
-            &int(report.progress.total),
-            &report.cost_actual,
-            &report.plugin_version,
-            &now,
-            &i64::from(lease.claim),
-        ],
-    )?;
-    announced(conn, changed > 0)
+        end,
+        &[&message, &details],
+    )
 }
 
 pub(super) fn release(
@@ -99,17 +95,8 @@ pub(super) fn release(
     lease: Lease<'_>,
     now: i64,
 ) -> storage::Result<bool> {
-    let changed = conn.execute(
-        include_str!("../sql/job_release.sql"),
-        &[
-            &lease.id,
-            &i64::from(lease.attempt),
-            &lease.owner,
-            &now,
-            &i64::from(lease.claim),
-        ],
-    )?;
-    announced(conn, changed > 0)
+    let matched = guarded(conn, include_str!("../sql/job_release.sql"), lease, &[&now])?;
+    announced(conn, matched)
 }
 
 /// Save progress and cost of a running attempt (nobody waits for it: no announcement).
@@ -120,20 +107,9 @@ pub(super) fn progress_update(
     cost_actual: f64,
     now: i64,
 ) -> storage::Result<bool> {
-    let changed = conn.execute(
-        include_str!("../sql/job_progress_update.sql"),
-        &[
-            &lease.id,
-            &i64::from(lease.attempt),
-            &lease.owner,
-            &int(progress.current),
-            &int(progress.total),
-            &cost_actual,
-            &now,
-            &i64::from(lease.claim),
-        ],
-    )?;
-    Ok(changed > 0)
+    let (current, total) = (int(progress.current), int(progress.total));
+    let sql = include_str!("../sql/job_progress_update.sql");
+    guarded(conn, sql, lease, &[&current, &total, &cost_actual, &now])
 }
 
 pub(super) fn cancel(
