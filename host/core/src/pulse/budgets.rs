@@ -2,6 +2,7 @@
 
 use super::budget::{BudgetLimits, Period, ResumeReport, Spend};
 use super::guard::wrong_state;
+use super::keys;
 use super::{Error, Result};
 use crate::storage::{Connection, Store};
 
@@ -51,6 +52,10 @@ pub fn resume_within_budget(
     now: i64,
 ) -> Result<ResumeReport> {
     let tx = conn.transaction()?;
+    // Serialised with the resumers of other nodes, which would otherwise find the same jobs
+    // paused and resume them twice (the second's guarded resume missing), and with claims
+    // weighing the same spend.
+    tx.exclusive(keys::BUDGET)?;
     let paused = tx.budget_paused(batch)?;
     let mut report = ResumeReport::default();
     if paused.is_empty() {

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::guard::{atomic, lease_held};
+use super::keys;
 use super::limits::{HandlerLimits, RATE_WINDOW_MS};
 use super::{Job, Lease, LogLevel, LogLine, PauseReason, Result};
 use crate::storage::{ClaimWrite, Connection, Store};
@@ -65,11 +66,19 @@ pub fn claim_in(store: &dyn Store, claim: &ClaimParams<'_>) -> Result<Claimed> {
 }
 
 fn decide(tx: &dyn Store, claim: &ClaimParams<'_>) -> Result<Claimed> {
+    let limited: Vec<_> = claim
+        .limits
+        .iter()
+        .filter(|(handler, _)| claim.handlers.iter().any(|h| h == handler))
+        .collect();
+    // The load of a limited handler is counted, then claimed against: until this transaction
+    // commits, no other claim of that handler may count it (only limited handlers pay this).
+    keys::take(
+        tx,
+        limited.iter().map(|(handler, _)| keys::handler(handler)),
+    )?;
     let mut room = BTreeMap::new();
-    for (handler, limit) in claim.limits.iter() {
-        if !claim.handlers.iter().any(|h| h == handler) {
-            continue;
-        }
+    for (handler, limit) in limited {
         let (running, starts) = tx.handler_load(handler, claim.now - RATE_WINDOW_MS)?;
         if let Some(free) = limit.room(running, starts) {
             room.insert(handler.to_owned(), free);
@@ -119,6 +128,10 @@ fn decide(tx: &dyn Store, claim: &ClaimParams<'_>) -> Result<Claimed> {
     if kept.iter().any(|job| job.cost_estimate > 0.0) {
         let limits = tx.budget_limits()?;
         if !limits.is_empty() {
+            // The spend is read, then reserved by this batch's running jobs: until this
+            // transaction commits, no other claim (or the resumer) may read it. Taken last,
+            // after the handler keys; only claims of jobs with an estimate under a budget pay.
+            tx.exclusive(keys::BUDGET)?;
             // This batch already reserves as running; count its jobs one by one instead.
             let batch: f64 = kept.iter().map(reservation).sum();
             headroom = limits

@@ -42,6 +42,7 @@ pub(crate) mod guard;
 mod handler;
 mod heartbeat;
 mod job;
+pub mod keys;
 mod leases;
 pub mod limits;
 pub mod maintainer;

@@ -10,6 +10,7 @@
 use serde_json::Value;
 
 use super::guard::{atomic, lease_held, wrong_state};
+use super::keys;
 use super::{Error, Job, JobStatus, LogLine, NewJob, PauseReason, Progress, Result, bounds};
 use crate::ats;
 use crate::storage::{AttemptEnd, AttemptFailure, Connection, JobInsert, Jobs, Store};
@@ -27,18 +28,38 @@ pub struct Enqueued {
     pub existing: bool,
 }
 
-/// Insert a queued job.
+/// Insert a queued job. A `unique` job whose handler and source have an unfinished job is not
+/// inserted: that job is returned. The look-up and the insert hold together: inside the
+/// transaction `store` is in, or in one of their own.
 ///
 /// # Errors
 ///
 /// [`Error::Invalid`] for a job that breaks a rule; [`Error::Storage`] on database failure.
-pub fn enqueue(store: &dyn Jobs, job: &NewJob, now: i64) -> Result<Enqueued> {
+pub fn enqueue(store: &dyn Store, job: &NewJob, now: i64) -> Result<Enqueued> {
     job.validate()?;
-    if job.unique
-        && let Some(id) = store.job_find_active(&job.handler, &job.source)?
-    {
+    if !job.unique {
+        return insert(store, job, now);
+    }
+    if store.in_transaction() {
+        return enqueue_unique(store, job, now);
+    }
+    // The look-up and the insert hold together only in one transaction.
+    atomic(store, |tx| enqueue_unique(tx, job, now))
+}
+
+/// A `unique` enqueue inside a transaction: the active job, or a new one.
+fn enqueue_unique(tx: &dyn Store, job: &NewJob, now: i64) -> Result<Enqueued> {
+    // Until this transaction commits, no other unique enqueue of the same handler and source
+    // may look: it would not see this job and insert a second.
+    tx.exclusive(&keys::unique(&job.handler, &job.source))?;
+    if let Some(id) = tx.job_find_active(&job.handler, &job.source)? {
         return Ok(Enqueued { id, existing: true });
     }
+    insert(tx, job, now)
+}
+
+/// Insert `job`, validated, as a new queued job.
+fn insert(store: &dyn Jobs, job: &NewJob, now: i64) -> Result<Enqueued> {
     let payload = job.payload.to_string();
     bounds::check_payload_bytes(payload.len())?;
     let id = job
@@ -68,6 +89,13 @@ pub fn enqueue_batch(
     now: i64,
 ) -> Result<Vec<Enqueued>> {
     let tx = conn.transaction()?;
+    // The unique keys of the whole batch first, sorted (see [`keys`]).
+    keys::take(
+        &**tx,
+        jobs.iter()
+            .filter(|job| job.unique)
+            .map(|job| keys::unique(&job.handler, &job.source)),
+    )?;
     let enqueued = jobs
         .iter()
         .map(|job| enqueue(&**tx, job, now))

@@ -13,13 +13,15 @@ use qntx_core::ats::{Attestation, Cursor, NewAttestation, Page, Query};
 use qntx_core::pulse::store::{self, Lease};
 use qntx_core::pulse::{AttemptIo, ProgressReport};
 use qntx_core::pulse::{JobStatus, LogLevel, LogLine, NewJob, Progress};
-use qntx_core::storage::Backend;
 use qntx_core::storage::Pool;
+use qntx_core::storage::{Backend, Store};
 use qntx_sqlite::SqliteBackend;
 
+use crate::backends::on_each_backend;
+
 /// The attempt's calls on a pool of `backend`'s connections.
-fn pooled(backend: &Arc<SqliteBackend>) -> AttemptIo {
-    AttemptIo::pooled(&Pool::new(backend.clone(), 2))
+fn pooled(backend: Arc<dyn Backend>) -> AttemptIo {
+    AttemptIo::pooled(&Pool::new(backend, 2))
 }
 
 /// A small deterministic generator, so that a failure repeats.
@@ -157,7 +159,7 @@ fn compare(committed: &[Attestation], pending: &[Attestation], queries: &[Query]
     for attestation in committed {
         ats::store::insert(&stored_conn, &mut attestation.clone()).unwrap();
     }
-    let io = pooled(&stored);
+    let io = pooled(stored.clone());
 
     let mut cut_by_bytes = 0;
     for query in queries {
@@ -221,104 +223,105 @@ fn a_page_that_ends_with_the_stores_page_continues_where_the_store_would() {
     assert_eq!(compare(&committed, &pending, &[Query::default()]), 1);
 }
 
-#[test]
-fn a_report_saves_progress_and_logs_together_or_not_at_all() {
-    let backend = Arc::new(SqliteBackend::temporary().unwrap());
-    let conn = backend.connection().unwrap();
-    let now = 1_000;
-    store::enqueue(&conn, &NewJob::new("p/h", Value::Null), now).unwrap();
-    let job = store::claim_in(
-        &conn,
-        &store::ClaimParams {
-            handlers: &["p/h".to_owned()],
-            owner: "node",
-            lease_until: now + 60_000,
-            limit: 1,
-            limits: &qntx_core::pulse::HandlerLimits::new(),
-            room: None,
-            now,
-        },
-    )
-    .unwrap()
-    .jobs
-    .pop()
-    .unwrap();
-    let io = pooled(&backend);
-    let line = |message: &str| LogLine {
-        attempt: job.attempt,
-        time: now,
-        level: LogLevel::Info,
-        stage: "guest".into(),
-        message: message.into(),
-    };
-    let lease = Lease {
-        id: &job.id,
-        attempt: job.attempt,
-        claim: job.claims,
-        owner: "node",
-    };
-    let progress = Progress {
-        current: 3,
-        total: 10,
-    };
-    io.progress
-        .report(
-            lease,
-            ProgressReport {
-                progress,
-                cost: 1.5,
-                logs: &[line("one"), line("two")],
-                now: now + 1,
+on_each_backend! {
+    fn a_report_saves_progress_and_logs_together_or_not_at_all(backend) {
+        let conn = backend.connect().unwrap();
+        let conn = &**conn;
+        let now = 1_000;
+        store::enqueue(conn, &NewJob::new("p/h", Value::Null), now).unwrap();
+        let job = store::claim_in(
+            conn,
+            &store::ClaimParams {
+                handlers: &["p/h".to_owned()],
+                owner: "node",
+                lease_until: now + 60_000,
+                limit: 1,
+                limits: &qntx_core::pulse::HandlerLimits::new(),
+                room: None,
+                now,
             },
         )
+        .unwrap()
+        .jobs
+        .pop()
         .unwrap();
-    let running = store::get(&conn, &job.id).unwrap();
-    assert_eq!(running.status, JobStatus::Running);
-    assert_eq!((running.progress, running.cost_actual), (progress, 1.5));
-    let logged = |conn: &qntx_sqlite::SqliteConnection| -> Vec<String> {
-        store::logs(conn, &job.id, 0)
-            .unwrap()
-            .into_iter()
-            .map(|(_, line)| line.message)
-            .collect()
-    };
-    assert_eq!(logged(&conn), ["one", "two"]);
+        let io = pooled(backend.clone());
+        let line = |message: &str| LogLine {
+            attempt: job.attempt,
+            time: now,
+            level: LogLevel::Info,
+            stage: "guest".into(),
+            message: message.into(),
+        };
+        let lease = Lease {
+            id: &job.id,
+            attempt: job.attempt,
+            claim: job.claims,
+            owner: "node",
+        };
+        let progress = Progress {
+            current: 3,
+            total: 10,
+        };
+        io.progress
+            .report(
+                lease,
+                ProgressReport {
+                    progress,
+                    cost: 1.5,
+                    logs: &[line("one"), line("two")],
+                    now: now + 1,
+                },
+            )
+            .unwrap();
+        let running = store::get(conn, &job.id).unwrap();
+        assert_eq!(running.status, JobStatus::Running);
+        assert_eq!((running.progress, running.cost_actual), (progress, 1.5));
+        let logged = |conn: &dyn Store| -> Vec<String> {
+            store::logs(conn, &job.id, 0)
+                .unwrap()
+                .into_iter()
+                .map(|(_, line)| line.message)
+                .collect()
+        };
+        assert_eq!(logged(conn), ["one", "two"]);
 
-    let stolen = Lease {
-        owner: "another node",
-        ..lease
-    };
-    let lost = io
-        .progress
-        .report(
-            stolen,
-            ProgressReport {
-                progress: Progress::default(),
-                cost: 9.0,
-                logs: &[line("three")],
-                now: now + 2,
-            },
-        )
-        .unwrap_err();
-    assert!(
-        matches!(lost, qntx_core::pulse::Error::LeaseLost { .. }),
-        "{lost:?}"
-    );
-    assert_eq!(
-        logged(&conn),
-        ["one", "two"],
-        "nothing of a lost lease's report is kept"
-    );
-    assert_eq!(store::get(&conn, &job.id).unwrap().cost_actual, 1.5);
+        let stolen = Lease {
+            owner: "another node",
+            ..lease
+        };
+        let lost = io
+            .progress
+            .report(
+                stolen,
+                ProgressReport {
+                    progress: Progress::default(),
+                    cost: 9.0,
+                    logs: &[line("three")],
+                    now: now + 2,
+                },
+            )
+            .unwrap_err();
+        assert!(
+            matches!(lost, qntx_core::pulse::Error::LeaseLost { .. }),
+            "{lost:?}"
+        );
+        assert_eq!(
+            logged(conn),
+            ["one", "two"],
+            "nothing of a lost lease's report is kept"
+        );
+        assert_eq!(store::get(conn, &job.id).unwrap().cost_actual, 1.5);
 
-    assert_eq!(io.tree.descendants(&job.id).unwrap(), 0);
+        assert_eq!(io.tree.descendants(&job.id).unwrap(), 0);
+    }
 }
 
 #[test]
 fn an_attempt_reads_while_its_worker_holds_the_workers_connection() {
     let backend = Arc::new(SqliteBackend::temporary().unwrap());
     let mut worker = backend.connect().unwrap();
-    let io = pooled(&backend);
+    let io = pooled(backend.clone());
     let _held = worker.transaction().unwrap();
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

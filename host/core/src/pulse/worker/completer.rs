@@ -10,7 +10,7 @@ use super::{InFlight, Wakeup, WorkerReport, backoff};
 use crate::clock::{Clock, millis};
 use crate::pulse::handler::{Execution, Failure, FailureKind, Interruption, RunningJob};
 use crate::pulse::store::{self, AttemptError, Completion, Report};
-use crate::pulse::{Error, JobStatus, LogLevel, LogLine};
+use crate::pulse::{Error, JobStatus, LogLevel, LogLine, keys};
 use crate::storage::{Connection, Store};
 
 /// A batch of outcomes whose commit fails is committed again one outcome at a time; one that
@@ -58,6 +58,14 @@ impl Completer<'_> {
     ) -> Result<T, Error> {
         let mut conn = self.connection();
         let tx = conn.transaction()?;
+        // Every key of the batch first, sorted: outcome by outcome they would come in any
+        // order, and two batches could each wait for the other's.
+        keys::take(
+            &**tx,
+            pending
+                .iter()
+                .flat_map(|(running, execution)| outcome_keys(running, execution)),
+        )?;
         for (running, execution) in pending {
             self.commit(&**tx, running, execution, report)?;
         }
@@ -189,6 +197,8 @@ impl Completer<'_> {
             plugin_version: &execution.plugin_version,
         };
         let writes = (execution.attestations.len(), execution.children.len());
+        // Already held when committed in a batch; taken again, a key is held at once.
+        keys::take(conn, outcome_keys(running, execution))?;
         let mut logs = execution.logs.clone();
         let outcome = match &execution.outcome {
             Ok(result) => {
@@ -277,7 +287,8 @@ impl Completer<'_> {
 
     /// Refuse the children of an attempt that would take its job tree past the node's
     /// descendant bound (the guest's enqueue checks the same bound against what it saw; this
-    /// check, serialised with every other commit, is the one that holds).
+    /// check, serialised by the tree's key with every other commit adding to the tree, is the
+    /// one that holds).
     fn check_tree(
         &self,
         conn: &dyn Store,
@@ -382,6 +393,24 @@ impl Completer<'_> {
         }
         Ok(())
     }
+}
+
+/// The keys committing `execution` names (see [`keys`]): a success that enqueues children
+/// decides on its tree's size and on each unique child's dedup.
+fn outcome_keys<'a>(
+    running: &'a RunningJob,
+    execution: &'a Execution,
+) -> impl Iterator<Item = String> + 'a {
+    let children = match execution.outcome {
+        Ok(_) => execution.children.as_slice(),
+        Err(_) => &[],
+    };
+    let tree = (!children.is_empty()).then(|| keys::tree(running.job.root()));
+    let unique = children
+        .iter()
+        .filter(|child| child.unique)
+        .map(|child| keys::unique(&child.handler, &child.source));
+    tree.into_iter().chain(unique)
 }
 
 /// Whether the database refused this attempt's writes themselves (a rule, a constraint, a size),

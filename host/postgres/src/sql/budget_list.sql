@@ -1,0 +1,1 @@
+SELECT period, spend_limit FROM budgets

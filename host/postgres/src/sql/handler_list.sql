@@ -1,0 +1,1 @@
+SELECT handler FROM registered_handlers ORDER BY handler

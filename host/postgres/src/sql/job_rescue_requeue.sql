@@ -1,0 +1,6 @@
+-- On jobs_leases.
+UPDATE jobs
+SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, run_at = $1, updated_at = $1,
+    error = 'lease expired: the node running it stopped'
+WHERE status = 'running' AND lease_expires_at < $1 AND attempt < max_attempts
+RETURNING id

@@ -1,0 +1,6 @@
+-- Guarded on the lease ($1 id, $2 attempt, $3 owner, $4 claim); $5.. the attempt's report.
+UPDATE jobs
+SET status = 'queued', progress_current = $5, progress_total = $6, cost_actual = $7,
+    plugin_version = $8, updated_at = $9, error = $10, error_details = $11, run_at = $12,
+    lease_owner = NULL, lease_expires_at = NULL
+WHERE id = $1 AND attempt = $2 AND lease_owner = $3 AND claims = $4 AND status = 'running'
