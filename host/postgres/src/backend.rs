@@ -470,18 +470,27 @@ fn target(config: &tokio_postgres::Config) -> String {
     format!("postgres://{user}{at}{host}:{port}/{database}")
 }
 
-/// `url` with the password of its user part replaced by `***`.
-fn hide_password(url: &str) -> String {
+/// `url` with the password of its user part replaced by `***`: `postgres://qntx:***@db/qntx`.
+pub fn hide_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_owned();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+    let (authority, tail) = rest
+        .find(['/', '?'])
+        .map_or((rest, ""), |at| rest.split_at(at));
+    let mut hidden = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
         None => url.to_owned(),
+    };
+    // A password given as a parameter: `?password=…`.
+    if let Some(at) = hidden.find("password=") {
+        let end = hidden[at..].find('&').map_or(hidden.len(), |n| at + n);
+        hidden.replace_range(at + "password=".len()..end, "***");
     }
+    hidden
 }
 
 #[cfg(test)]

@@ -34,6 +34,6 @@ mod plugin_loads;
 mod pulse_records;
 mod triggers;
 
-pub use backend::{Options, PostgresBackend, PostgresConnection};
+pub use backend::{Options, PostgresBackend, PostgresConnection, hide_password};
 pub use error::{Error, to_storage};
 pub use migrations::{MIGRATIONS, Migration};

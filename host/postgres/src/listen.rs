@@ -1,4 +1,4 @@
-//! Wake-ups: one connection per backend listens on [`CHANNEL`]; every transaction that wrote
+//! Wake-ups: one connection per backend listens on the channel `qntx_changes`; every transaction that wrote
 //! something others wait for sends one `NOTIFY` as it commits.
 //!
 //! The listener counts the notifications it has received (a generation); a connection waiting
@@ -10,13 +10,10 @@ use std::time::{Duration, Instant};
 
 use super::client::Driver;
 
-/// The channel of qntx's notifications.
-pub const CHANNEL: &str = "qntx_changes";
-
-/// `LISTEN` on [`CHANNEL`].
+/// `LISTEN` on the channel of qntx's notifications.
 const LISTEN: &str = "LISTEN qntx_changes";
 
-/// `NOTIFY` on [`CHANNEL`], as sent before a commit.
+/// `NOTIFY` on that channel, as sent before a commit.
 pub(crate) const NOTIFY: &str = "NOTIFY qntx_changes";
 
 /// How long the listener waits before connecting again after losing its connection.
