@@ -130,6 +130,9 @@ fn run_on(
                     )?;
                 }
             }
+            if !any && !json {
+                eprintln!("no user handlers in this store; `qntx handler create` makes one");
+            }
             Ok(if any { Outcome::Ok } else { Outcome::No })
         }
         HandlerCommand::Show {
