@@ -60,22 +60,40 @@ fn enqueue_unique(tx: &dyn Store, job: &NewJob, now: i64) -> Result<Enqueued> {
 
 /// Insert `job`, validated, as a new queued job.
 fn insert(store: &dyn Jobs, job: &NewJob, now: i64) -> Result<Enqueued> {
-    let payload = job.payload.to_string();
-    bounds::check_payload_bytes(payload.len())?;
-    let id = job
-        .id
-        .clone()
-        .unwrap_or_else(|| ulid::Ulid::new().to_string());
-    store.job_insert(&JobInsert {
-        id: &id,
-        job,
-        payload: &payload,
-        now,
-    })?;
+    let row = Row::of(job)?;
+    store.job_insert(&row.insert(job, now))?;
     Ok(Enqueued {
-        id,
+        id: row.id,
         existing: false,
     })
+}
+
+/// What a validated job is stored with: its id and its payload as text.
+struct Row {
+    id: String,
+    payload: String,
+}
+
+impl Row {
+    /// The row of `job`, after checking the payload's size.
+    fn of(job: &NewJob) -> Result<Self> {
+        let payload = job.payload.to_string();
+        bounds::check_payload_bytes(payload.len())?;
+        let id = job
+            .id
+            .clone()
+            .unwrap_or_else(|| ulid::Ulid::new().to_string());
+        Ok(Self { id, payload })
+    }
+
+    fn insert<'a>(&'a self, job: &'a NewJob, now: i64) -> JobInsert<'a> {
+        JobInsert {
+            id: &self.id,
+            job,
+            payload: &self.payload,
+            now,
+        }
+    }
 }
 
 /// Insert many queued jobs in one transaction: all or none.
@@ -96,10 +114,34 @@ pub fn enqueue_batch(
             .filter(|job| job.unique)
             .map(|job| keys::unique(&job.handler, &job.source)),
     )?;
-    let enqueued = jobs
-        .iter()
-        .map(|job| enqueue(&**tx, job, now))
-        .collect::<Result<Vec<_>>>()?;
+    // Jobs that are not `unique` go in together (one statement per chunk where the backend
+    // can), in batch order: those waiting are inserted before each unique job looks.
+    let mut enqueued = Vec::with_capacity(jobs.len());
+    let mut waiting: Vec<(&NewJob, Row)> = Vec::new();
+    let flush = |waiting: &mut Vec<(&NewJob, Row)>| -> Result<()> {
+        let inserts: Vec<JobInsert<'_>> = waiting
+            .iter()
+            .map(|(job, row)| row.insert(job, now))
+            .collect();
+        tx.job_insert_many(&inserts)?;
+        waiting.clear();
+        Ok(())
+    };
+    for job in jobs {
+        if job.unique {
+            flush(&mut waiting)?;
+            enqueued.push(enqueue(&**tx, job, now)?);
+            continue;
+        }
+        job.validate()?;
+        let row = Row::of(job)?;
+        enqueued.push(Enqueued {
+            id: row.id.clone(),
+            existing: false,
+        });
+        waiting.push((job, row));
+    }
+    flush(&mut waiting)?;
     tx.commit()?;
     Ok(enqueued)
 }

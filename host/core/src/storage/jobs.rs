@@ -60,6 +60,15 @@ pub trait Jobs {
     /// Insert a queued job.
     fn job_insert(&self, insert: &JobInsert<'_>) -> Result<()>;
 
+    /// Insert queued jobs in this order, all or nothing when inside a transaction. A backend
+    /// whose statements cost a round trip each sends them together (PostgreSQL: one statement
+    /// per chunk); the default inserts them one by one.
+    fn job_insert_many(&self, inserts: &[JobInsert<'_>]) -> Result<()> {
+        inserts
+            .iter()
+            .try_for_each(|insert| self.job_insert(insert))
+    }
+
     /// The job with this id.
     fn job_get(&self, id: &str) -> Result<Option<Job>>;
 

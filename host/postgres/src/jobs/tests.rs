@@ -636,3 +636,56 @@ fn the_claim_walks_the_partial_index_even_as_a_generic_plan_over_a_long_history(
     );
     assert!(claimed.contains("Index Scan using jobs_pkey"), "{plan}");
 }
+
+#[test]
+fn a_bulk_enqueue_keeps_batch_order_around_unique_jobs_and_leaves_the_claim_a_walk_of_its_index() {
+    let backend = backend();
+    let mut conn = backend.connection().unwrap();
+    let mut batch: Vec<NewJob> = (0..2_500)
+        .map(|n| NewJob {
+            id: Some(format!("J{n:05}")),
+            ..NewJob::new("h/a", json!({ "n": n }))
+        })
+        .collect();
+    batch[1_000].unique = true;
+    batch[1_000].source = "once".into();
+    let enqueued = store::enqueue_batch(&mut conn, &batch, 0).unwrap();
+    assert_eq!(enqueued.len(), 2_500);
+    assert!(enqueued.iter().all(|e| !e.existing));
+    let claimed = claim(&conn, "n", 2_500, 1);
+    let expected: Vec<String> = (0..2_500).map(|n| format!("J{n:05}")).collect();
+    assert_eq!(
+        claimed, expected,
+        "claimed in batch order, the unique job in its place"
+    );
+
+    let more: Vec<NewJob> = (0..2_000).map(|_| NewJob::new("h/a", json!({}))).collect();
+    store::enqueue_batch(&mut conn, &more, 0).unwrap();
+    let plan: Vec<String> = conn
+        .query(
+            "EXPLAIN SELECT id FROM jobs WHERE status = 'queued' AND run_at <= 1 \
+             AND handler = ANY(ARRAY['h/a']) ORDER BY priority DESC, run_at, seq LIMIT 32",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(
+        plan.iter()
+            .any(|line| line.contains("Index Scan using jobs_runnable"))
+            && !plan.iter().any(|line| line.contains("Sort")),
+        "after a bulk load the statistics know the rows: {plan:#?}"
+    );
+}
+
+#[test]
+fn a_bulk_enqueue_with_one_bad_job_stores_none() {
+    let backend = backend();
+    let mut conn = backend.connection().unwrap();
+    let mut batch: Vec<NewJob> = (0..10).map(|_| NewJob::new("h/a", json!({}))).collect();
+    batch[3].id = Some("TWICE".into());
+    batch[7].id = Some("TWICE".into());
+    assert!(store::enqueue_batch(&mut conn, &batch, 0).is_err());
+    assert!(claim(&conn, "n", 100, 1).is_empty(), "all or nothing");
+}
