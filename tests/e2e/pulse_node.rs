@@ -45,7 +45,7 @@ fn cancel_interrupts_a_spinning_guest_and_frees_its_worker() {
     let env = Env::with_plugins(&[&guests().probe]);
     let mut config = env.config();
     config.workers = 1;
-    let node = qntx::node::Node::start(config).unwrap();
+    let node = env.start_with(config).unwrap();
     let id = env.enqueue_job(&NewJob {
         timeout_ms: Some(120_000),
         ..NewJob::new("probe/spin", json!({}))
@@ -90,7 +90,7 @@ fn a_job_cancelled_while_it_waits_in_a_claimed_batch_never_starts() {
         ..NewJob::new("probe/sleep", json!({ "ms": 400 }))
     });
     let waiting = env.enqueue("probe/log", json!({ "lines": 1 }));
-    let node = qntx::node::Node::start(config).unwrap();
+    let node = env.start_with(config).unwrap();
     eventually("the slow job runs", || {
         (env.job(&slow).status == JobStatus::Running).then_some(())
     });
@@ -124,7 +124,7 @@ fn long_jobs_are_claimed_one_at_a_time_and_stay_queued_for_other_nodes() {
     let jobs: Vec<String> = (0..3)
         .map(|_| env.enqueue("probe/sleep", json!({ "ms": 300 })))
         .collect();
-    let node = qntx::node::Node::start(config).unwrap();
+    let node = env.start_with(config).unwrap();
     eventually("the first job runs", || {
         jobs.iter()
             .any(|id| env.job(id).status == JobStatus::Running)
@@ -168,13 +168,9 @@ fn pausing_a_running_job_interrupts_it_uncounted_and_resume_runs_it_again() {
     );
 
     // Make the second run short, then resume.
-    env.store()
-        .sql()
-        .execute(
-            "UPDATE jobs SET payload = '{\"ms\": 10}' WHERE id = ?1",
-            [&id],
-        )
-        .unwrap();
+    env.database().execute(&format!(
+        "UPDATE jobs SET payload = '{{\"ms\": 10}}' WHERE id = '{id}'"
+    ));
     let (code, _, stderr) = run(env.qntx().args(["job", "resume", &id]));
     assert_eq!(code, 0, "{stderr}");
     node.notify();
@@ -346,6 +342,7 @@ fn rate_and_concurrency_flags_are_checked() {
         env.enqueue("probe/ok", json!({ "i": i }));
     }
     let mut command = Command::new(env!("CARGO_BIN_EXE_qntx"));
+    env.database().apply(&mut command);
     command.arg("--data-dir").arg(env.data_dir()).args([
         "run",
         "--until-idle",
