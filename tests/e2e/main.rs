@@ -20,6 +20,7 @@ mod handlers;
 mod hostile;
 mod identity;
 mod loading;
+mod processes;
 mod pulse_cli;
 mod pulse_node;
 mod pulse_services;

@@ -2,13 +2,14 @@
 //! job, progress read while a job runs, a node killed with SIGKILL mid-queue, and two node
 //! processes on one database.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use qntx::pulse::{JobStatus, NewJob, PauseReason, store};
 use serde_json::json;
 
 use crate::fixtures::{Env, eventually, guests, run};
+use crate::processes::{NodeProcess, count};
 
 fn attestation_count(env: &Env) -> i64 {
     let count = qntx::storage::Attestations::attestation_count(&env.store()).unwrap();
@@ -180,53 +181,6 @@ fn pausing_a_running_job_interrupts_it_uncounted_and_resume_runs_it_again() {
     assert_eq!(job.claims, 2);
 }
 
-/// `qntx run` as a child process, its stderr collected on a thread (a full pipe would block
-/// it).
-struct NodeProcess {
-    child: Child,
-    stderr: std::thread::JoinHandle<String>,
-}
-
-fn spawn_node(env: &Env, args: &[&str]) -> NodeProcess {
-    let mut child = env
-        .qntx()
-        .arg("run")
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("qntx run starts");
-    let mut pipe = child.stderr.take().unwrap();
-    let stderr = std::thread::spawn(move || {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut pipe, &mut text).unwrap();
-        text
-    });
-    NodeProcess { child, stderr }
-}
-
-fn wait_exit(mut node: NodeProcess) -> String {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Some(status) = node.child.try_wait().unwrap() {
-            let stderr = node.stderr.join().unwrap();
-            assert!(status.success(), "qntx run failed: {status}\n{stderr}");
-            return stderr;
-        }
-        if Instant::now() > deadline {
-            node.child.kill().unwrap();
-            panic!("qntx run did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn count(env: &Env, status: JobStatus) -> usize {
-    store::list(&env.store(), Some(status), None, u32::MAX)
-        .unwrap()
-        .len()
-}
-
 #[test]
 fn a_node_killed_mid_queue_loses_no_job_and_completes_none_twice() {
     let env = Env::with_plugins(&[&guests().probe]);
@@ -253,15 +207,14 @@ fn a_node_killed_mid_queue_loses_no_job_and_completes_none_twice() {
         .map(|e| e.id)
         .collect();
 
-    let mut first = spawn_node(&env, &["--workers", "4", "--lease", "2s"]);
+    let first = NodeProcess::spawn(&env, &["--workers", "4", "--lease", "2s"]);
     eventually("some jobs completed while both sleepers run", || {
         let sleepers_running = ids[..2]
             .iter()
             .all(|id| env.job(id).status == JobStatus::Running);
         (sleepers_running && count(&env, JobStatus::Completed) >= 100).then_some(())
     });
-    first.child.kill().expect("SIGKILL");
-    first.child.wait().unwrap();
+    first.kill();
     let done_before = count(&env, JobStatus::Completed);
     assert!(done_before < 1002, "the node was killed mid-queue");
     assert!(
@@ -269,8 +222,8 @@ fn a_node_killed_mid_queue_loses_no_job_and_completes_none_twice() {
         "attempts were cut off"
     );
 
-    let second = spawn_node(&env, &["--workers", "4", "--lease", "2s", "--until-idle"]);
-    let stderr = wait_exit(second);
+    let second = NodeProcess::spawn(&env, &["--workers", "4", "--lease", "2s", "--until-idle"]);
+    let stderr = second.wait();
     assert!(
         stderr.contains("rescued jobs whose node stopped"),
         "{stderr}"
@@ -311,10 +264,10 @@ fn two_node_processes_on_one_database_never_run_a_job_twice() {
         .collect();
     store::enqueue_batch(&mut conn, &jobs, qntx::clock::now_ms()).unwrap();
     let nodes: Vec<NodeProcess> = (0..2)
-        .map(|_| spawn_node(&env, &["--workers", "2", "--until-idle"]))
+        .map(|_| NodeProcess::spawn(&env, &["--workers", "2", "--until-idle"]))
         .collect();
     for node in nodes {
-        wait_exit(node);
+        node.wait();
     }
     let all = store::list(&env.store(), None, None, u32::MAX).unwrap();
     assert_eq!(all.len(), 400);

@@ -19,6 +19,7 @@ mod authors;
 mod cache;
 #[path = "../cli.rs"]
 mod cli;
+mod cluster;
 #[path = "../cooperation.rs"]
 mod cooperation;
 #[path = "../database.rs"]
@@ -39,6 +40,7 @@ mod identity;
 #[path = "../loading.rs"]
 mod loading;
 mod nodes;
+#[path = "../processes.rs"]
 mod processes;
 #[path = "../pulse_cli.rs"]
 mod pulse_cli;

@@ -12,8 +12,9 @@ use qntx::ats::{self, NewAttestation};
 use qntx::pulse::{JobStatus, NewJob, PauseReason, store};
 use serde_json::{Value, json};
 
+use crate::cluster::{running_on, wait_drained};
 use crate::fixtures::{Env, eventually, guests, run};
-use crate::processes::{NodeProcess, count, running_on, wait_drained};
+use crate::processes::{NodeProcess, count};
 
 /// `qntx job enqueue --batch` of `lines` (JSON objects); the ids it printed.
 fn enqueue_batch(env: &Env, handler: &str, lines: impl Iterator<Item = Value>) -> Vec<String> {

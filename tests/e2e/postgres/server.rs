@@ -8,9 +8,10 @@ use std::time::Duration;
 use qntx::pulse::{JobStatus, NewJob, store};
 use serde_json::json;
 
+use crate::cluster::drained;
 use crate::database::DATABASE_VAR;
 use crate::fixtures::{Env, eventually, guests, run};
-use crate::processes::{NodeProcess, count, wait_drained};
+use crate::processes::{NodeProcess, count};
 
 const SECRET: &str = "hunter2-secret";
 
@@ -123,7 +124,9 @@ fn a_server_that_goes_away_mid_run_is_reported_and_waited_out_losing_nothing_com
     );
     server.resume().unwrap_or_else(|e| panic!("{e}"));
 
-    wait_drained(&env, &["probe/attest"], Duration::from_secs(300));
+    if let Err(why) = drained(&env, &["probe/attest"], Duration::from_secs(120)) {
+        panic!("{why}; the node's log:\n{}", node.kill());
+    }
     assert!(node.running(), "the node kept running");
     let stderr = node.stop();
     assert!(
