@@ -5,7 +5,8 @@ use std::process::{Child, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use qntx::pulse::{JobStatus, store};
+use qntx::pulse::{JobStatus, NewJob, store};
+use serde_json::json;
 
 use crate::fixtures::Env;
 
@@ -85,4 +86,24 @@ pub fn count(env: &Env, status: JobStatus) -> usize {
     store::list(&env.store(), Some(status), None, u32::MAX)
         .unwrap()
         .len()
+}
+
+/// `sleepers` jobs of 3 s first (priority 10; each attests `slept` as it completes), then
+/// `attests` jobs that each attest once: jobs surely running when a node dies, and one
+/// attestation per completed job.
+pub fn sleepers_then_attests(sleepers: usize, attests: usize) -> Vec<NewJob> {
+    let sleep = (0..sleepers).map(|i| NewJob {
+        priority: 10,
+        ..NewJob::new(
+            "probe/sleep",
+            json!({ "ms": 3000, "subject": format!("sleeper-{i}") }),
+        )
+    });
+    let attest = (0..attests).map(|i| {
+        NewJob::new(
+            "probe/attest",
+            json!({ "n": 1, "subject": format!("job-{i}") }),
+        )
+    });
+    sleep.chain(attest).collect()
 }

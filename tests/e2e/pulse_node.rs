@@ -9,7 +9,7 @@ use qntx::pulse::{JobStatus, NewJob, PauseReason, store};
 use serde_json::json;
 
 use crate::fixtures::{Env, eventually, guests, run};
-use crate::processes::{NodeProcess, count};
+use crate::processes::{NodeProcess, count, sleepers_then_attests};
 
 fn attestation_count(env: &Env) -> i64 {
     let count = qntx::storage::Attestations::attestation_count(&env.store()).unwrap();
@@ -186,21 +186,7 @@ fn a_node_killed_mid_queue_loses_no_job_and_completes_none_twice() {
     let env = Env::with_plugins(&[&guests().probe]);
     let mut conn = env.store();
     // Two slow jobs first, so that some attempts are surely running when the node dies.
-    let mut jobs: Vec<NewJob> = (0..2)
-        .map(|i| NewJob {
-            priority: 10,
-            ..NewJob::new(
-                "probe/sleep",
-                json!({ "ms": 3000, "subject": format!("sleeper-{i}") }),
-            )
-        })
-        .collect();
-    jobs.extend((0..1000).map(|i| {
-        NewJob::new(
-            "probe/attest",
-            json!({ "n": 1, "subject": format!("job-{i}") }),
-        )
-    }));
+    let jobs = sleepers_then_attests(2, 1000);
     let ids: Vec<String> = store::enqueue_batch(&mut conn, &jobs, qntx::clock::now_ms())
         .unwrap()
         .into_iter()

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::{running_on, wait_drained};
 use crate::fixtures::{Env, eventually, guests, run};
-use crate::processes::{NodeProcess, count};
+use crate::processes::{NodeProcess, count, sleepers_then_attests};
 
 /// `qntx job enqueue --batch` of `lines` (JSON objects); the ids it printed.
 fn enqueue_batch(env: &Env, handler: &str, lines: impl Iterator<Item = Value>) -> Vec<String> {
@@ -109,21 +109,7 @@ fn a_node_killed_mid_run_has_its_jobs_rescued_by_the_others_none_lost_or_run_twi
     );
     let mut conn = env.store();
     // Slow jobs first, so that the killed node surely has attempts under way.
-    let mut jobs: Vec<NewJob> = (0..6)
-        .map(|i| NewJob {
-            priority: 10,
-            ..NewJob::new(
-                "probe/sleep",
-                json!({ "ms": 3000, "subject": format!("sleeper-{i}") }),
-            )
-        })
-        .collect();
-    jobs.extend((0..1500).map(|i| {
-        NewJob::new(
-            "probe/attest",
-            json!({ "n": 1, "subject": format!("job-{i}") }),
-        )
-    }));
+    let jobs = sleepers_then_attests(6, 1500);
     let total = jobs.len();
     let sleepers: Vec<String> = store::enqueue_batch(&mut conn, &jobs, qntx::clock::now_ms())
         .unwrap()
