@@ -267,8 +267,9 @@ fn start_watching(
     started: Instant,
 ) -> (qntx::node::Node, Duration, Option<Duration>) {
     let config = env.config();
+    let backend = env.database().node_backend();
     let node = std::thread::spawn(move || {
-        let node = qntx::node::Node::start(config).expect("node starts");
+        let node = crate::database::start_node(config, backend).expect("node starts");
         (node, Instant::now())
     });
     let mut completed = None;

@@ -260,52 +260,6 @@ fn follow_prints_what_another_process_writes() {
 }
 
 #[test]
-fn the_benchmark_runs_at_a_tiny_size() {
-    let env = Env::with_plugins(&[]);
-    let dir = env.data_dir().join("bench");
-    let (code, out, stderr) = run(env
-        .qntx()
-        .args([
-            "bench",
-            "ats",
-            "--count",
-            "300",
-            "--single",
-            "50",
-            "--batch",
-            "100",
-            "--queries",
-            "5",
-            "--json",
-            "--dir",
-        ])
-        .arg(&dir));
-    assert_eq!(code, 0, "{stderr}");
-    let report: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(report["writes"]["single"]["count"], 50);
-    assert_eq!(report["writes"]["batched"]["count"], 250);
-    let shapes = report["queries"].as_array().unwrap();
-    assert_eq!(shapes.len(), 8);
-    assert!(
-        shapes
-            .iter()
-            .all(|s| s["runs"] == 5 && s["median_us"].as_f64().unwrap() > 0.0),
-        "{report}"
-    );
-    let newest = shapes
-        .iter()
-        .find(|s| s["shape"] == "newest 100, no filter")
-        .unwrap();
-    assert_eq!(newest["mean_rows"], 100.0);
-    let store = qntx::sqlite::SqliteBackend::open_in(&dir)
-        .unwrap()
-        .connection()
-        .unwrap();
-    let count = qntx::storage::Attestations::attestation_count(&store).unwrap();
-    assert_eq!(count, 300);
-}
-
-#[test]
 fn a_job_that_traps_after_attesting_leaves_nothing_and_its_retry_writes_once() {
     let env = Env::with_plugins(&[&guests().probe]);
     let node = env.start();

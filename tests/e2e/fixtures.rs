@@ -76,17 +76,25 @@ pub fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
-/// A temporary data directory with some plugins installed.
+pub use crate::database::Database;
+
+/// A temporary data directory with some plugins installed, and this target's database.
 pub struct Env {
     dir: TempDir,
+    database: Database,
 }
 
 impl Env {
     /// A data directory whose plugin directory holds copies of `plugins`.
     pub fn with_plugins(plugins: &[&Path]) -> Self {
-        let env = Self {
-            dir: tempfile::tempdir().expect("temp dir"),
-        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = Database::new(dir.path());
+        Self::on(dir, database, plugins)
+    }
+
+    /// The data directory `dir` with `plugins`, on `database`.
+    pub fn on(dir: TempDir, database: Database, plugins: &[&Path]) -> Self {
+        let env = Self { dir, database };
         std::fs::create_dir_all(env.plugin_dir()).expect("plugin dir");
         for plugin in plugins {
             env.install(
@@ -125,9 +133,19 @@ impl Env {
         config
     }
 
+    /// The database of this environment.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
     /// Start a node on this data directory.
     pub fn start(&self) -> Node {
-        Node::start(self.config()).expect("node starts")
+        self.start_with(self.config()).expect("node starts")
+    }
+
+    /// Start a node with `config` on this environment's database.
+    pub fn start_with(&self, config: NodeConfig) -> Result<Node, qntx::node::Error> {
+        self.database.start(config)
     }
 
     /// Write the manifest of the plugin file `<stem>.wasm`.
@@ -168,11 +186,9 @@ impl Env {
         reasons
     }
 
-    /// A connection to the node's store through the storage seam.
-    pub fn store(&self) -> qntx::sqlite::SqliteConnection {
-        qntx::sqlite::SqliteBackend::open_in(self.data_dir())
-            .and_then(|backend| backend.connection())
-            .expect("database opens")
+    /// A connection to the node's store through the storage seam, of this target's backend.
+    pub fn store(&self) -> crate::Connection {
+        self.database.connect()
     }
 
     /// Enqueue a job with default settings.
@@ -187,18 +203,24 @@ impl Env {
     }
 
     pub fn job(&self, id: &str) -> Job {
-        store::get(&self.store(), id).expect("job exists")
+        job_on(&self.store(), id)
     }
 
-    /// `qntx --data-dir <this>` ready for arguments.
+    /// `qntx --data-dir <this>` ready for arguments, on this environment's database.
     pub fn qntx(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_qntx"));
         command.arg("--data-dir").arg(self.data_dir());
         command
             .env_remove("QNTX_DATA_DIR")
             .env_remove("QNTX_PLUGINS");
+        self.database.apply(&mut command);
         command
     }
+}
+
+/// The job `id` as `conn` reads it.
+fn job_on(conn: &crate::Connection, id: &str) -> Job {
+    store::get(conn, id).expect("job exists")
 }
 
 /// Run a command; return its exit code, stdout and stderr.
@@ -225,8 +247,9 @@ impl Env {
     /// Wait until the job reaches a final status (at most 60 s) and return it.
     pub fn wait_final(&self, id: &str) -> Job {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let conn = self.store();
         loop {
-            let job = self.job(id);
+            let job = job_on(&conn, id);
             if job.status.is_final() {
                 return job;
             }

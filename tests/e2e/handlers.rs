@@ -113,7 +113,7 @@ fn a_rust_handler_is_created_run_replaced_live_rolled_back_and_removed() {
     // a node is every worker but one.
     let mut config = env.config();
     config.workers = 3;
-    let node = Node::start(config).expect("node starts");
+    let node = env.start_with(config).expect("node starts");
     wait_served(&node, "word-freq", Some(&first));
     let (code, stdout, stderr) = run(env
         .qntx()

@@ -80,7 +80,7 @@ fn cancel_frees_the_worker_of_a_sleeping_guest_at_once() {
     let env = hostile_env(None);
     let mut config = env.config();
     config.workers = 1;
-    let node = qntx::node::Node::start(config).unwrap();
+    let node = env.start_with(config).unwrap();
     let id = env.enqueue("hostile/sleep", json!({ "ms": 60_000 }));
     node.notify();
     eventually("the sleep job runs", || {
@@ -196,7 +196,7 @@ fn eight_memories_of_60_mib_are_refused_under_a_64_mib_limit() {
     for pooling in [true, false] {
         let mut config = env.config();
         config.runtime.pooling = pooling;
-        let node = qntx::node::Node::start(config).unwrap();
+        let node = env.start_with(config).unwrap();
         assert_eq!(node.refused().len(), 1, "pooling {pooling}");
         assert_eq!(node.registry().names()[0], "probe/alloc", "the others load");
         let refusal = qntx::error_chain(&node.refused()[0]);
@@ -227,7 +227,7 @@ fn a_component_within_the_limit_in_all_its_memories_loads_and_runs() {
     let mut config = env.config();
     config.runtime.pooling = false;
     config.runtime.limits.memory_bytes = 600 << 20;
-    let node = qntx::node::Node::start(config).unwrap();
+    let node = env.start_with(config).unwrap();
     let refused: Vec<String> = node
         .refused()
         .iter()

@@ -2,13 +2,14 @@
 //! job, progress read while a job runs, a node killed with SIGKILL mid-queue, and two node
 //! processes on one database.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use qntx::pulse::{JobStatus, NewJob, PauseReason, store};
 use serde_json::json;
 
 use crate::fixtures::{Env, eventually, guests, run};
+use crate::processes::{NodeProcess, count, sleepers_then_attests};
 
 fn attestation_count(env: &Env) -> i64 {
     let count = qntx::storage::Attestations::attestation_count(&env.store()).unwrap();
@@ -45,7 +46,7 @@ fn cancel_interrupts_a_spinning_guest_and_frees_its_worker() {
     let env = Env::with_plugins(&[&guests().probe]);
     let mut config = env.config();
     config.workers = 1;
-    let node = qntx::node::Node::start(config).unwrap();
+    let node = env.start_with(config).unwrap();
     let id = env.enqueue_job(&NewJob {
         timeout_ms: Some(120_000),
         ..NewJob::new("probe/spin", json!({}))
@@ -90,7 +91,7 @@ fn a_job_cancelled_while_it_waits_in_a_claimed_batch_never_starts() {
         ..NewJob::new("probe/sleep", json!({ "ms": 400 }))
     });
     let waiting = env.enqueue("probe/log", json!({ "lines": 1 }));
-    let node = qntx::node::Node::start(config).unwrap();
+    let node = env.start_with(config).unwrap();
     eventually("the slow job runs", || {
         (env.job(&slow).status == JobStatus::Running).then_some(())
     });
@@ -124,7 +125,7 @@ fn long_jobs_are_claimed_one_at_a_time_and_stay_queued_for_other_nodes() {
     let jobs: Vec<String> = (0..3)
         .map(|_| env.enqueue("probe/sleep", json!({ "ms": 300 })))
         .collect();
-    let node = qntx::node::Node::start(config).unwrap();
+    let node = env.start_with(config).unwrap();
     eventually("the first job runs", || {
         jobs.iter()
             .any(|id| env.job(id).status == JobStatus::Running)
@@ -168,13 +169,9 @@ fn pausing_a_running_job_interrupts_it_uncounted_and_resume_runs_it_again() {
     );
 
     // Make the second run short, then resume.
-    env.store()
-        .sql()
-        .execute(
-            "UPDATE jobs SET payload = '{\"ms\": 10}' WHERE id = ?1",
-            [&id],
-        )
-        .unwrap();
+    env.database().execute(&format!(
+        "UPDATE jobs SET payload = '{{\"ms\": 10}}' WHERE id = '{id}'"
+    ));
     let (code, _, stderr) = run(env.qntx().args(["job", "resume", &id]));
     assert_eq!(code, 0, "{stderr}");
     node.notify();
@@ -184,88 +181,26 @@ fn pausing_a_running_job_interrupts_it_uncounted_and_resume_runs_it_again() {
     assert_eq!(job.claims, 2);
 }
 
-/// `qntx run` as a child process, its stderr collected on a thread (a full pipe would block
-/// it).
-struct NodeProcess {
-    child: Child,
-    stderr: std::thread::JoinHandle<String>,
-}
-
-fn spawn_node(env: &Env, args: &[&str]) -> NodeProcess {
-    let mut child = env
-        .qntx()
-        .arg("run")
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("qntx run starts");
-    let mut pipe = child.stderr.take().unwrap();
-    let stderr = std::thread::spawn(move || {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut pipe, &mut text).unwrap();
-        text
-    });
-    NodeProcess { child, stderr }
-}
-
-fn wait_exit(mut node: NodeProcess) -> String {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Some(status) = node.child.try_wait().unwrap() {
-            let stderr = node.stderr.join().unwrap();
-            assert!(status.success(), "qntx run failed: {status}\n{stderr}");
-            return stderr;
-        }
-        if Instant::now() > deadline {
-            node.child.kill().unwrap();
-            panic!("qntx run did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn count(env: &Env, status: JobStatus) -> usize {
-    store::list(&env.store(), Some(status), None, u32::MAX)
-        .unwrap()
-        .len()
-}
-
 #[test]
 fn a_node_killed_mid_queue_loses_no_job_and_completes_none_twice() {
     let env = Env::with_plugins(&[&guests().probe]);
     let mut conn = env.store();
     // Two slow jobs first, so that some attempts are surely running when the node dies.
-    let mut jobs: Vec<NewJob> = (0..2)
-        .map(|i| NewJob {
-            priority: 10,
-            ..NewJob::new(
-                "probe/sleep",
-                json!({ "ms": 3000, "subject": format!("sleeper-{i}") }),
-            )
-        })
-        .collect();
-    jobs.extend((0..1000).map(|i| {
-        NewJob::new(
-            "probe/attest",
-            json!({ "n": 1, "subject": format!("job-{i}") }),
-        )
-    }));
+    let jobs = sleepers_then_attests(2, 1000);
     let ids: Vec<String> = store::enqueue_batch(&mut conn, &jobs, qntx::clock::now_ms())
         .unwrap()
         .into_iter()
         .map(|e| e.id)
         .collect();
 
-    let mut first = spawn_node(&env, &["--workers", "4", "--lease", "2s"]);
+    let first = NodeProcess::spawn(&env, &["--workers", "4", "--lease", "2s"]);
     eventually("some jobs completed while both sleepers run", || {
         let sleepers_running = ids[..2]
             .iter()
             .all(|id| env.job(id).status == JobStatus::Running);
         (sleepers_running && count(&env, JobStatus::Completed) >= 100).then_some(())
     });
-    first.child.kill().expect("SIGKILL");
-    first.child.wait().unwrap();
+    first.kill();
     let done_before = count(&env, JobStatus::Completed);
     assert!(done_before < 1002, "the node was killed mid-queue");
     assert!(
@@ -273,8 +208,8 @@ fn a_node_killed_mid_queue_loses_no_job_and_completes_none_twice() {
         "attempts were cut off"
     );
 
-    let second = spawn_node(&env, &["--workers", "4", "--lease", "2s", "--until-idle"]);
-    let stderr = wait_exit(second);
+    let second = NodeProcess::spawn(&env, &["--workers", "4", "--lease", "2s", "--until-idle"]);
+    let stderr = second.wait();
     assert!(
         stderr.contains("rescued jobs whose node stopped"),
         "{stderr}"
@@ -315,10 +250,10 @@ fn two_node_processes_on_one_database_never_run_a_job_twice() {
         .collect();
     store::enqueue_batch(&mut conn, &jobs, qntx::clock::now_ms()).unwrap();
     let nodes: Vec<NodeProcess> = (0..2)
-        .map(|_| spawn_node(&env, &["--workers", "2", "--until-idle"]))
+        .map(|_| NodeProcess::spawn(&env, &["--workers", "2", "--until-idle"]))
         .collect();
     for node in nodes {
-        wait_exit(node);
+        node.wait();
     }
     let all = store::list(&env.store(), None, None, u32::MAX).unwrap();
     assert_eq!(all.len(), 400);
@@ -346,6 +281,7 @@ fn rate_and_concurrency_flags_are_checked() {
         env.enqueue("probe/ok", json!({ "i": i }));
     }
     let mut command = Command::new(env!("CARGO_BIN_EXE_qntx"));
+    env.database().apply(&mut command);
     command.arg("--data-dir").arg(env.data_dir()).args([
         "run",
         "--until-idle",

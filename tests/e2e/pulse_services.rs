@@ -15,9 +15,10 @@ use qntx::pulse::{
     RescuerConfig, RunningJob, Service, StoreUpkeep, UpkeepConfig, Wakeup, Worker, WorkerConfig,
     nodes,
 };
-use qntx::sqlite::SqliteBackend;
 use qntx::storage::{Backend, Pool};
 use serde_json::json;
+
+use crate::fixtures::Database;
 
 const START: i64 = 1_700_000_000_000;
 const LEASE: Duration = Duration::from_secs(30);
@@ -46,7 +47,7 @@ impl JobHandler for WaitForInterrupt {
 /// A database file, a clock moved by hand, and a registry serving [`HANDLER`].
 struct Setup {
     _dir: tempfile::TempDir,
-    backend: Arc<SqliteBackend>,
+    backend: Arc<dyn Backend>,
     clock: Arc<ManualClock>,
     registry: Arc<Registry>,
     in_flight: Arc<InFlight>,
@@ -55,7 +56,7 @@ struct Setup {
 
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let backend = Arc::new(SqliteBackend::open_in(dir.path()).unwrap());
+    let backend = Database::new(dir.path()).open();
     let registry = Arc::new(Registry::new());
     registry.register(Registered {
         handler: HANDLER.into(),

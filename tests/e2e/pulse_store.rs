@@ -11,29 +11,31 @@ use qntx::pulse::{
     BudgetResumer, Error, HandlerLimits, Job, JobStatus, NewJob, PauseReason, Period, Progress,
     Pruner, PrunerConfig, Rescuer, RescuerConfig, ResumerConfig, nodes,
 };
-use qntx::sqlite::{SqliteBackend, SqliteConnection as Connection};
 use serde_json::json;
 use tempfile::TempDir;
+
+use crate::Connection;
+use crate::database::{Database, TestConnection};
 
 const START: i64 = 1_700_000_000_000;
 const LEASE_MS: i64 = 30_000;
 const OWNER: &str = "node-a";
 
-/// A database file and a clock that moves only when told.
+/// A database and a clock that moves only when told.
 struct Setup {
-    dir: TempDir,
+    _dir: TempDir,
+    database: Database,
     clock: Arc<ManualClock>,
 }
 
 fn setup() -> (Setup, Connection) {
     let dir = tempfile::tempdir().unwrap();
-    let conn = SqliteBackend::open_in(dir.path())
-        .unwrap()
-        .connection()
-        .unwrap();
+    let database = Database::new(dir.path());
+    let conn = Connection::open(&database);
     (
         Setup {
-            dir,
+            _dir: dir,
+            database,
             clock: Arc::new(ManualClock::new(START)),
         },
         conn,
@@ -50,12 +52,9 @@ impl Setup {
     }
 
     /// A connection of its own, as another process's would be (its own backend: writers
-    /// meet only on SQLite's lock).
+    /// meet only in the database).
     fn conn(&self) -> Connection {
-        SqliteBackend::open_in(self.dir.path())
-            .unwrap()
-            .connection()
-            .unwrap()
+        Connection::open(&self.database)
     }
 
     fn enqueue(&self, conn: &Connection, job: NewJob) -> String {

@@ -25,7 +25,7 @@ fn hostile_env(tree: TreeLimits) -> (Env, Node) {
     let env = Env::with_plugins(&[&guests().probe, &guests().swarm]);
     let mut config = env.config();
     config.worker.tree = tree;
-    let node = Node::start(config).expect("node starts");
+    let node = env.start_with(config).expect("node starts");
     (env, node)
 }
 

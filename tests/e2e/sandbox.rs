@@ -186,7 +186,7 @@ fn fuel_stops_a_loop_on_a_node_that_meters_it() {
     env.manifest(PROBE, "name = \"probe\"\n[limits]\nfuel = 5_000_000\n");
     let mut config = env.config();
     config.runtime.fuel = true;
-    let node = qntx::node::Node::start(config).unwrap();
+    let node = env.start_with(config).unwrap();
     let job = env.run_then_good(&node, NewJob::new("probe/spin", json!({})));
     assert_eq!(
         failed_with(&job),
@@ -224,7 +224,7 @@ fn a_plugin_runs_at_most_its_concurrency_limit_of_jobs_at_once() {
     env.manifest(PROBE, "name = \"probe\"\n[limits]\nconcurrency = 1\n");
     let mut config = env.config();
     config.workers = 3;
-    let node = qntx::node::Node::start(config).unwrap();
+    let node = env.start_with(config).unwrap();
     let ids: Vec<String> = (0..4)
         .map(|_| env.enqueue("probe/busy", json!({ "ms": 100 })))
         .collect();

@@ -80,13 +80,11 @@ fn times_an_older_node_stored_out_of_range_are_shown_without_a_panic() {
             .args(["job", "enqueue", "x/y", "--allow-unregistered"]));
     assert_eq!(code, 0, "{stderr}");
     let id = id.trim();
-    env.store()
-        .sql()
-        .execute(
-            "UPDATE jobs SET run_at = ?1, created_at = ?2 WHERE id = ?3",
-            (i64::MAX, i64::MIN, id),
-        )
-        .unwrap();
+    env.database().execute(&format!(
+        "UPDATE jobs SET run_at = {}, created_at = {} WHERE id = '{id}'",
+        i64::MAX,
+        i64::MIN
+    ));
     let (code, shown, stderr) = run(env.qntx().args(["job", "show", id]));
     assert_eq!(code, 0, "{stderr}");
     assert!(

@@ -10,33 +10,35 @@ use qntx::pulse::triggers::{
     ScheduleSpec, Scheduler, WatcherFilter, WatcherSpec, Watchers, store, sync_plugin,
 };
 use qntx::pulse::{JobStatus, store as jobs};
-use qntx::sqlite::{SqliteBackend, SqliteConnection};
 use serde_json::{Value, json};
 use tempfile::TempDir;
+
+use crate::Connection;
+use crate::database::{Database, TestConnection};
 
 const START: i64 = 1_800_000_000_000;
 
 struct Setup {
-    dir: TempDir,
+    _dir: TempDir,
+    database: Database,
     clock: Arc<ManualClock>,
 }
 
 impl Setup {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        SqliteBackend::open_in(dir.path()).unwrap();
+        let database = Database::new(dir.path());
+        Connection::open(&database);
         Self {
-            dir,
+            _dir: dir,
+            database,
             clock: Arc::new(ManualClock::new(START)),
         }
     }
 
     /// A connection through the storage seam.
-    fn store(&self) -> SqliteConnection {
-        SqliteBackend::open_in(self.dir.path())
-            .unwrap()
-            .connection()
-            .unwrap()
+    fn store(&self) -> Connection {
+        Connection::open(&self.database)
     }
 
     fn scheduler(&self) -> Scheduler {
