@@ -85,6 +85,7 @@ impl NodeConfig {
         Self {
             runtime: RuntimeConfig {
                 cache_dir: Some(cache_dir(&data_dir)),
+                data_dir: Some(data_dir.clone()),
                 ..RuntimeConfig::default()
             },
             data_dir,

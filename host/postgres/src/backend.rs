@@ -116,7 +116,7 @@ impl PostgresBackend {
                 source,
             })?;
         Ok(PostgresConnection {
-            client,
+            client: RefCell::new(client),
             statements: RefCell::default(),
             planned: RefCell::default(),
             depth: Cell::new(0),
@@ -147,7 +147,8 @@ impl storage::Backend for PostgresBackend {
 
 /// One client of the server; its [`Store`] methods are implemented in this module's siblings.
 pub struct PostgresConnection {
-    client: tokio_postgres::Client,
+    /// The server's client, replaced when the server closed it (see [`Self::client`]).
+    client: RefCell<tokio_postgres::Client>,
     /// Prepared statements, by their SQL.
     statements: RefCell<HashMap<&'static str, Statement>>,
     /// Prepared statements built at run time (query plans), by their SQL; at most
@@ -184,8 +185,9 @@ pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 impl PostgresConnection {
     /// The rows `sql` returns (prepared once per connection).
     pub(crate) fn query(&self, sql: &'static str, params: Params<'_>) -> storage::Result<Vec<Row>> {
-        let statement = self.prepare(sql)?;
-        self.checked(wait(self.client.query(&statement, params)).or_storage())
+        let client = self.client()?;
+        let statement = self.prepare(&client, sql)?;
+        self.checked(wait(client.query(&statement, params)).or_storage())
     }
 
     /// The one row `sql` returns, if any.
@@ -194,30 +196,34 @@ impl PostgresConnection {
         sql: &'static str,
         params: Params<'_>,
     ) -> storage::Result<Option<Row>> {
-        let statement = self.prepare(sql)?;
-        self.checked(wait(self.client.query_opt(&statement, params)).or_storage())
+        let client = self.client()?;
+        let statement = self.prepare(&client, sql)?;
+        self.checked(wait(client.query_opt(&statement, params)).or_storage())
     }
 
     /// The one row `sql` returns.
     pub(crate) fn query_one(&self, sql: &'static str, params: Params<'_>) -> storage::Result<Row> {
-        let statement = self.prepare(sql)?;
-        self.checked(wait(self.client.query_one(&statement, params)).or_storage())
+        let client = self.client()?;
+        let statement = self.prepare(&client, sql)?;
+        self.checked(wait(client.query_one(&statement, params)).or_storage())
     }
 
     /// Run `sql`; how many rows it changed.
     pub(crate) fn execute(&self, sql: &'static str, params: Params<'_>) -> storage::Result<u64> {
-        let statement = self.prepare(sql)?;
-        self.checked(wait(self.client.execute(&statement, params)).or_storage())
+        let client = self.client()?;
+        let statement = self.prepare(&client, sql)?;
+        self.checked(wait(client.execute(&statement, params)).or_storage())
     }
 
     /// The rows of `sql`, a statement built at run time (a query's plan): prepared once per
     /// connection while it is among the [`PLANNED_KEPT`] kept.
     pub(crate) fn query_planned(&self, sql: &str, params: Params<'_>) -> storage::Result<Vec<Row>> {
+        let client = self.client()?;
         let cached = self.planned.borrow().get(sql).cloned();
         let statement = match cached {
             Some(statement) => statement,
             None => {
-                let statement = self.checked(wait(self.client.prepare(sql)).or_storage())?;
+                let statement = self.checked(wait(client.prepare(sql)).or_storage())?;
                 let mut planned = self.planned.borrow_mut();
                 if planned.len() >= PLANNED_KEPT {
                     planned.clear();
@@ -226,12 +232,43 @@ impl PostgresConnection {
                 statement
             }
         };
-        self.checked(wait(self.client.query(&statement, params)).or_storage())
+        self.checked(wait(client.query(&statement, params)).or_storage())
     }
 
     /// Run statements without parameters (the simple protocol, one round trip).
     pub(crate) fn batch(&self, sql: &str) -> storage::Result<()> {
-        self.checked(wait(self.client.batch_execute(sql)).or_storage())
+        let client = self.client()?;
+        self.checked(wait(client.batch_execute(sql)).or_storage())
+    }
+
+    /// The client, connected again first when the server closed it (it restarted, or an
+    /// administrator ended the session) outside a transaction: a node outlives its server's
+    /// restarts. Inside a transaction the loss is an error: the server rolled it back.
+    fn client(&self) -> storage::Result<std::cell::Ref<'_, tokio_postgres::Client>> {
+        if self.client.borrow().is_closed() {
+            if self.depth.get() > 0 {
+                return self.checked(Err(storage::Error::Backend(
+                    "the connection to the server was lost in a transaction; the server rolled \
+                     it back"
+                        .into(),
+                )));
+            }
+            let client = self
+                .shared
+                .driver
+                .connect(&self.shared.config)
+                .map_err(|source| {
+                    storage::Error::Backend(Box::new(Error::Connect {
+                        target: self.shared.target.clone(),
+                        source,
+                    }))
+                })?;
+            *self.client.borrow_mut() = client;
+            self.statements.borrow_mut().clear();
+            self.planned.borrow_mut().clear();
+            tracing::info!(target = %self.shared.target, "connected to the server again");
+        }
+        Ok(self.client.borrow())
     }
 
     /// `result`, remembering a failure directly inside a transaction (see `aborted`).
@@ -287,11 +324,15 @@ impl PostgresConnection {
         }
     }
 
-    fn prepare(&self, sql: &'static str) -> storage::Result<Statement> {
+    fn prepare(
+        &self,
+        client: &tokio_postgres::Client,
+        sql: &'static str,
+    ) -> storage::Result<Statement> {
         if let Some(statement) = self.statements.borrow().get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.checked(wait(self.client.prepare(sql)).or_storage())?;
+        let statement = self.checked(wait(client.prepare(sql)).or_storage())?;
         self.statements.borrow_mut().insert(sql, statement.clone());
         Ok(statement)
     }
@@ -319,7 +360,7 @@ impl PostgresConnection {
         };
         self.depth.set(0);
         let committed = self.batch(sql);
-        if committed.is_err() && !self.client.is_closed() {
+        if committed.is_err() && !self.client.borrow().is_closed() {
             let _ = self.batch("ROLLBACK");
         }
         committed
@@ -328,7 +369,7 @@ impl PostgresConnection {
     fn rollback(&self) {
         self.depth.set(0);
         self.notify.set(false);
-        if self.client.is_closed() {
+        if self.client.borrow().is_closed() {
             return;
         }
         if let Err(error) = self.batch("ROLLBACK") {

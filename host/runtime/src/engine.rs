@@ -38,6 +38,9 @@ pub struct RuntimeConfig {
     pub fuel: bool,
     /// Where compiled components are cached; `None` compiles every component at every load.
     pub cache_dir: Option<PathBuf>,
+    /// The node's data directory (its `qntx.toml`, its compile cache, on SQLite its
+    /// database), which no writable grant may reach, whatever the backend.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for RuntimeConfig {
@@ -51,6 +54,7 @@ impl Default for RuntimeConfig {
             epoch_tick: Duration::from_millis(10),
             fuel: false,
             cache_dir: None,
+            data_dir: None,
         }
     }
 }

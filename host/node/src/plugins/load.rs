@@ -185,15 +185,21 @@ pub fn load_bytes(
     load_component(runtime, path, bytes, None, conn, &|_| {})
 }
 
-/// The node's own directories, which no writable grant may reach: the database's directory,
-/// the compile cache, and the directory the plugin was loaded from.
+/// The node's own directories, which no writable grant may reach: the data directory and the
+/// database's (on SQLite), the compile cache, and the directory the plugin was loaded from.
 fn node_dirs(runtime: &Runtime, plugin_dir: &Path, conn: &Pool) -> Vec<NodeDir> {
+    let config = runtime.config();
+    let database = conn
+        .backend()
+        .local_dir()
+        .filter(|dir| config.data_dir.as_deref() != Some(dir.as_path()));
     [
-        conn.backend()
-            .local_dir()
-            .and_then(|dir| NodeDir::at("data directory", &dir, false)),
-        runtime
-            .config()
+        config
+            .data_dir
+            .as_deref()
+            .and_then(|dir| NodeDir::at("data directory", dir, false)),
+        database.and_then(|dir| NodeDir::at("database directory", &dir, false)),
+        config
             .cache_dir
             .as_deref()
             .and_then(|dir| NodeDir::at("compile cache", dir, true)),

@@ -194,3 +194,31 @@ fn a_database_of_a_newer_schema_is_refused_and_left_alone() {
     assert!(matches!(error, Error::TooNew { found: 999, .. }), "{error}");
     assert_eq!(super::super::migrations::current(&conn).unwrap(), 999);
 }
+
+#[test]
+fn a_connection_outlives_a_restart_of_its_server_and_a_transaction_cut_by_it_fails() {
+    let server = qntx_pgtest::Server::start().unwrap();
+    let backend = PostgresBackend::open(&server.database(), Options::default()).unwrap();
+    let conn = with_table(&backend);
+    conn.execute("INSERT INTO t VALUES (1)", &[]).unwrap();
+    conn.begin("BEGIN").unwrap();
+    conn.execute("INSERT INTO t VALUES (2)", &[]).unwrap();
+    server.stop();
+    server.resume().unwrap();
+    assert!(conn.execute("INSERT INTO t VALUES (3)", &[]).is_err());
+    let error = conn.commit().unwrap_err();
+    assert!(error.to_string().contains("rolled it back"), "{error}");
+    assert_eq!(
+        count(&conn),
+        1,
+        "the committed row is there, the cut transaction's is not"
+    );
+    server.stop();
+    assert!(
+        conn.execute("INSERT INTO t VALUES (4)", &[]).is_err(),
+        "no server: an error"
+    );
+    server.resume().unwrap();
+    conn.execute("INSERT INTO t VALUES (5)", &[]).unwrap();
+    assert_eq!(count(&conn), 2);
+}
