@@ -101,11 +101,13 @@ fn three_nodes_complete_twenty_thousand_jobs_each_once_and_all_take_a_fair_share
 #[test]
 fn a_node_killed_mid_run_has_its_jobs_rescued_by_the_others_none_lost_or_run_twice() {
     let env = Env::with_plugins(&[&guests().probe]);
+    // A lease long enough that the live nodes renew theirs however loaded the machine (a
+    // lapsed live lease is a rescue too, and would count twice), short enough to wait out.
     let (mut nodes, ids) = start_nodes(
         &env,
         3,
         "probe/attest",
-        &["--workers", "2", "--lease", "2s"],
+        &["--workers", "2", "--lease", "5s"],
     );
     let mut conn = env.store();
     // Slow jobs first, so that the killed node surely has attempts under way.
