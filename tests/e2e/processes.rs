@@ -88,15 +88,15 @@ pub fn count(env: &Env, status: JobStatus) -> usize {
         .len()
 }
 
-/// `sleepers` jobs of 3 s first (priority 10; each attests `slept` as it completes), then
+/// `sleepers` jobs of `sleep_ms` first (priority 10; each attests `slept` as it completes), then
 /// `attests` jobs that each attest once: jobs surely running when a node dies, and one
 /// attestation per completed job.
-pub fn sleepers_then_attests(sleepers: usize, attests: usize) -> Vec<NewJob> {
+pub fn sleepers_then_attests(sleepers: usize, sleep_ms: u64, attests: usize) -> Vec<NewJob> {
     let sleep = (0..sleepers).map(|i| NewJob {
         priority: 10,
         ..NewJob::new(
             "probe/sleep",
-            json!({ "ms": 3000, "subject": format!("sleeper-{i}") }),
+            json!({ "ms": sleep_ms, "subject": format!("sleeper-{i}") }),
         )
     });
     let attest = (0..attests).map(|i| {

@@ -185,8 +185,10 @@ fn pausing_a_running_job_interrupts_it_uncounted_and_resume_runs_it_again() {
 fn a_node_killed_mid_queue_loses_no_job_and_completes_none_twice() {
     let env = Env::with_plugins(&[&guests().probe]);
     let mut conn = env.store();
-    // Two slow jobs first, so that some attempts are surely running when the node dies.
-    let jobs = sleepers_then_attests(2, 1000);
+    // Two slow jobs first, so that some attempts are surely running when the node dies: long
+    // enough that a node slow to start (PostgreSQL, a loaded machine) completes 100 others
+    // while they run.
+    let jobs = sleepers_then_attests(2, 8_000, 1000);
     let ids: Vec<String> = store::enqueue_batch(&mut conn, &jobs, qntx::clock::now_ms())
         .unwrap()
         .into_iter()

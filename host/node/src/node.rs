@@ -416,8 +416,10 @@ impl Node {
                 jobs = self.in_flight.len(),
                 "grace period over: returning running jobs to the queue"
             );
-            self.in_flight.interrupt_all(Interruption::Shutdown);
         }
+        // Also the jobs of a batch that a worker starts after this: it may have claimed them
+        // before it saw the node stop.
+        self.in_flight.interrupt_all(Interruption::Shutdown);
         for thread in self.threads.drain(..) {
             let _joined = thread.join();
         }

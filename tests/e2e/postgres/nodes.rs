@@ -111,7 +111,7 @@ fn a_node_killed_mid_run_has_its_jobs_rescued_by_the_others_none_lost_or_run_twi
     );
     let mut conn = env.store();
     // Slow jobs first, so that the killed node surely has attempts under way.
-    let jobs = sleepers_then_attests(6, 1500);
+    let jobs = sleepers_then_attests(6, 3_000, 1500);
     let total = jobs.len();
     let sleepers: Vec<String> = store::enqueue_batch(&mut conn, &jobs, qntx::clock::now_ms())
         .unwrap()

@@ -41,6 +41,9 @@ pub struct InFlight {
     /// Held from counting the plugins' room to sharing the claimed batch, so that no other
     /// worker's claim counts the room in between and takes jobs the shares cannot start.
     pub(super) claiming: Mutex<()>,
+    /// Set by [`Self::interrupt_all`]: a job started afterwards (claimed in a batch, started by
+    /// a worker that had not yet seen the node stop) is interrupted as it starts.
+    interrupting: Mutex<Option<Interruption>>,
 }
 
 impl InFlight {
@@ -115,9 +118,11 @@ impl InFlight {
         }
     }
 
-    /// Interrupt every running job.
+    /// Interrupt every running job, and every job started from now on.
     pub fn interrupt_all(&self, why: Interruption) {
-        for held in self.lock().values() {
+        let jobs = self.lock();
+        *self.interrupting.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+        for held in jobs.values() {
             held.interrupt.raise(why);
         }
     }
@@ -174,6 +179,9 @@ impl InFlight {
         };
         let job = claimed.remove(index)?;
         let interrupt = Arc::new(Interrupt::default());
+        if let Some(why) = *self.interrupting.lock().unwrap_or_else(|e| e.into_inner()) {
+            interrupt.raise(why);
+        }
         let held = Held {
             claim: job.claims,
             interrupt: interrupt.clone(),
@@ -326,5 +334,51 @@ mod tests {
             in_flight.record_run("h", Duration::from_secs(1));
         }
         assert_eq!(in_flight.jobs_within(horizon, 32), 1);
+    }
+
+    #[test]
+    fn a_job_started_after_the_node_interrupted_all_is_interrupted_as_it_starts() {
+        let in_flight = InFlight::default();
+        let job = |id: &str| crate::pulse::Job {
+            id: id.into(),
+            handler: "h/a".into(),
+            payload: serde_json::Value::Null,
+            source: String::new(),
+            status: crate::pulse::JobStatus::Running,
+            pause_reason: None,
+            priority: 0,
+            attempt: 1,
+            claims: 1,
+            max_attempts: 3,
+            run_at: 0,
+            timeout_ms: None,
+            progress: crate::pulse::Progress::default(),
+            cost_estimate: 0.0,
+            cost_actual: 0.0,
+            result: None,
+            error: None,
+            error_details: None,
+            parent_job_id: None,
+            plugin_version: String::new(),
+            created_at: 0,
+            started_at: Some(0),
+            completed_at: None,
+            updated_at: 0,
+            root_job_id: None,
+            depth: 0,
+            nodes: Vec::new(),
+        };
+        in_flight.claimed().push_back(job("running"));
+        let (_, running) = in_flight.start_claimed(None).unwrap();
+        in_flight.claimed().push_back(job("late"));
+        assert_eq!(running.get(), None);
+        in_flight.interrupt_all(Interruption::Shutdown);
+        assert_eq!(running.get(), Some(Interruption::Shutdown));
+        let (_, late) = in_flight.start_claimed(None).unwrap();
+        assert_eq!(
+            late.get(),
+            Some(Interruption::Shutdown),
+            "claimed before the stop, started after it: stopped at once"
+        );
     }
 }
