@@ -5,12 +5,14 @@
 //! - [`handlers`]: user handlers, stored in the database and served as `handler/NAME`;
 //! - [`toolchain`]: building plugin crates and handler files into components;
 //! - [`database`]: choosing and opening the store, counting its connections, copying it;
+//! - [`metrics`]: the Prometheus recorder and the text served at `/metrics`;
 //! - [`node`]: a running node that wires them to Pulse and the runtime.
 
 #![warn(missing_docs)]
 
 pub mod database;
 pub mod handlers;
+pub mod metrics;
 pub mod node;
 pub mod plugins;
 pub mod toolchain;

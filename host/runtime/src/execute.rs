@@ -13,6 +13,7 @@ use super::guest_exception;
 use super::job_ctx::{MAX_RESOURCES, Stop};
 use super::limits::mib;
 use super::slots::Slots;
+use super::traps::TrapKind;
 use super::{Grants, Identity, JobCtx, Limits, Runtime};
 use crate::clock::now_ms;
 use crate::pulse::{
@@ -155,8 +156,11 @@ impl pulse::JobHandler for PluginHandler {
                 // A limit the host enforced explains the trap before the guest's own words.
                 let exception = guest_exception::find(&stderr)
                     .filter(|_| stop.is_none() && memory_exceeded.is_none());
-                Err(match exception {
-                    Some(exception) => exception.failure(&name(), &error),
+                let (failure, kind) = match exception {
+                    Some(exception) => (
+                        exception.failure(&name(), &error),
+                        Some(TrapKind::Exception),
+                    ),
                     None => trap_failure(
                         &name(),
                         &error,
@@ -165,7 +169,11 @@ impl pulse::JobHandler for PluginHandler {
                         &self.limits,
                         panic_message(&stderr),
                     ),
-                })
+                };
+                if let Some(kind) = kind {
+                    kind.count();
+                }
+                Err(failure)
             }
         };
         Execution {
@@ -238,7 +246,9 @@ pub fn initialize(
         Err(error) => Err(match exception {
             Some(exception) => exception.failure("initialize", &error).message,
             None => {
-                trap_failure("initialize", &error, stop, memory_exceeded, limits, panic).message
+                trap_failure("initialize", &error, stop, memory_exceeded, limits, panic)
+                    .0
+                    .message
             }
         }),
     }
@@ -303,7 +313,8 @@ fn settle<T>(
     }
 }
 
-/// Explain why a guest call failed, naming the limit when the host stopped it.
+/// Explain why a guest call failed, naming the limit when the host stopped it; the kind of
+/// trap, unless the node interrupted it.
 fn trap_failure(
     name: &str,
     error: &wasmtime::Error,
@@ -311,16 +322,17 @@ fn trap_failure(
     memory_exceeded: Option<usize>,
     limits: &Limits,
     panic: Option<String>,
-) -> Failure {
+) -> (Failure, Option<TrapKind>) {
     let details: Vec<String> = error.chain().map(|cause| cause.to_string()).collect();
-    let (message, kind) = match (stop, memory_exceeded) {
+    let (message, kind, trap) = match (stop, memory_exceeded) {
         (Some(Stop::Interrupted(why)), _) => {
             let failure = interrupted(name, why);
-            (failure.message, failure.kind)
+            (failure.message, failure.kind, None)
         }
         (Some(Stop::Timeout { limit_ms, after_ms }), _) => (
             format!("{name}: timed out (limit {limit_ms} ms, stopped after {after_ms} ms)"),
             FailureKind::Retryable,
+            Some(TrapKind::Timeout),
         ),
         (None, Some(desired)) => (
             format!(
@@ -329,45 +341,66 @@ fn trap_failure(
                 mib(desired)
             ),
             FailureKind::Retryable,
+            Some(TrapKind::OutOfMemory),
         ),
         (None, None) => {
-            let cause = match error.downcast_ref::<wasmtime::Trap>() {
-                Some(wasmtime::Trap::StackOverflow) => format!(
-                    "trap: stack overflow (limit {} of wasm stack)",
-                    mib(MAX_WASM_STACK)
+            let (cause, trap) = match error.downcast_ref::<wasmtime::Trap>() {
+                Some(wasmtime::Trap::StackOverflow) => (
+                    format!(
+                        "trap: stack overflow (limit {} of wasm stack)",
+                        mib(MAX_WASM_STACK)
+                    ),
+                    TrapKind::StackOverflow,
                 ),
-                Some(wasmtime::Trap::OutOfFuel) => format!(
-                    "trap: out of fuel (limit {})",
-                    limits.fuel.unwrap_or(u64::MAX)
+                Some(wasmtime::Trap::OutOfFuel) => (
+                    format!(
+                        "trap: out of fuel (limit {})",
+                        limits.fuel.unwrap_or(u64::MAX)
+                    ),
+                    TrapKind::OutOfFuel,
                 ),
-                Some(wasmtime::Trap::MemoryOutOfBounds) => format!(
-                    "trap: out of bounds memory access (also how a guest ends whose stack in \
-                     linear memory overflows: guests built by qntx have a {} stack in linear \
-                     memory, so keep large buffers on the heap)",
-                    kib(SHADOW_STACK_BYTES)
+                Some(wasmtime::Trap::MemoryOutOfBounds) => (
+                    format!(
+                        "trap: out of bounds memory access (also how a guest ends whose stack \
+                         in linear memory overflows: guests built by qntx have a {} stack in \
+                         linear memory, so keep large buffers on the heap)",
+                        kib(SHADOW_STACK_BYTES)
+                    ),
+                    TrapKind::MemoryOutOfBounds,
                 ),
-                Some(trap) => format!(
-                    "trap: {}",
-                    trap.to_string().trim_start_matches("wasm trap: ")
+                Some(trap) => (
+                    format!(
+                        "trap: {}",
+                        trap.to_string().trim_start_matches("wasm trap: ")
+                    ),
+                    if panic.is_some() {
+                        TrapKind::Panic
+                    } else {
+                        TrapKind::Trap
+                    },
                 ),
-                None if resources_exhausted(error) => format!(
-                    "trap: too many live resources (limit {MAX_RESOURCES} streams, files, \
-                     pollables and the like at once)"
+                None if resources_exhausted(error) => (
+                    format!(
+                        "trap: too many live resources (limit {MAX_RESOURCES} streams, files, \
+                         pollables and the like at once)"
+                    ),
+                    TrapKind::TooManyResources,
                 ),
-                None => host_cause(error),
+                None => (host_cause(error), TrapKind::Host),
             };
             let message = match panic {
                 Some(panic) => format!("{name}: {panic} ({cause})"),
                 None => format!("{name}: {cause}"),
             };
-            (message, FailureKind::Retryable)
+            (message, FailureKind::Retryable, Some(trap))
         }
     };
-    Failure {
+    let failure = Failure {
         message,
         details,
         kind,
-    }
+    };
+    (failure, trap)
 }
 
 /// Whether the guest trapped because its resource table was full.

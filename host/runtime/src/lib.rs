@@ -31,6 +31,7 @@ mod limits;
 mod linker;
 mod output;
 mod slots;
+mod traps;
 
 pub use bindings::{COMPATIBLE_VERSIONS, PACKAGE, VERSION, WORLD};
 pub use engine::{CompileStats, MAX_WASM_STACK, Runtime, RuntimeConfig};
@@ -39,6 +40,7 @@ pub use execute::PluginHandler;
 pub use grants::{DirGrant, Grants};
 pub use job_ctx::{Identity, JobCtx};
 pub use limits::{Limits, MAX_MEMORIES_PER_COMPONENT, MAX_TABLES_PER_COMPONENT};
+pub use traps::SANDBOX_TRAPS;
 
 pub use bindings::{PluginPre, types};
 pub use drive::block_on;

@@ -55,6 +55,7 @@ mod resumer;
 mod service;
 mod state;
 pub mod store;
+pub mod telemetry;
 pub mod triggers;
 mod upkeep;
 mod validate;

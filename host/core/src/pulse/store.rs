@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::guard::{atomic, lease_held, wrong_state};
 use super::keys;
+use super::telemetry::Tally;
 use super::{Error, Job, JobStatus, LogLine, NewJob, PauseReason, Progress, Result, bounds};
 use crate::ats;
 use crate::storage::{AttemptEnd, AttemptFailure, Connection, JobInsert, Jobs, Store};
@@ -32,36 +33,60 @@ pub struct Enqueued {
 /// inserted: that job is returned. The look-up and the insert hold together: inside the
 /// transaction `store` is in, or in one of their own.
 ///
+/// A new job is counted in [`JOBS_ENQUEUED`](super::telemetry::JOBS_ENQUEUED) at once when `store` is not inside a
+/// transaction; inside one, [`enqueue_tallied`] counts it when the caller's transaction commits.
+///
 /// # Errors
 ///
 /// [`Error::Invalid`] for a job that breaks a rule; [`Error::Storage`] on database failure.
 pub fn enqueue(store: &dyn Store, job: &NewJob, now: i64) -> Result<Enqueued> {
+    let mut tally = Tally::default();
+    let enqueued = enqueue_tallied(store, job, now, &mut tally)?;
+    if !store.in_transaction() {
+        tally.publish();
+    }
+    Ok(enqueued)
+}
+
+/// [`enqueue`], staging the new job's count in `tally`: publish it once the transaction
+/// `store` is in commits.
+///
+/// # Errors
+///
+/// As [`enqueue`].
+pub fn enqueue_tallied(
+    store: &dyn Store,
+    job: &NewJob,
+    now: i64,
+    tally: &mut Tally,
+) -> Result<Enqueued> {
     job.validate()?;
     if !job.unique {
-        return insert(store, job, now);
+        return insert(store, job, now, tally);
     }
     if store.in_transaction() {
-        return enqueue_unique(store, job, now);
+        return enqueue_unique(store, job, now, tally);
     }
     // The look-up and the insert hold together only in one transaction.
-    atomic(store, |tx| enqueue_unique(tx, job, now))
+    atomic(store, |tx| enqueue_unique(tx, job, now, tally))
 }
 
 /// A `unique` enqueue inside a transaction: the active job, or a new one.
-fn enqueue_unique(tx: &dyn Store, job: &NewJob, now: i64) -> Result<Enqueued> {
+fn enqueue_unique(tx: &dyn Store, job: &NewJob, now: i64, tally: &mut Tally) -> Result<Enqueued> {
     // Until this transaction commits, no other unique enqueue of the same handler and source
     // may look: it would not see this job and insert a second.
     tx.exclusive(&keys::unique(&job.handler, &job.source))?;
     if let Some(id) = tx.job_find_active(&job.handler, &job.source)? {
         return Ok(Enqueued { id, existing: true });
     }
-    insert(tx, job, now)
+    insert(tx, job, now, tally)
 }
 
 /// Insert `job`, validated, as a new queued job.
-fn insert(store: &dyn Jobs, job: &NewJob, now: i64) -> Result<Enqueued> {
+fn insert(store: &dyn Jobs, job: &NewJob, now: i64, tally: &mut Tally) -> Result<Enqueued> {
     let row = Row::of(job)?;
     store.job_insert(&row.insert(job, now))?;
+    tally.enqueued(&job.handler);
     Ok(Enqueued {
         id: row.id,
         existing: false,
@@ -117,6 +142,7 @@ pub fn enqueue_batch(
     // Jobs that are not `unique` go in together (one statement per chunk where the backend
     // can), in batch order: those waiting are inserted before each unique job looks.
     let mut enqueued = Vec::with_capacity(jobs.len());
+    let mut tally = Tally::default();
     let mut waiting: Vec<(&NewJob, Row)> = Vec::new();
     let flush = |waiting: &mut Vec<(&NewJob, Row)>| -> Result<()> {
         let inserts: Vec<JobInsert<'_>> = waiting
@@ -130,11 +156,12 @@ pub fn enqueue_batch(
     for job in jobs {
         if job.unique {
             flush(&mut waiting)?;
-            enqueued.push(enqueue(&**tx, job, now)?);
+            enqueued.push(enqueue_tallied(&**tx, job, now, &mut tally)?);
             continue;
         }
         job.validate()?;
         let row = Row::of(job)?;
+        tally.enqueued(&job.handler);
         enqueued.push(Enqueued {
             id: row.id.clone(),
             existing: false,
@@ -143,6 +170,7 @@ pub fn enqueue_batch(
     }
     flush(&mut waiting)?;
     tx.commit()?;
+    tally.publish();
     Ok(enqueued)
 }
 
@@ -246,6 +274,28 @@ pub fn complete_in(
     completion: Completion<'_>,
     now: i64,
 ) -> Result<Vec<ats::Attestation>> {
+    let mut tally = Tally::default();
+    let stored = complete_tallied(store, lease, report, completion, now, &mut tally)?;
+    if !store.in_transaction() {
+        tally.publish();
+    }
+    Ok(stored)
+}
+
+/// [`complete_in`], staging the counts of the child jobs it enqueues in `tally`: publish it
+/// once the transaction `store` is in commits.
+///
+/// # Errors
+///
+/// As [`complete`].
+pub fn complete_tallied(
+    store: &dyn Store,
+    lease: Lease<'_>,
+    report: &Report<'_>,
+    completion: Completion<'_>,
+    now: i64,
+    tally: &mut Tally,
+) -> Result<Vec<ats::Attestation>> {
     if store.in_transaction()
         && completion.attestations.is_empty()
         && completion.children.is_empty()
@@ -253,11 +303,15 @@ pub fn complete_in(
         // Inside a transaction, a completion without writes needs no nesting (a savepoint
         // copies every page the job touches to a sub-journal): its guarded UPDATE changes
         // nothing when the guard fails, and a database error fails the whole transaction.
-        return complete_writes(store, lease, report, completion, now);
+        return complete_writes(store, lease, report, completion, now, tally);
     }
-    atomic(store, |tx| {
-        complete_writes(tx, lease, report, completion, now)
-    })
+    // Children counted by a nested part that rolls back are not kept.
+    let mut nested = Tally::default();
+    let stored = atomic(store, |tx| {
+        complete_writes(tx, lease, report, completion, now, &mut nested)
+    })?;
+    tally.absorb(nested);
+    Ok(stored)
 }
 
 fn complete_writes(
@@ -266,6 +320,7 @@ fn complete_writes(
     report: &Report<'_>,
     completion: Completion<'_>,
     now: i64,
+    tally: &mut Tally,
 ) -> Result<Vec<ats::Attestation>> {
     let end = AttemptEnd { lease, report, now };
     lease_held(tx.job_complete(&end, completion.result)?, lease)?;
@@ -279,7 +334,7 @@ fn complete_writes(
         stored.push(attestation);
     }
     for child in completion.children {
-        enqueue(tx, child, now)?;
+        enqueue_tallied(tx, child, now, tally)?;
     }
     tx.job_logs_append(lease.id, completion.logs)?;
     Ok(stored)

@@ -16,6 +16,7 @@ use super::handler::{
 pub use in_flight::{InFlight, Wakeup};
 
 use super::store::{self, ClaimParams, Lease};
+use super::telemetry;
 use super::{Error, HandlerLimits, Job, LogLevel, LogLine, Registry, TreeLimits};
 use crate::clock::{self, Clock, millis, now_ms};
 use crate::storage::{Connection, Store};
@@ -235,7 +236,9 @@ impl Worker {
             let started = Instant::now();
             let handler = job.handler.clone();
             pending.push(self.run_job(job, interrupt));
-            self.in_flight.record_run(&handler, started.elapsed());
+            let ran = started.elapsed();
+            self.in_flight.record_run(&handler, ran);
+            telemetry::attempt_ran(&handler, ran);
             let done = *first_done.get_or_insert_with(Instant::now);
             if pending.len() >= MAX_PENDING || done.elapsed() >= MAX_COMMIT_DELAY {
                 break;
@@ -393,6 +396,11 @@ impl Worker {
             tracing::info!(job = %id, "paused: its cost estimate does not fit the budget");
         }
         let count = claimed.jobs.len();
+        for job in &claimed.jobs {
+            // Since it could run: its `run_at`, or its enqueue when that came later.
+            let ready = job.run_at.max(job.created_at);
+            telemetry::claimed_after(&job.handler, job.started_at.unwrap_or(ready) - ready);
+        }
         let mut waiting = self.in_flight.claimed();
         for job in claimed.jobs.into_iter().rev() {
             waiting.push_front(job);

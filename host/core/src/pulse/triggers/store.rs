@@ -5,6 +5,7 @@
 use super::{Schedule, ScheduleSpec, Watcher, WatcherSpec};
 use crate::ats::Attestation;
 use crate::pulse::store::Enqueued;
+use crate::pulse::telemetry::Tally;
 use crate::pulse::{Error, NewJob, Result};
 use crate::storage::{Connection, ScheduleAdvance, ScheduleUpsert, Store, WatcherUpsert};
 
@@ -156,7 +157,8 @@ pub(super) fn fire_schedule(
     let next = schedule
         .next_run_at
         .saturating_add(missed.saturating_add(1).saturating_mul(interval));
-    let enqueued = enqueue_for(tx.store(), schedule, now)?;
+    let mut tally = Tally::default();
+    let enqueued = enqueue_for(tx.store(), schedule, now, &mut tally)?;
     let advanced = tx.schedule_advance(&ScheduleAdvance {
         id: &schedule.id,
         seen_next_run_at: schedule.next_run_at,
@@ -168,6 +170,7 @@ pub(super) fn fire_schedule(
         return Ok(Fired::Lost);
     }
     tx.commit()?;
+    tally.publish();
     Ok(if enqueued.existing {
         Fired::StillActive(enqueued.id)
     } else {
@@ -182,23 +185,33 @@ pub(super) fn fire_schedule(
 /// [`Error::NotFound`] when there is no such schedule.
 pub fn run_now(store: &dyn Store, id: &str, now: i64) -> Result<Enqueued> {
     let schedule = get_schedule(store, id)?;
-    let enqueued = enqueue_for(store, &schedule, now)?;
+    let mut tally = Tally::default();
+    let enqueued = enqueue_for(store, &schedule, now, &mut tally)?;
     store.schedule_record_job(id, &enqueued.id, now)?;
+    if !store.in_transaction() {
+        tally.publish();
+    }
     Ok(enqueued)
 }
 
-fn enqueue_for(store: &dyn Store, schedule: &Schedule, now: i64) -> Result<Enqueued> {
+fn enqueue_for(
+    store: &dyn Store,
+    schedule: &Schedule,
+    now: i64,
+    tally: &mut Tally,
+) -> Result<Enqueued> {
     let job = NewJob {
         source: schedule.source(),
         unique: true,
         ..NewJob::new(schedule.handler.clone(), schedule.payload.clone())
     };
-    enqueue(store, &job, now)
+    enqueue(store, &job, now, tally)
 }
 
-/// The one place triggers enqueue: `job` joins the transaction `store` is in.
-fn enqueue(store: &dyn Store, job: &NewJob, now: i64) -> Result<Enqueued> {
-    crate::pulse::store::enqueue(store, job, now)
+/// The one place triggers enqueue: `job` joins the transaction `store` is in, and is counted
+/// in `tally` for when it commits.
+fn enqueue(store: &dyn Store, job: &NewJob, now: i64, tally: &mut Tally) -> Result<Enqueued> {
+    crate::pulse::store::enqueue_tallied(store, job, now, tally)
 }
 
 /// Every watcher, by id.
@@ -234,15 +247,17 @@ pub(super) fn fire_watcher(
     if !tx.watcher_advance(&watcher.id, watcher.cursor_seq, cursor, now)? {
         return Ok(false);
     }
+    let mut tally = Tally::default();
     for attestation in fire {
         let payload = serde_json::to_value(attestation).expect("an attestation serializes");
         let job = NewJob {
             source: watcher.source(),
             ..NewJob::new(watcher.handler.clone(), payload)
         };
-        enqueue(tx.store(), &job, now)?;
+        enqueue(tx.store(), &job, now, &mut tally)?;
     }
     tx.commit()?;
+    tally.publish();
     Ok(true)
 }
 

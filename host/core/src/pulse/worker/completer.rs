@@ -10,6 +10,7 @@ use super::{InFlight, Wakeup, WorkerReport, backoff};
 use crate::clock::{Clock, millis};
 use crate::pulse::handler::{Execution, Failure, FailureKind, Interruption, RunningJob};
 use crate::pulse::store::{self, AttemptError, Completion, Report};
+use crate::pulse::telemetry::{Outcome, Tally};
 use crate::pulse::{Error, JobStatus, LogLevel, LogLine, keys};
 use crate::storage::{Connection, Store};
 
@@ -66,11 +67,13 @@ impl Completer<'_> {
                 .iter()
                 .flat_map(|(running, execution)| outcome_keys(running, execution)),
         )?;
+        let mut tally = Tally::default();
         for (running, execution) in pending {
-            self.commit(&**tx, running, execution, report)?;
+            self.commit(&**tx, running, execution, report, &mut tally)?;
         }
         let next = then(&**tx);
         tx.commit()?;
+        tally.publish();
         Ok(next)
     }
 
@@ -87,11 +90,13 @@ impl Completer<'_> {
         let mut delays = COMMIT_RETRY_DELAYS.iter();
         loop {
             let mut alone = WorkerReport::default();
-            let committed =
-                self.in_transaction(|tx| self.commit(tx, running, execution, &mut alone));
+            let mut tally = Tally::default();
+            let committed = self
+                .in_transaction(|tx| self.commit(tx, running, execution, &mut alone, &mut tally));
             let error = match committed {
                 Ok(()) => {
                     report.add(alone);
+                    tally.publish();
                     self.in_flight.clear_fault();
                     return;
                 }
@@ -133,9 +138,10 @@ impl Completer<'_> {
         };
         let mut alone = WorkerReport::default();
         let now = self.clock.now_ms();
+        let mut outcome = None;
         let failed = self.in_transaction(|tx| {
             let logs = &execution.logs;
-            self.fail(
+            outcome = Some(self.fail(
                 tx,
                 running,
                 &failure,
@@ -143,10 +149,16 @@ impl Completer<'_> {
                 now,
                 &mut alone,
                 logs,
-            )
+            )?);
+            Ok(())
         });
         match failed {
             Ok(()) => {
+                let mut tally = Tally::default();
+                if let Some(outcome) = outcome {
+                    settled(&mut tally, running, execution, outcome);
+                }
+                tally.publish();
                 tracing::error!(job = %job.id, handler = %job.handler, %error, "could not store an outcome; the attempt is recorded as failed without its writes");
                 report.add(alone);
             }
@@ -173,14 +185,15 @@ impl Completer<'_> {
         tx.commit().map_err(Error::from)
     }
 
-    /// Commit the attempt's outcome. Its log lines are written in the same transaction, so a
-    /// reader who sees the final status also sees the whole log.
+    /// Commit the attempt's outcome, staging its counts in `tally`. Its log lines are written
+    /// in the same transaction, so a reader who sees the final status also sees the whole log.
     fn commit(
         &self,
         conn: &dyn Store,
         running: &RunningJob,
         execution: &Execution,
         report: &mut WorkerReport,
+        tally: &mut Tally,
     ) -> Result<(), Error> {
         let job = &running.job;
         let now = self.clock.now_ms();
@@ -211,7 +224,7 @@ impl Completer<'_> {
                     ),
                 ));
                 let completed = self.check_tree(conn, running, execution).and_then(|()| {
-                    store::complete_in(
+                    store::complete_tallied(
                         conn,
                         running.lease(),
                         &attempt_report,
@@ -222,13 +235,14 @@ impl Completer<'_> {
                             logs: &lines,
                         },
                         now,
+                        tally,
                     )
                 });
                 if completed.is_ok() {
                     report.completed += 1;
                     tracing::info!(job = %job.id, handler = %job.handler, attempt = job.attempt, attestations = writes.0, children = writes.1, "completed");
                 }
-                completed.map(drop)
+                completed.map(|_| Outcome::Completed)
             }
             Err(failure) => {
                 if writes != (0, 0) {
@@ -243,11 +257,16 @@ impl Completer<'_> {
                 self.fail(conn, running, failure, &attempt_report, now, report, &logs)
             }
         };
-        match outcome {
-            Ok(()) => Ok(()),
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
             Err(Error::LeaseLost { .. }) => {
                 report.discarded += 1;
                 let status = store::get(conn, &job.id).map(|j| j.status);
+                let lost = match status {
+                    Ok(JobStatus::Cancelled) => Outcome::Cancelled,
+                    Ok(JobStatus::Paused) => Outcome::Paused,
+                    _ => Outcome::Discarded,
+                };
                 tracing::info!(job = %job.id, handler = %job.handler, ?status, "outcome discarded: the job changed meanwhile");
                 logs.push(line(
                     LogLevel::Warn,
@@ -259,7 +278,8 @@ impl Completer<'_> {
                         status.map_or_else(|_| "gone".into(), |s| s.to_string())
                     ),
                 ));
-                store::append_logs(conn, &job.id, &logs)
+                store::append_logs(conn, &job.id, &logs)?;
+                lost
             }
             Err(error) if refused_by_database(&error) => {
                 // The attempt's writes cannot be stored: that is the attempt's failure, not the
@@ -277,12 +297,17 @@ impl Completer<'_> {
                     kind: FailureKind::Permanent,
                 };
                 match self.fail(conn, running, &failure, &attempt_report, now, report, &logs) {
-                    Err(Error::LeaseLost { .. }) => store::append_logs(conn, &job.id, &logs),
-                    other => other,
+                    Err(Error::LeaseLost { .. }) => {
+                        store::append_logs(conn, &job.id, &logs)?;
+                        Outcome::Discarded
+                    }
+                    other => other?,
                 }
             }
-            Err(other) => Err(other),
-        }
+            Err(other) => return Err(other),
+        };
+        settled(tally, running, execution, outcome);
+        Ok(())
     }
 
     /// Refuse the children of an attempt that would take its job tree past the node's
@@ -306,7 +331,7 @@ impl Completer<'_> {
     }
 
     /// Record a failed attempt with its log: back to the queue uncounted (shutdown), queued
-    /// for a retry, or failed for good.
+    /// for a retry, or failed for good; which of them.
     #[expect(
         clippy::too_many_arguments,
         reason = "one call site per outcome; a struct would only rename them"
@@ -320,7 +345,7 @@ impl Completer<'_> {
         now: i64,
         report: &mut WorkerReport,
         logs: &[LogLine],
-    ) -> Result<(), Error> {
+    ) -> Result<Outcome, Error> {
         let job = &running.job;
         let with_line = |level, message: String| {
             let mut lines = logs.to_vec();
@@ -343,7 +368,7 @@ impl Completer<'_> {
             );
             store::release(conn, running.lease(), &lines, now)?;
             report.released += 1;
-            return Ok(());
+            return Ok(Outcome::Released);
         }
         let retry_at = (failure.kind == FailureKind::Retryable && job.attempt < job.max_attempts)
             .then(|| now + millis(backoff(self.retry_base, job.attempt)));
@@ -387,11 +412,30 @@ impl Completer<'_> {
             now,
         )?;
         tracing::warn!(job = %job.id, handler = %job.handler, attempt = job.attempt, error = %failure.message, %status, "attempt failed");
-        match status {
-            JobStatus::Queued => report.retried += 1,
-            _ => report.failed += 1,
-        }
-        Ok(())
+        Ok(match status {
+            JobStatus::Queued => {
+                report.retried += 1;
+                Outcome::Retried
+            }
+            _ => {
+                report.failed += 1;
+                Outcome::Failed
+            }
+        })
+    }
+}
+
+/// Stage the counts of an attempt that ended with `outcome`: the outcome, and the cost it
+/// added when its report was stored with it.
+fn settled(tally: &mut Tally, running: &RunningJob, execution: &Execution, outcome: Outcome) {
+    let job = &running.job;
+    tally.finished(&job.handler, outcome);
+    if matches!(
+        outcome,
+        Outcome::Completed | Outcome::Retried | Outcome::Failed
+    ) {
+        // A report's cost includes the earlier attempts'.
+        tally.spent(execution.cost - job.cost_actual);
     }
 }
 
