@@ -6,6 +6,9 @@ use serde_json::{Value, json};
 
 use crate::fixtures::{Env, run};
 
+/// An enqueued job: id, handler, source, and whether it was cancelled.
+type Enqueued = (String, String, String, bool);
+
 /// The cursor `job list` printed on stderr, if any.
 fn cursor(stderr: &str) -> Option<String> {
     let line = stderr.lines().find(|line| line.contains("--after "))?;
@@ -58,7 +61,7 @@ fn job_list_filters_combine_and_pages_follow_the_printed_cursor() {
         // Ids of one millisecond are not ordered by enqueue time.
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
-    let newest_first = |keep: &dyn Fn(&(String, String, String, bool)) -> bool| -> Vec<String> {
+    let newest_first = |keep: &dyn Fn(&Enqueued) -> bool| -> Vec<String> {
         jobs.iter()
             .rev()
             .filter(|j| keep(j))

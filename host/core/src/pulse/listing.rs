@@ -266,7 +266,7 @@ pub fn encode_cursor(id: &str) -> String {
 /// The job id a cursor from [`encode_cursor`] names.
 fn decode_cursor(cursor: &str) -> Result<String> {
     let bad = || Error::BadCursor(cursor.chars().take(64).collect());
-    if cursor.is_empty() || cursor.len() % 2 != 0 || cursor.len() > 2 * MAX_SOURCE_BYTES {
+    if cursor.is_empty() || !cursor.len().is_multiple_of(2) || cursor.len() > 2 * MAX_SOURCE_BYTES {
         return Err(bad());
     }
     let bytes = (0..cursor.len())
