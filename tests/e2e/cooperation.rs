@@ -102,7 +102,11 @@ fn the_watcher_fires_upkeep_once_for_codes_analysis() {
     assert_eq!(estimates[0].contexts, ["finance"]);
     assert_eq!(estimates[0].attributes["based_on"], json!(analysis[0].id));
 
-    let jobs = qntx::pulse::store::list(&env.store(), None, Some("upkeep/assess"), 10).unwrap();
+    let jobs = qntx::pulse::store::list_all(
+        &env.store(),
+        &qntx::pulse::JobFilter::default().handler("upkeep/assess"),
+    )
+    .unwrap();
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].source, "watcher:upkeep/assess#1");
     assert_eq!(jobs[0].payload["id"], json!(analysis[0].id));
@@ -141,7 +145,11 @@ fn killing_the_node_between_the_two_steps_still_gives_exactly_one_estimate() {
     let (code, _, stderr) = crate::fixtures::run(env.qntx().args(["run", "--until-idle"]));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(about(&env, "fixture", "maintenance_estimated").len(), 1);
-    let jobs = qntx::pulse::store::list(&env.store(), None, Some("upkeep/assess"), 10).unwrap();
+    let jobs = qntx::pulse::store::list_all(
+        &env.store(),
+        &qntx::pulse::JobFilter::default().handler("upkeep/assess"),
+    )
+    .unwrap();
     assert_eq!(jobs.len(), 1, "the watcher fired once: {jobs:?}");
 }
 

@@ -20,6 +20,7 @@ mod grants;
 mod handlers;
 mod hostile;
 mod identity;
+mod job_list;
 mod loading;
 mod processes;
 mod pulse_cli;

@@ -83,9 +83,12 @@ impl Drop for NodeProcess {
 
 /// How many jobs have `status`.
 pub fn count(env: &Env, status: JobStatus) -> usize {
-    store::list(&env.store(), Some(status), None, u32::MAX)
-        .unwrap()
-        .len()
+    store::list_all(
+        &env.store(),
+        &qntx::pulse::JobFilter::default().status(status),
+    )
+    .unwrap()
+    .len()
 }
 
 /// `sleepers` jobs of `sleep_ms` first (priority 10; each attests `slept` as it completes), then

@@ -219,7 +219,7 @@ fn a_node_killed_mid_queue_loses_no_job_and_completes_none_twice() {
         "{stderr}"
     );
 
-    let all = store::list(&env.store(), None, None, u32::MAX).unwrap();
+    let all = store::list_all(&env.store(), &qntx::pulse::JobFilter::default()).unwrap();
     assert_eq!(all.len(), 1002);
     assert!(
         all.iter().all(|j| j.status == JobStatus::Completed),
@@ -259,7 +259,7 @@ fn two_node_processes_on_one_database_never_run_a_job_twice() {
     for node in nodes {
         node.wait();
     }
-    let all = store::list(&env.store(), None, None, u32::MAX).unwrap();
+    let all = store::list_all(&env.store(), &qntx::pulse::JobFilter::default()).unwrap();
     assert_eq!(all.len(), 400);
     assert!(
         all.iter()

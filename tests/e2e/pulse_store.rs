@@ -599,9 +599,12 @@ fn running_jobs_reserve_their_estimates_and_the_tightest_window_wins() {
     );
     assert_eq!(store::spend(&conn, s.now()).unwrap().reserved, 6.0);
     assert_eq!(
-        store::list(&conn, Some(JobStatus::Paused), None, 10)
-            .unwrap()
-            .len(),
+        store::list_all(
+            &conn,
+            &qntx::pulse::JobFilter::default().status(JobStatus::Paused)
+        )
+        .unwrap()
+        .len(),
         1
     );
     store::set_budget(&conn, Period::Weekly, None, s.now()).unwrap();
@@ -638,7 +641,11 @@ fn a_rate_limited_handler_is_not_claimed_until_its_minute_has_room() {
     assert_eq!(status(&conn, &other).0, JobStatus::Completed);
     s.advance(30_000);
     assert!(s.claim_with(&mut conn, 10, &limits, OWNER).is_empty());
-    let queued = store::list(&conn, Some(JobStatus::Queued), None, 10).unwrap();
+    let queued = store::list_all(
+        &conn,
+        &qntx::pulse::JobFilter::default().status(JobStatus::Queued),
+    )
+    .unwrap();
     assert!(
         queued.iter().all(|j| j.attempt == 0 && j.claims <= 1),
         "held back, not claimed: {queued:?}"
@@ -662,7 +669,12 @@ fn a_concurrency_limit_holds_jobs_while_others_of_the_handler_run_on_any_node() 
     let next = s.claim_with(&mut conn, 5, &limits, OWNER);
     assert_eq!(next.len(), 1, "one at a time, even in a batch");
     assert_eq!(
-        store::list(&conn, Some(JobStatus::Queued), None, 10).unwrap()[0].attempt,
+        store::list_all(
+            &conn,
+            &qntx::pulse::JobFilter::default().status(JobStatus::Queued)
+        )
+        .unwrap()[0]
+            .attempt,
         0,
         "a job taken past the limit by a batch goes back uncounted"
     );

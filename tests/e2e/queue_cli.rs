@@ -126,9 +126,12 @@ fn a_batch_of_json_lines_is_enqueued_in_one_transaction_and_prints_the_ids_in_or
     assert_eq!(code, 0, "{stderr}");
     let ids: Vec<&str> = ids.lines().collect();
     assert_eq!(ids.len(), count);
-    let stored = store::list(&env.store(), None, Some("ghost/bulk"), u32::MAX)
-        .unwrap()
-        .len() as i64;
+    let stored = store::list_all(
+        &env.store(),
+        &qntx::pulse::JobFilter::default().handler("ghost/bulk"),
+    )
+    .unwrap()
+    .len() as i64;
     assert_eq!(stored as usize, count);
     let last = show(&env, ids[count - 1]);
     assert_eq!(
@@ -156,9 +159,12 @@ fn a_batch_of_json_lines_is_enqueued_in_one_transaction_and_prints_the_ids_in_or
         stderr.contains("--batch line 1") && stderr.contains("unknown field `colour`"),
         "{stderr}"
     );
-    let stored = store::list(&env.store(), None, Some("ghost/bad"), u32::MAX)
-        .unwrap()
-        .len() as i64;
+    let stored = store::list_all(
+        &env.store(),
+        &qntx::pulse::JobFilter::default().handler("ghost/bad"),
+    )
+    .unwrap()
+    .len() as i64;
     assert_eq!(stored, 0);
 }
 
@@ -236,7 +242,7 @@ fn numbers_out_of_range_are_refused_with_the_limit_named() {
         stderr.contains("the interval must be 1 s to 366 days"),
         "{stderr}"
     );
-    let stored = store::list(&env.store(), None, None, u32::MAX)
+    let stored = store::list_all(&env.store(), &qntx::pulse::JobFilter::default())
         .unwrap()
         .len();
     assert_eq!(stored, 0);

@@ -13,7 +13,7 @@ use crate::fixtures::{Env, guests, latency_ratio, median_ok_latency};
 
 /// Every stored job, read through the job store.
 fn jobs(env: &Env) -> Vec<Job> {
-    store::list(&env.store(), None, None, u32::MAX).unwrap()
+    store::list_all(&env.store(), &qntx::pulse::JobFilter::default()).unwrap()
 }
 
 /// How many stored jobs `keep` keeps.

@@ -9,7 +9,7 @@ use qntx::clock::ManualClock;
 use qntx::pulse::triggers::{
     ScheduleSpec, Scheduler, WatcherFilter, WatcherSpec, Watchers, store, sync_plugin,
 };
-use qntx::pulse::{JobStatus, store as jobs};
+use qntx::pulse::{JobFilter, JobStatus, store as jobs};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -200,7 +200,7 @@ fn a_watcher_fires_once_per_matching_attestation_but_not_on_its_own_writes() {
     let report = watchers.run_once().unwrap();
     assert_eq!((report.examined, report.fired), (5, 3));
     assert_eq!(watchers.run_once().unwrap().fired, 0, "exactly once");
-    let fired = jobs::list(&s.store(), None, Some("loop/react"), 10).unwrap();
+    let fired = jobs::list_all(&s.store(), &JobFilter::default().handler("loop/react")).unwrap();
     let mut ids: Vec<&Value> = fired.iter().map(|job| &job.payload["id"]).collect();
     ids.sort_by_key(|id| id.to_string());
     let mut expected = [json!(person), json!(handler), json!(theirs)];
@@ -238,6 +238,6 @@ fn a_watcher_that_asks_for_its_own_writes_is_bounded_by_its_rate() {
         2,
         "a bucket holds one second's worth"
     );
-    let fired = jobs::list(&s.store(), None, Some("loop/react"), 100).unwrap();
+    let fired = jobs::list_all(&s.store(), &JobFilter::default().handler("loop/react")).unwrap();
     assert_eq!(fired.len(), 6, "deferred matches are not lost, only later");
 }

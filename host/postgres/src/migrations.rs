@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "create_triggers_and_components",
         sql: include_str!("../migrations/003_create_triggers_and_components.sql"),
     },
+    Migration {
+        version: 4,
+        name: "job_listing_indexes",
+        sql: include_str!("../migrations/004_job_listing_indexes.sql"),
+    },
 ];
 
 /// The advisory lock migrations hold (an arbitrary number: "qntx" in ASCII).

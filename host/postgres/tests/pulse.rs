@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 use std::thread;
 
+use qntx_core::pulse::listing::JobQuery;
 use qntx_core::pulse::store::{self, ClaimParams, Completion};
 use qntx_core::pulse::{
     HandlerLimits, JobStatus, Lease, NewJob, PauseReason, Period, Progress, Report,
@@ -76,7 +77,12 @@ fn race(backend: &PostgresBackend, limits: &HandlerLimits) -> Vec<String> {
 }
 
 fn count(conn: &PostgresConnection, status: JobStatus) -> usize {
-    conn.job_list(Some(status), None, 10_000).unwrap().len()
+    conn.job_list(&JobQuery {
+        statuses: vec![status],
+        ..JobQuery::new(10_000)
+    })
+    .unwrap()
+    .len()
 }
 
 #[test]
@@ -97,7 +103,7 @@ fn two_connections_claiming_at_once_never_overspend_a_budget() {
         assert_eq!(count(&conn, JobStatus::Paused), 30);
         assert_eq!(store::spend(&conn, 1_000).unwrap().reserved, 10.0);
         // Cancelled, the round's jobs cost nothing: the next round starts with the whole budget.
-        for job in conn.job_list(None, None, 100).unwrap() {
+        for job in conn.job_list(&JobQuery::new(100)).unwrap() {
             let _ = store::cancel(&conn, &job.id, 1_000);
         }
     }
@@ -120,7 +126,10 @@ fn a_concurrency_limit_holds_when_two_connections_claim_at_once() {
         "given back, not paused"
     );
     let job = conn
-        .job_list(Some(JobStatus::Queued), None, 1)
+        .job_list(&JobQuery {
+            statuses: vec![JobStatus::Queued],
+            ..JobQuery::new(1)
+        })
         .unwrap()
         .remove(0);
     assert_eq!((job.attempt, job.claims, job.nodes.len()), (0, 0, 0));

@@ -1,12 +1,14 @@
 //! The job statements ([`storage::Jobs`]) on SQLite: reads, the insert and the claim here; the
 //! guarded transitions of running and stopped jobs in [`transitions`](super::transitions).
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::Value;
 
 use super::OrStorage;
 use super::backend::SqliteConnection;
-use crate::pulse::{Activity, AttemptNode, Job, JobStatus, Lease, Progress};
+use super::job_list;
+use crate::pulse::listing::{HandlerCount, JobQuery};
+use crate::pulse::{Activity, AttemptNode, Job, Lease, Progress};
 use crate::storage::{self, ClaimWrite, JobInsert};
 
 use super::values::{json_list, sql, sql_int};
@@ -82,19 +84,35 @@ impl storage::Jobs for SqliteConnection {
         )
     }
 
-    fn job_list(
-        &self,
-        status: Option<JobStatus>,
-        handler: Option<&str>,
-        limit: u32,
-    ) -> storage::Result<Vec<Job>> {
+    fn job_list(&self, query: &JobQuery) -> storage::Result<Vec<Job>> {
+        let plan = job_list::plan(query);
         self.sql()
-            .prepare_cached(sql!("job_list"))
+            .prepare_cached(&plan.sql)
             .and_then(|mut s| {
-                s.query_map(
-                    params![status.map(JobStatus::as_str), handler, limit],
-                    from_row,
-                )?
+                s.query_map(params_from_iter(plan.args), from_row)?
+                    .collect()
+            })
+            .or_storage()
+    }
+
+    fn job_count_by_status(&self) -> storage::Result<Vec<HandlerCount>> {
+        self.sql()
+            .prepare_cached(sql!("job_count_by_status"))
+            .and_then(|mut s| {
+                s.query_map([], |row| {
+                    let status: String = row.get(1)?;
+                    Ok(HandlerCount {
+                        handler: row.get(0)?,
+                        status: status.parse().map_err(|e: String| {
+                            rusqlite::Error::FromSqlConversionFailure(
+                                1,
+                                rusqlite::types::Type::Text,
+                                e.into(),
+                            )
+                        })?,
+                        count: u64::try_from(row.get::<_, i64>(2)?).unwrap_or(0),
+                    })
+                })?
                 .collect()
             })
             .or_storage()
@@ -339,7 +357,7 @@ pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
 mod tests {
     use super::*;
     use crate::SqliteBackend;
-    use crate::pulse::{NewJob, Report, store};
+    use crate::pulse::{JobStatus, NewJob, Report, store};
     use crate::storage::{AttemptEnd, Jobs as _};
 
     fn claim_all(conn: &SqliteConnection, owner: &str) -> Vec<Job> {

@@ -62,6 +62,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "job_trees_and_nodes",
         sql: include_str!("../migrations/009_job_trees_and_nodes.sql"),
     },
+    Migration {
+        version: 10,
+        name: "job_listing_indexes",
+        sql: include_str!("../migrations/010_job_listing_indexes.sql"),
+    },
 ];
 
 /// Apply the migrations the database has not seen yet, each in its own transaction.

@@ -126,7 +126,11 @@ pub(super) fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
         output::job_details(&mut out, &job)?;
     }
     step(&mut out, &format!("qntx {flag} job list"))?;
-    for job in store::list(conn.store(), None, None, 10)? {
+    let filter = pulse::JobFilter {
+        limit: Some(10),
+        ..pulse::JobFilter::default()
+    };
+    for job in store::list(conn.store(), &filter)?.jobs {
         all_completed &= job.status == pulse::JobStatus::Completed;
         writeln!(
             out,

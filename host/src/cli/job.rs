@@ -6,7 +6,7 @@ use clap::Subcommand;
 
 use super::{Global, Outcome, output};
 use crate::clock::now_ms;
-use crate::pulse::{Job, JobStatus, PauseReason, nodes, store};
+use crate::pulse::{Job, PauseReason, nodes, store};
 use crate::storage::Connection;
 use crate::storage::Store;
 
@@ -29,20 +29,11 @@ pub(super) enum JobCommand {
         json: bool,
     },
     /// List jobs, newest first, with their source (cli, job:ID, schedule:ID, watcher:ID)
-    List {
-        /// Only jobs in this status (queued, running, paused, completed, failed, cancelled)
-        #[arg(long, value_name = "STATUS")]
-        status: Option<JobStatus>,
-        /// Only jobs for this handler
-        #[arg(long, value_name = "HANDLER")]
-        handler: Option<String>,
-        /// At most this many
-        #[arg(long, default_value_t = 50, value_name = "N")]
-        limit: u32,
-        /// One JSON object per line
-        #[arg(long)]
-        json: bool,
-    },
+    ///
+    /// Filters combine: every one given must hold. A page holds --limit jobs; when more
+    /// match, the command prints `--after CURSOR` on stderr, and the same command with it
+    /// prints the next page. Exits 1 when no job matches.
+    List(super::job_list::ListArgs),
     /// Print a job's log: lines from Pulse, the runtime and the guest
     Logs {
         /// Job id, or a unique prefix of it
@@ -114,36 +105,7 @@ fn run_on(
             }
             Ok(Outcome::Ok)
         }
-        JobCommand::List {
-            status,
-            handler,
-            limit,
-            json,
-        } => {
-            let jobs = store::list(conn, status, handler.as_deref(), limit)?;
-            for job in &jobs {
-                if json {
-                    output::json_line(out, job)?;
-                } else {
-                    writeln!(
-                        out,
-                        "{}  {:<9}  {:<24}  {}/{}  {}  {}",
-                        job.id,
-                        job.status.as_str(),
-                        job.handler,
-                        job.attempt,
-                        job.max_attempts,
-                        output::time(job.created_at),
-                        job.source
-                    )?;
-                }
-            }
-            Ok(if jobs.is_empty() {
-                Outcome::No
-            } else {
-                Outcome::Ok
-            })
-        }
+        JobCommand::List(args) => super::job_list::run(conn, args, out),
         JobCommand::Logs { id, follow, json } => {
             let id = store::resolve_id(conn, &id)?;
             logs(conn, &id, follow, json, out)

@@ -11,6 +11,7 @@ mod enqueue;
 mod grammar;
 mod handler;
 mod job;
+mod job_list;
 mod lang;
 mod output;
 mod plugin;

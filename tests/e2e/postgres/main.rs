@@ -37,6 +37,8 @@ mod handlers;
 mod hostile;
 #[path = "../identity.rs"]
 mod identity;
+#[path = "../job_list.rs"]
+mod job_list;
 #[path = "../loading.rs"]
 mod loading;
 mod nodes;

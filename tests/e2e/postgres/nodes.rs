@@ -68,7 +68,7 @@ fn three_nodes_complete_twenty_thousand_jobs_each_once_and_all_take_a_fair_share
         node.stop();
     }
 
-    let all = store::list(&env.store(), None, None, u32::MAX).unwrap();
+    let all = store::list_all(&env.store(), &qntx::pulse::JobFilter::default()).unwrap();
     assert_eq!(all.len(), JOBS);
     let mut ran_on: HashMap<&str, usize> = HashMap::new();
     for job in &all {
@@ -126,12 +126,15 @@ fn a_node_killed_mid_run_has_its_jobs_rescued_by_the_others_none_lost_or_run_twi
     let index = ids.iter().position(|id| *id == victim).unwrap();
     nodes.remove(index).kill();
     assert!(count(&env, JobStatus::Completed) < total, "killed mid-run");
-    let cut_off: Vec<String> = store::list(&env.store(), Some(JobStatus::Running), None, u32::MAX)
-        .unwrap()
-        .into_iter()
-        .filter(|job| job.nodes.last().is_some_and(|n| n.node == victim))
-        .map(|job| job.id)
-        .collect();
+    let cut_off: Vec<String> = store::list_all(
+        &env.store(),
+        &qntx::pulse::JobFilter::default().status(JobStatus::Running),
+    )
+    .unwrap()
+    .into_iter()
+    .filter(|job| job.nodes.last().is_some_and(|n| n.node == victim))
+    .map(|job| job.id)
+    .collect();
     assert!(
         !cut_off.is_empty(),
         "the killed node had attempts under way"
@@ -148,7 +151,7 @@ fn a_node_killed_mid_run_has_its_jobs_rescued_by_the_others_none_lost_or_run_twi
         "{stderr}"
     );
 
-    let all = store::list(&env.store(), None, None, u32::MAX).unwrap();
+    let all = store::list_all(&env.store(), &qntx::pulse::JobFilter::default()).unwrap();
     assert_eq!(all.len(), total);
     let unfinished: Vec<_> = all
         .iter()
@@ -214,8 +217,13 @@ fn a_watcher_fires_exactly_once_per_matching_attestation_with_three_nodes() {
         .into_iter()
         .flat_map(|writer| writer.join().unwrap())
         .collect();
-    let fired =
-        |env: &Env| store::list(&env.store(), None, Some("announcer/h0"), u32::MAX).unwrap();
+    let fired = |env: &Env| {
+        store::list_all(
+            &env.store(),
+            &qntx::pulse::JobFilter::default().handler("announcer/h0"),
+        )
+        .unwrap()
+    };
     eventually("a job per matching attestation", || {
         (fired(&env).len() >= matching.len()).then_some(())
     });
@@ -259,7 +267,11 @@ fn a_schedule_fires_once_per_interval_with_three_nodes() {
     for node in nodes {
         node.stop();
     }
-    let jobs = store::list(&env.store(), None, Some("announcer/h0"), u32::MAX).unwrap();
+    let jobs = store::list_all(
+        &env.store(),
+        &qntx::pulse::JobFilter::default().handler("announcer/h0"),
+    )
+    .unwrap();
     let intervals = window.as_secs_f64().floor() as usize;
     // The first fire comes one interval after the schedule is added, and a fire may lag its
     // time by a scheduler tick; three nodes each firing would make about three times as many.
@@ -327,7 +339,7 @@ fn two_nodes_claiming_at_once_never_spend_past_the_budget() {
     for node in nodes {
         node.wait();
     }
-    let all = store::list(&env.store(), None, None, u32::MAX).unwrap();
+    let all = store::list_all(&env.store(), &qntx::pulse::JobFilter::default()).unwrap();
     let spent: f64 = all.iter().map(|j| j.cost_actual).sum();
     assert!(spent <= LIMIT, "spent {spent} of {LIMIT}: {all:?}");
     let completed = all

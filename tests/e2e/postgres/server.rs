@@ -133,7 +133,7 @@ fn a_server_that_goes_away_mid_run_is_reported_and_waited_out_losing_nothing_com
         stderr.contains(&target),
         "the node reported the failing database ({target}): {stderr}"
     );
-    let all = store::list(&env.store(), None, None, u32::MAX).unwrap();
+    let all = store::list_all(&env.store(), &qntx::pulse::JobFilter::default()).unwrap();
     assert_eq!(all.len(), JOBS, "no job was lost");
     let unfinished: Vec<_> = all
         .iter()

@@ -37,6 +37,13 @@ pub enum Error {
     /// The new job breaks a rule.
     #[error("{0}")]
     Invalid(String),
+    /// A job filter breaks a rule (an unknown status, a page size out of range, a reversed
+    /// time range); the message says which.
+    #[error("{0}")]
+    InvalidFilter(String),
+    /// A cursor that no page of jobs returned.
+    #[error("malformed job cursor '{0}'")]
+    BadCursor(String),
     /// Writing the attempt's attestations failed.
     #[error("storing the job's attestations")]
     Ats(#[from] crate::ats::Error),

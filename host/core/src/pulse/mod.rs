@@ -45,6 +45,7 @@ mod job;
 pub mod keys;
 mod leases;
 pub mod limits;
+pub mod listing;
 pub mod maintainer;
 pub mod nodes;
 mod pruner;
@@ -78,6 +79,7 @@ pub use leases::{
     InterruptReport, Interrupter, InterrupterConfig, LeaseRenewer, RenewReport, RenewerConfig,
 };
 pub use limits::{HandlerLimit, HandlerLimits};
+pub use listing::{JobCounts, JobFilter, JobPage, SourceMatch};
 pub use maintainer::{Maintainer, MaintainerConfig};
 pub use pruner::{PruneReport, Pruner, PrunerConfig};
 pub use records::{Activity, AttemptError, HandlerRecord, Lease, NodeRecord, Report};

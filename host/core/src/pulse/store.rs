@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::guard::{atomic, lease_held, wrong_state};
 use super::keys;
+use super::listing::{self, JobCounts, JobFilter, JobPage};
 use super::telemetry::Tally;
 use super::{Error, Job, JobStatus, LogLine, NewJob, PauseReason, Progress, Result, bounds};
 use crate::ats;
@@ -206,18 +207,64 @@ pub fn resolve_id(store: &dyn Store, prefix: &str) -> Result<String> {
     }
 }
 
-/// Jobs newest first, optionally of one status and one handler.
+/// One page of the jobs that match `filter`, newest first, and the cursor of the next page
+/// when there is one (see [`super::listing`]).
+///
+/// # Errors
+///
+/// [`Error::InvalidFilter`] and [`Error::BadCursor`] as [`JobFilter::query`];
+/// [`Error::Storage`] on database failure.
+pub fn list(store: &dyn Store, filter: &JobFilter) -> Result<JobPage> {
+    let query = filter.query()?;
+    let mut jobs = store.job_list(&query)?;
+    let limit = usize::try_from(filter.page_size()?).unwrap_or(usize::MAX);
+    let next_cursor = if jobs.len() > limit {
+        jobs.truncate(limit);
+        jobs.last().map(|job| listing::encode_cursor(&job.id))
+    } else {
+        None
+    };
+    Ok(JobPage { jobs, next_cursor })
+}
+
+/// Every job that matches `filter` (its cursor and limit aside), newest first, read a page of
+/// [`listing::MAX_PAGE`] at a time: for acting on all matches. Not a snapshot: a job that
+/// changes status between pages may be missed or met twice in different pages' statuses.
+///
+/// # Errors
+///
+/// As [`list`].
+pub fn list_all(store: &dyn Store, filter: &JobFilter) -> Result<Vec<Job>> {
+    let mut filter = JobFilter {
+        cursor: None,
+        limit: Some(listing::MAX_PAGE),
+        ..filter.clone()
+    };
+    let mut jobs = Vec::new();
+    loop {
+        let page = list(store, &filter)?;
+        jobs.extend(page.jobs);
+        match page.next_cursor {
+            Some(cursor) => filter.cursor = Some(cursor),
+            None => return Ok(jobs),
+        }
+    }
+}
+
+/// Every stored job counted by handler and status, by handler then status in life order.
 ///
 /// # Errors
 ///
 /// [`Error::Storage`] on database failure.
-pub fn list(
-    store: &dyn Store,
-    status: Option<JobStatus>,
-    handler: Option<&str>,
-    limit: u32,
-) -> Result<Vec<Job>> {
-    Ok(store.job_list(status, handler, limit)?)
+pub fn counts(store: &dyn Store) -> Result<JobCounts> {
+    let mut by_handler = store.job_count_by_status()?;
+    by_handler.sort_by(|a, b| {
+        let rank = |status| JobStatus::ALL.iter().position(|s| *s == status);
+        a.handler
+            .cmp(&b.handler)
+            .then_with(|| rank(a.status).cmp(&rank(b.status)))
+    });
+    Ok(JobCounts { by_handler })
 }
 
 /// How many jobs are queued for each handler not in `served`, by handler name.

@@ -2,7 +2,8 @@
 //! whether the guard matched (`bool`); Pulse turns a miss into its own error.
 
 use super::Result;
-use crate::pulse::{Activity, Job, JobStatus, Lease, NewJob, PauseReason, Progress, Report};
+use crate::pulse::listing::{HandlerCount, JobQuery};
+use crate::pulse::{Activity, Job, Lease, NewJob, PauseReason, Progress, Report};
 
 /// A queued job to insert, already validated by Pulse.
 #[derive(Debug, Clone, Copy)]
@@ -76,13 +77,13 @@ pub trait Jobs {
     /// from many.
     fn job_ids_with_prefix(&self, prefix: &str) -> Result<Vec<String>>;
 
-    /// Jobs newest first, optionally of one status and one handler.
-    fn job_list(
-        &self,
-        status: Option<JobStatus>,
-        handler: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<Job>>;
+    /// Up to `query.fetch` jobs that match `query`, newest first (by id, descending). A page
+    /// of one handler's jobs in one status walks an index, however many other jobs there are.
+    fn job_list(&self, query: &JobQuery) -> Result<Vec<Job>>;
+
+    /// How many jobs each handler has in each status, in no order; pairs without jobs are
+    /// left out.
+    fn job_count_by_status(&self) -> Result<Vec<HandlerCount>>;
 
     /// How many jobs are queued for each handler not in `served`.
     fn job_count_unserved(&self, served: &[String]) -> Result<Vec<(String, u64)>>;

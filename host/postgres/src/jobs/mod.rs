@@ -1,6 +1,7 @@
 //! The job statements ([`storage::Jobs`]) on PostgreSQL: reads, the insert and the claim here;
 //! the guarded transitions of running and stopped jobs in [`transitions`].
 
+mod list;
 mod transitions;
 pub(crate) mod values;
 
@@ -8,7 +9,8 @@ use serde_json::Value;
 use tokio_postgres::Row;
 
 use super::PostgresConnection;
-use crate::pulse::{Activity, AttemptNode, Job, JobStatus, Lease, PauseReason, Progress};
+use crate::pulse::listing::{HandlerCount, JobQuery};
+use crate::pulse::{Activity, AttemptNode, Job, Lease, PauseReason, Progress};
 use crate::storage::{self, AttemptEnd, AttemptFailure, ClaimWrite, JobInsert};
 use values::{count, get, ids, int, small};
 
@@ -144,17 +146,24 @@ impl storage::Jobs for PostgresConnection {
         )?)
     }
 
-    fn job_list(
-        &self,
-        status: Option<JobStatus>,
-        handler: Option<&str>,
-        limit: u32,
-    ) -> storage::Result<Vec<Job>> {
-        let rows = self.query(
-            include_str!("../sql/job_list.sql"),
-            &[&status.map(JobStatus::as_str), &handler, &i64::from(limit)],
-        )?;
+    fn job_list(&self, query: &JobQuery) -> storage::Result<Vec<Job>> {
+        let plan = list::plan(query);
+        let rows = self.query_planned(&plan.sql, &plan.params())?;
         rows.iter().map(from_row).collect()
+    }
+
+    fn job_count_by_status(&self) -> storage::Result<Vec<HandlerCount>> {
+        let rows = self.query(include_str!("../sql/job_count_by_status.sql"), &[])?;
+        rows.iter()
+            .map(|row| {
+                let status: String = get(row, 1)?;
+                Ok(HandlerCount {
+                    handler: get(row, 0)?,
+                    status: status.parse().map_err(storage::Error::Corrupt)?,
+                    count: count(row, 2)?,
+                })
+            })
+            .collect()
     }
 
     fn job_count_unserved(&self, served: &[String]) -> storage::Result<Vec<(String, u64)>> {

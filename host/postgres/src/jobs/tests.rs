@@ -6,6 +6,7 @@ use std::sync::{Arc, Barrier};
 
 use serde_json::{Value, json};
 
+use crate::pulse::listing::JobQuery;
 use crate::pulse::{JobStatus, Lease, NewJob, PauseReason, Progress, Report, store};
 use crate::storage::{self, AttemptEnd, AttemptFailure, ClaimWrite, JobLogs as _, Jobs as _};
 use crate::{Options, PostgresBackend, PostgresConnection};
@@ -157,7 +158,10 @@ fn two_connections_claiming_from_one_queue_never_get_the_same_job() {
     );
     for owner in ["a", "b"] {
         let running = conn
-            .job_list(Some(JobStatus::Running), None, 1_000)
+            .job_list(&JobQuery {
+                statuses: vec![JobStatus::Running],
+                ..JobQuery::new(1_000)
+            })
             .unwrap();
         let owned = running
             .iter()
@@ -420,18 +424,34 @@ fn reads_find_by_prefix_list_newest_first_and_count_what_no_node_serves() {
 
     let ids = |jobs: Vec<crate::pulse::Job>| jobs.into_iter().map(|j| j.id).collect::<Vec<_>>();
     assert_eq!(
-        ids(conn.job_list(None, None, 10).unwrap()),
+        ids(conn.job_list(&JobQuery::new(10)).unwrap()),
         ["03ZZ", "02AA", "01AC", "01AB"]
     );
-    assert_eq!(ids(conn.job_list(None, Some("h/b"), 10).unwrap()), ["03ZZ"]);
     assert_eq!(
-        ids(conn.job_list(Some(JobStatus::Queued), None, 2).unwrap()),
+        ids(conn
+            .job_list(&JobQuery {
+                handler: Some("h/b".into()),
+                ..JobQuery::new(10)
+            })
+            .unwrap()),
+        ["03ZZ"]
+    );
+    assert_eq!(
+        ids(conn
+            .job_list(&JobQuery {
+                statuses: vec![JobStatus::Queued],
+                ..JobQuery::new(2)
+            })
+            .unwrap()),
         ["03ZZ", "02AA"]
     );
     assert!(
-        conn.job_list(Some(JobStatus::Failed), None, 10)
-            .unwrap()
-            .is_empty()
+        conn.job_list(&JobQuery {
+            statuses: vec![JobStatus::Failed],
+            ..JobQuery::new(10)
+        })
+        .unwrap()
+        .is_empty()
     );
 
     assert_eq!(
@@ -688,4 +708,65 @@ fn a_bulk_enqueue_with_one_bad_job_stores_none() {
     batch[7].id = Some("TWICE".into());
     assert!(store::enqueue_batch(&mut conn, &batch, 0).is_err());
     assert!(claim(&conn, "n", 100, 1).is_empty(), "all or nothing");
+}
+
+#[test]
+fn a_page_of_one_handlers_failed_jobs_walks_an_index_over_a_long_history() {
+    let backend = backend();
+    let conn = backend.connection().unwrap();
+    conn.batch(
+        "INSERT INTO jobs (id, handler, payload, status, run_at, created_at, updated_at,
+                           completed_at, result)
+         SELECT 'C' || lpad(g::text, 6, '0'), 'h/' || (g % 7), '{}', 'completed', 0, g, 0, g,
+                'null'
+         FROM generate_series(1, 60000) AS g;
+         INSERT INTO jobs (id, handler, payload, status, run_at, created_at, updated_at,
+                           completed_at, error)
+         SELECT 'F' || lpad(g::text, 6, '0'), 'h/' || (g % 7), '{}', 'failed', 0, g, 0, g, 'no'
+         FROM generate_series(1, 700) AS g;
+         ANALYZE jobs",
+    )
+    .unwrap();
+    let page = |statuses: &[JobStatus], handler: Option<&str>| JobQuery {
+        statuses: statuses.to_vec(),
+        handler: handler.map(str::to_owned),
+        before_id: Some("Z".into()),
+        since: Some(5),
+        ..JobQuery::new(51)
+    };
+    let cases = [
+        (
+            page(&[JobStatus::Failed], Some("h/3")),
+            "jobs_finished_by_handler",
+        ),
+        (
+            page(&[JobStatus::Failed, JobStatus::Cancelled], Some("h/3")),
+            "jobs_finished_by_handler",
+        ),
+        (page(&[JobStatus::Failed], None), "jobs_finished"),
+    ];
+    for (query, index) in cases {
+        let plan = super::list::plan(&query);
+        let steps: Vec<String> = conn
+            .query_planned(&format!("EXPLAIN {}", plan.sql), &plan.params())
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let steps = steps.join("\n");
+        assert!(
+            steps.contains(&format!("using {index} ")),
+            "{query:?}:\n{steps}"
+        );
+        assert!(!steps.contains("Seq Scan"), "{query:?} scans:\n{steps}");
+        // A Merge Append of several walks names its sort key; a Sort node would sort rows.
+        let sorts = steps.lines().any(|step| {
+            let node = step.trim_start().trim_start_matches("->").trim_start();
+            node.starts_with("Sort  (") || node.starts_with("Incremental Sort")
+        });
+        assert!(!sorts, "{query:?} sorts:\n{steps}");
+        let jobs = conn.job_list(&query).unwrap();
+        assert_eq!(jobs.len(), 51);
+        assert!(jobs.iter().all(|job| query.matches(job)), "{query:?}");
+    }
 }

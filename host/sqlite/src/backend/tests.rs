@@ -96,7 +96,7 @@ fn a_writer_of_the_same_backend_waits_at_the_gate_until_the_other_commits() {
     tx.commit().unwrap();
     waited.recv_timeout(Duration::from_secs(10)).unwrap();
     writer.join().unwrap();
-    let ids: Vec<String> = store::list(&**first, None, None, 10)
+    let ids: Vec<String> = store::list_all(&**first, &crate::pulse::JobFilter::default())
         .unwrap()
         .into_iter()
         .map(|job| job.id)
@@ -146,7 +146,7 @@ fn writes_a_caller_discards_are_rolled_back_alone() {
         false
     })
     .unwrap();
-    let mut ids: Vec<String> = store::list(&**conn, None, None, 10)
+    let mut ids: Vec<String> = store::list_all(&**conn, &crate::pulse::JobFilter::default())
         .unwrap()
         .into_iter()
         .map(|job| job.id)

@@ -1,11 +1,7 @@
--- The columns in the order `store::from_row` reads them.
+-- The columns in the order `store::from_row` reads them. `job_list.rs` appends the conditions
+-- of a query, the order (newest first) and the page's size.
 SELECT id, handler, payload, source, status, pause_reason, priority, attempt, claims,
        max_attempts, run_at, timeout_ms, progress_current, progress_total, cost_estimate,
        cost_actual, result, error, error_details, parent_job_id, plugin_version, created_at,
        started_at, completed_at, updated_at, root_job_id, depth, attempt_nodes
 FROM jobs
-WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR handler = ?2)
-ORDER BY id DESC
--- `+ 0`: with a bare `LIMIT ?` SQLite plans with the bound value and so prepares the
--- statement again at every execution.
-LIMIT ?3 + 0

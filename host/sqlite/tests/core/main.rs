@@ -5,4 +5,5 @@ mod backends;
 
 mod attempt_io;
 mod feed;
+mod listing;
 mod watch;

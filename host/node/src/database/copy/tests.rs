@@ -95,7 +95,9 @@ fn a_copy_holds_every_row_and_value_and_numbers_on_after_them() {
     );
     assert!(!to.schedule_list().unwrap()[0].enabled);
     assert_eq!(to.budget_limits().unwrap().daily, Some(2.5));
-    let job = &to.job_list(None, None, 10).unwrap()[0];
+    let job = &to
+        .job_list(&qntx_core::pulse::listing::JobQuery::new(10))
+        .unwrap()[0];
     assert_eq!(job.payload, serde_json::json!({"a": 1}));
     assert_eq!(to.attestation_head().unwrap(), 7, "the seq is kept");
 }
