@@ -3,6 +3,7 @@
 //! - [`ats`]: the attestation store, the only shared state between plugins (ADR-003);
 //! - [`pulse`]: durable jobs, routed to the handlers plugins announce (ADR-004);
 //! - [`storage`]: the seam every backend implements (`qntx-sqlite` is the SQLite one);
+//! - [`tokens`]: the API's bearer tokens and their scopes;
 //! - [`clock`]: time, replaceable in tests.
 
 #![warn(missing_docs)]
@@ -11,6 +12,7 @@ pub mod ats;
 pub mod clock;
 pub mod pulse;
 pub mod storage;
+pub mod tokens;
 
 /// An error and its causes on one line: `outer: inner: root`.
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {

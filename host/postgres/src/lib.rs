@@ -32,6 +32,7 @@ mod listen;
 mod migrations;
 mod plugin_loads;
 mod pulse_records;
+mod tokens;
 mod triggers;
 
 pub use backend::{Options, PostgresBackend, PostgresConnection, hide_password};

@@ -38,6 +38,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "job_listing_indexes",
         sql: include_str!("../migrations/004_job_listing_indexes.sql"),
     },
+    Migration {
+        version: 5,
+        name: "create_tokens",
+        sql: include_str!("../migrations/005_create_tokens.sql"),
+    },
 ];
 
 /// The advisory lock migrations hold (an arbitrary number: "qntx" in ASCII).

@@ -27,6 +27,7 @@ mod jobs;
 mod migrations;
 mod plugin_loads;
 mod pulse_records;
+mod tokens;
 mod transitions;
 mod triggers;
 mod values;

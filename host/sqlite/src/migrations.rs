@@ -67,6 +67,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "job_listing_indexes",
         sql: include_str!("../migrations/010_job_listing_indexes.sql"),
     },
+    Migration {
+        version: 11,
+        name: "create_tokens",
+        sql: include_str!("../migrations/011_create_tokens.sql"),
+    },
 ];
 
 /// Apply the migrations the database has not seen yet, each in its own transaction.

@@ -391,6 +391,23 @@ pub static NODES: Table = Table {
     page: 1000,
 };
 
+/// API tokens: their hashes, never their secrets.
+pub static TOKENS: Table = Table {
+    name: "tokens",
+    columns: &[
+        text("id"),
+        text("name"),
+        text("scope"),
+        text("hash"),
+        int("created_at"),
+        int("last_used_at"),
+        int("revoked_at"),
+    ],
+    key: 1,
+    sequence: None,
+    page: 1000,
+};
+
 /// Every table, in dependency order.
 pub static TABLES: &[&Table] = &[
     &ATTESTATIONS,
@@ -405,6 +422,7 @@ pub static TABLES: &[&Table] = &[
     &WATCHERS,
     &PLUGIN_LOADS,
     &NODES,
+    &TOKENS,
 ];
 
 #[cfg(test)]

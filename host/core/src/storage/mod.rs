@@ -27,6 +27,7 @@ mod nodes;
 mod plugin_loads;
 mod pool;
 mod registrations;
+mod tokens;
 mod triggers;
 
 use std::fmt;
@@ -43,6 +44,7 @@ pub use nodes::{Heartbeat, Nodes};
 pub use plugin_loads::{FileKey, PluginLoads, Record};
 pub use pool::Pool;
 pub use registrations::Registrations;
+pub use tokens::Tokens;
 pub use triggers::{ScheduleAdvance, ScheduleUpsert, Schedules, WatcherUpsert, Watchers};
 
 /// Where a node keeps its state: hands out connections to it.
@@ -132,6 +134,7 @@ pub trait Store:
     + Watchers
     + Components
     + PluginLoads
+    + Tokens
     + Dump
 {
     /// Run `work` all or nothing: in a transaction of its own, or inside a transaction, in a

@@ -1,0 +1,1 @@
+SELECT id, name, scope, created_at, last_used_at, revoked_at FROM tokens ORDER BY id
