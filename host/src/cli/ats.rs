@@ -1,4 +1,4 @@
-//! `qntx as` (attest) and `qntx ax` (query): the keyword grammar of [`super::grammar`]
+//! `qntx as` (attest) and `qntx ax` (query): the keyword grammar of [`crate::ats::grammar`]
 //! or plain flags, or both (flags add to what the words say).
 
 use std::io::Write;
@@ -7,9 +7,9 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use serde_json::Value;
 
-use super::grammar::{self, ParseError};
 use super::{Global, Outcome, output};
 use crate::ats::feed::Feed;
+use crate::ats::grammar::{self, ParseError};
 use crate::ats::when::{self, Edge};
 use crate::ats::{self, Attestation, Limits, NewAttestation, Query, store};
 use crate::clock::now_ms;

@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Global, Outcome, output};
 use crate::clock::now_ms;
 use crate::handlers::{self, EnqueueError};
 use crate::plugins;
+use crate::pulse::request::{self, JobRequest};
 use crate::pulse::{DEFAULT_MAX_ATTEMPTS, NewJob, bounds, store};
 use crate::storage::{Connection, Store};
 
@@ -96,22 +96,6 @@ pub(super) struct EnqueueArgs {
     wait: bool,
 }
 
-/// One line of `--batch` input.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Line {
-    handler: Option<String>,
-    payload: Option<Value>,
-    priority: Option<i32>,
-    max_attempts: Option<u32>,
-    timeout: Option<String>,
-    delay: Option<String>,
-    run_at: Option<String>,
-    source: Option<String>,
-    unique: Option<bool>,
-    cost_estimate: Option<f64>,
-}
-
 pub(super) fn run(
     global: &Global,
     conn: &mut dyn Connection,
@@ -181,8 +165,7 @@ fn defaults(args: &EnqueueArgs, now: i64) -> anyhow::Result<NewJob> {
 }
 
 fn delay_from(now: i64, delay: Duration, what: &str) -> anyhow::Result<i64> {
-    let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-    bounds::run_at_after(now, ms).map_err(|e| anyhow::anyhow!("{what}: {e}"))
+    request::delay_from(now, delay).map_err(|e| anyhow::anyhow!("{what}: {e}"))
 }
 
 /// Read a payload of at most [`bounds::MAX_PAYLOAD_BYTES`] and parse it.
@@ -227,8 +210,12 @@ fn enqueue_batch(
                 .with_context(|| format!("opening --batch '{}'", file.display()))?,
         ))
     };
-    let base = defaults(args, now)?;
-    let default_payload = parse_payload(&args.payload, "--payload")?;
+    // What a line leaves out: the flags, and HANDLER when given.
+    let base = NewJob {
+        handler: args.handler.clone().unwrap_or_default(),
+        payload: parse_payload(&args.payload, "--payload")?,
+        ..defaults(args, now)?
+    };
     let mut jobs = Vec::new();
     for (index, line) in input.lines().enumerate() {
         let number = index + 1;
@@ -236,8 +223,7 @@ fn enqueue_batch(
         if line.trim().is_empty() {
             continue;
         }
-        let job = batch_job(&line, &base, args, &default_payload, now)
-            .with_context(|| format!("--batch line {number}"))?;
+        let job = batch_job(&line, &base, now).with_context(|| format!("--batch line {number}"))?;
         jobs.push(job);
     }
     if !args.allow_unregistered {
@@ -261,66 +247,18 @@ fn enqueue_batch(
     Ok(Outcome::Ok)
 }
 
-fn batch_job(
-    text: &str,
-    base: &NewJob,
-    args: &EnqueueArgs,
-    default_payload: &Value,
-    now: i64,
-) -> anyhow::Result<NewJob> {
-    let line: Line = serde_json::from_str(text).context("not a JSON object of job fields")?;
-    let handler = line
-        .handler
-        .or_else(|| args.handler.clone())
-        .context("no handler: give one in the line or as HANDLER")?;
-    let run_at = match (&line.run_at, &line.delay) {
-        (Some(_), Some(_)) => bail!("give run_at or delay, not both"),
-        (Some(at), None) => Some(parse_time(at).map_err(anyhow::Error::msg)?),
-        (None, Some(delay)) => Some(delay_from(
-            now,
-            output::parse_duration(delay).map_err(anyhow::Error::msg)?,
-            "delay",
-        )?),
-        (None, None) => base.run_at,
-    };
-    let timeout_ms = match &line.timeout {
-        Some(timeout) => Some(bounds::timeout_ms(
-            output::parse_duration(timeout).map_err(anyhow::Error::msg)?,
-        )?),
-        None => base.timeout_ms,
-    };
-    let payload = line.payload.unwrap_or_else(|| default_payload.clone());
+fn batch_job(text: &str, base: &NewJob, now: i64) -> anyhow::Result<NewJob> {
+    let line: JobRequest = serde_json::from_str(text).context("not a JSON object of job fields")?;
+    let job = line
+        .into_job(base, now)
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
     if text.len() > bounds::MAX_PAYLOAD_BYTES {
-        bounds::check_payload_bytes(payload.to_string().len())?;
+        bounds::check_payload_bytes(job.payload.to_string().len())?;
     }
-    let job = NewJob {
-        handler,
-        payload,
-        source: line.source.unwrap_or_else(|| base.source.clone()),
-        priority: line.priority.unwrap_or(base.priority),
-        max_attempts: line.max_attempts.unwrap_or(base.max_attempts),
-        run_at,
-        timeout_ms,
-        cost_estimate: line.cost_estimate.unwrap_or(base.cost_estimate),
-        unique: line.unique.unwrap_or(base.unique),
-        ..NewJob::new(String::new(), Value::Null)
-    };
-    job.validate()?;
     Ok(job)
 }
 
-pub(super) fn parse_time(text: &str) -> Result<i64, String> {
-    let time = humantime::parse_rfc3339_weak(text)
-        .map_err(|e| format!("'{text}' is not a time like 2030-01-01T09:00:00Z: {e}"))?;
-    let ms = time
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| format!("'{text}' is before 1970"))?
-        .as_millis();
-    i64::try_from(ms)
-        .ok()
-        .filter(|ms| *ms <= bounds::MAX_RUN_AT_MS)
-        .ok_or_else(|| format!("'{text}' is after 9999-12-31T23:59:59Z"))
-}
+pub(super) use crate::pulse::request::parse_time;
 
 /// Refuse a handler that no node registered and no plugin in the plugin directories announces
 /// ([`handlers::check_enqueue`]).

@@ -7,8 +7,7 @@ use crate::pulse::Job;
 
 /// Parse `30s`, `5m`, `1h30m`, `250ms`.
 pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text)
-        .map_err(|e| format!("'{text}' is not a duration like 30s, 5m or 250ms: {e}"))
+    crate::pulse::request::parse_duration(text)
 }
 
 /// A Unix-millisecond time as RFC 3339 UTC (`2024-05-01T12:00:00.000Z`). Any stored value

@@ -15,6 +15,7 @@
 pub mod actor;
 mod error;
 pub mod feed;
+pub mod grammar;
 pub mod id;
 mod model;
 pub mod overlay;

@@ -51,6 +51,7 @@ pub mod nodes;
 mod pruner;
 mod records;
 mod registry;
+pub mod request;
 mod rescuer;
 mod resumer;
 mod service;

@@ -1,4 +1,4 @@
-//! The `ax` / `as` keyword grammar of the command line:
+//! The `ax` / `as` keyword grammar of the command line and the HTTP API:
 //!
 //! ```text
 //! ax: [SUBJECT…] [is|are PREDICATE…] [of|from CONTEXT…] [by|via ACTOR…]
@@ -84,6 +84,41 @@ pub fn parse_ax(words: &[String], now_ms: i64) -> Result<Statement, ParseError> 
 /// [`ParseError`] at the first word that does not fit.
 pub fn parse_as(words: &[String]) -> Result<Statement, ParseError> {
     Parser::new(words).parse(0, false)
+}
+
+/// Split one line into words as a shell would for these commands: at spaces, with `"..."` or
+/// `'...'` keeping spaces inside a word. For front ends that receive a query as one string
+/// (the HTTP API's `ax` parameter).
+///
+/// # Errors
+///
+/// A [`ParseError`] at the word whose quote is never closed.
+pub fn split(line: &str) -> Result<Vec<String>, ParseError> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(open), c) if c == open => quote = None,
+            (Some(_), c) => word.get_or_insert_default().push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                word.get_or_insert_default();
+            }
+            (None, c) if c.is_whitespace() => words.extend(word.take()),
+            (None, c) => word.get_or_insert_default().push(c),
+        }
+    }
+    words.extend(word);
+    if let Some(open) = quote {
+        let index = words.len() - 1;
+        return Err(ParseError {
+            words,
+            index,
+            message: format!("the quote {open} is not closed"),
+        });
+    }
+    Ok(words)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -336,6 +371,30 @@ impl fmt::Display for Statement {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_line_splits_into_words_with_quotes_kept_together() {
+        let words = split(r#"ALICE is author of "New York" by 'bob smith'  since "7 days ago""#);
+        assert_eq!(
+            words.unwrap(),
+            [
+                "ALICE",
+                "is",
+                "author",
+                "of",
+                "New York",
+                "by",
+                "bob smith",
+                "since",
+                "7 days ago"
+            ]
+        );
+        assert_eq!(split("   ").unwrap(), Vec::<String>::new());
+        assert_eq!(split(r#"a """#).unwrap(), ["a", ""]);
+        let open = split(r#"ALICE of "New York"#).unwrap_err();
+        assert_eq!(open.index, 2);
+        assert!(open.message.contains("not closed"), "{open}");
+    }
+
     use super::*;
 
     /// 2024-05-10T15:30:00Z
