@@ -34,7 +34,7 @@ fn every_benchmark_runs_once_with_tiny_sizes() {
         command
             .args(["--data-dir", data_dir, "--plugins"])
             .arg(plugins)
-            .args(["run", "--workers", &workers.to_string()]);
+            .args(["run", "--no-http", "--workers", &workers.to_string()]);
         command
     };
     let cluster = Cluster {

@@ -206,17 +206,23 @@ impl Env {
         job_on(&self.store(), id)
     }
 
-    /// `qntx --data-dir <this>` ready for arguments, on this environment's database.
+    /// `qntx --data-dir <this>` ready for arguments, on this environment's database. A
+    /// `qntx run` serves HTTP on a free port ([`FREE_PORT`]), so that nodes of tests running
+    /// at once never contend for the default one.
     pub fn qntx(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_qntx"));
         command.arg("--data-dir").arg(self.data_dir());
         command
             .env_remove("QNTX_DATA_DIR")
-            .env_remove("QNTX_PLUGINS");
+            .env_remove("QNTX_PLUGINS")
+            .env("QNTX_HTTP", FREE_PORT);
         self.database.apply(&mut command);
         command
     }
 }
+
+/// `QNTX_HTTP` for test nodes: loopback, a port the system picks.
+pub const FREE_PORT: &str = "127.0.0.1:0";
 
 /// The job `id` as `conn` reads it.
 fn job_on(conn: &crate::Connection, id: &str) -> Job {

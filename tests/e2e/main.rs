@@ -6,6 +6,7 @@
 pub type Connection = qntx::sqlite::SqliteConnection;
 
 mod announcements;
+mod api;
 mod ats;
 mod authors;
 mod bench_suite;

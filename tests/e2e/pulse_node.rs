@@ -286,6 +286,7 @@ fn rate_and_concurrency_flags_are_checked() {
     }
     let mut command = Command::new(env!("CARGO_BIN_EXE_qntx"));
     env.database().apply(&mut command);
+    command.env("QNTX_HTTP", crate::fixtures::FREE_PORT);
     command.arg("--data-dir").arg(env.data_dir()).args([
         "run",
         "--until-idle",

@@ -22,6 +22,11 @@
 //! url = "postgres://qntx:secret@db:5432/qntx"   # --database and QNTX_DATABASE override it
 //! listen = true            # false: poll only (a pooler in transaction mode)
 //! poll_interval = "100ms"  # how often waiters look without (or besides) LISTEN
+//!
+//! [http]
+//! addr = "127.0.0.1:8770"  # where `qntx run` serves the API; --http overrides it
+//! enabled = true           # false: serve no HTTP (--no-http)
+//! request_timeout = "30s"  # longest request, streams aside
 //! ```
 //!
 //! `qntx run` flags override the file. Budgets from the file are written to the database when
@@ -47,6 +52,18 @@ pub(super) struct FileConfig {
     pub(super) pulse: PulseSection,
     #[serde(default)]
     pub(super) database: DatabaseSection,
+    #[serde(default)]
+    pub(super) http: HttpSection,
+}
+
+/// `[http]`: where and whether `qntx run` serves the API.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HttpSection {
+    pub(super) addr: Option<std::net::SocketAddr>,
+    pub(super) enabled: Option<bool>,
+    #[serde(default, with = "humantime_serde_opt")]
+    pub(super) request_timeout: Option<Duration>,
 }
 
 /// `[database]`: which store, and how a node on PostgreSQL wakes.

@@ -8,7 +8,6 @@ mod config;
 mod db;
 mod demo;
 mod enqueue;
-mod grammar;
 mod handler;
 mod job;
 mod job_list;
@@ -17,6 +16,7 @@ mod output;
 mod plugin;
 mod run;
 mod schedule;
+mod token;
 mod wait;
 
 use std::path::{Path, PathBuf};
@@ -212,6 +212,9 @@ enum Command {
     /// Show what the store holds, and copy it into another (SQLite to PostgreSQL)
     #[command(subcommand)]
     Db(db::DbCommand),
+    /// Create, list and revoke the bearer tokens of the HTTP API
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Record an attestation: qntx as ALICE is author of github by bob
     As(ats::AsArgs),
     /// Query attestations: qntx ax ALICE is author since "7 days ago"
@@ -257,6 +260,7 @@ pub fn main() -> ExitCode {
         Command::Handler(command) => handler::run(&cli.global, command),
         Command::Demo(args) => demo::run(&cli.global, args),
         Command::Db(command) => db::run(&cli.global, command),
+        Command::Token(command) => token::run(&cli.global, command),
         Command::As(args) => ats::run_as(&cli.global, args),
         Command::Ax(args) => ats::run_ax(&cli.global, args),
     };

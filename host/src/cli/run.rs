@@ -9,11 +9,13 @@ use anyhow::{Context, anyhow, bail};
 use super::{Global, Outcome, config, output};
 use crate::clock::now_ms;
 use crate::database::{Counting, SqliteLimits};
+use crate::http::{HttpConfig, NodeContext};
+use crate::metrics::Metrics;
 use crate::node::{Node, NodeConfig};
 use crate::pulse::limits::HandlerSetting;
 use crate::pulse::store::{self, Activity};
 use crate::pulse::{ConfigError, Period, WorkerConfig};
-use crate::storage::Backend as _;
+use crate::storage::Backend;
 
 /// The flags of `qntx run` (its help text is on `Command::Run`).
 #[derive(Debug, clap::Args)]
@@ -68,10 +70,30 @@ pub struct RunArgs {
     /// Most jobs in one job tree below its root, over all depths [default: 10000]
     #[arg(long, value_name = "N", help_heading = "Pulse")]
     max_job_descendants: Option<u64>,
+
+    /// Serve the HTTP API here; port 0 picks a free one (logged at start). An address other
+    /// machines can reach needs at least one token (qntx token create) [default: [http] addr
+    /// in qntx.toml, else 127.0.0.1:8770]
+    #[arg(long, env = "QNTX_HTTP", value_name = "ADDR", help_heading = "HTTP")]
+    http: Option<std::net::SocketAddr>,
+
+    /// Serve no HTTP, whatever --http, QNTX_HTTP or [http] say
+    #[arg(long, help_heading = "HTTP")]
+    no_http: bool,
 }
 
 pub(super) fn run(global: &Global, args: RunArgs) -> anyhow::Result<Outcome> {
-    let node = start(global, &args)?;
+    let http = http_config(global, &args)?;
+    // Before the node starts, so that its first jobs are counted.
+    let metrics = match &http {
+        Some(_) => Some(Metrics::install().context("recording metrics for /metrics")?),
+        None => None,
+    };
+    let (node, backend) = start(global, &args)?;
+    let http = match http {
+        Some(http) => Some(serve_http(&http, global, &node, backend, metrics)?),
+        None => None,
+    };
     if node.plugins().is_empty() && !node.refused().is_empty() && node.registry().names().is_empty()
     {
         bail!(
@@ -112,12 +134,54 @@ pub(super) fn run(global: &Global, args: RunArgs) -> anyhow::Result<Outcome> {
             args.grace
         );
     }
+    if let Some(server) = http {
+        server.stop();
+    }
     node.shutdown(args.grace);
     Ok(Outcome::Ok)
 }
 
-/// Start a node as `qntx run` would, and say what it loaded.
-pub(super) fn start(global: &Global, args: &RunArgs) -> anyhow::Result<Node> {
+/// Where to serve the API, or `None` not to: `--http`/`--no-http`, else `[http]`.
+fn http_config(global: &Global, args: &RunArgs) -> anyhow::Result<Option<HttpConfig>> {
+    let file = config::load(&global.data_dir()?)?.http;
+    if args.no_http || (args.http.is_none() && file.enabled == Some(false)) {
+        return Ok(None);
+    }
+    let addr = match args.http.or(file.addr) {
+        Some(addr) => addr,
+        None => crate::http::DEFAULT_ADDR
+            .parse()
+            .expect("the default address parses"),
+    };
+    let mut http = HttpConfig::new(addr);
+    if let Some(timeout) = file.request_timeout {
+        http.request_timeout = timeout;
+    }
+    Ok(Some(http))
+}
+
+/// Serve the API of `node`.
+fn serve_http(
+    http: &HttpConfig,
+    global: &Global,
+    node: &Node,
+    backend: Arc<dyn Backend>,
+    metrics: Option<&'static Metrics>,
+) -> anyhow::Result<crate::http::Server> {
+    let context = NodeContext {
+        backend,
+        node_id: node.id().to_owned(),
+        plugin_dirs: global.plugin_dirs()?,
+        metrics,
+    };
+    let server = crate::http::Server::start(http, context)
+        .context("starting the HTTP API (--http ADDR serves it elsewhere, --no-http not at all)")?;
+    eprintln!("qntx: serving the HTTP API on http://{}", server.addr());
+    Ok(server)
+}
+
+/// Start a node as `qntx run` would, and say what it loaded; the node and its store.
+fn start(global: &Global, args: &RunArgs) -> anyhow::Result<(Node, Arc<dyn Backend>)> {
     let data_dir = global.data_dir()?;
     let file = config::load(&data_dir)?;
     let mut config = NodeConfig::new(data_dir.clone(), global.plugin_dirs()?);
@@ -194,7 +258,7 @@ pub(super) fn start(global: &Global, args: &RunArgs) -> anyhow::Result<Node> {
     for refused in node.refused() {
         eprintln!("qntx: {}", crate::error_chain(refused));
     }
-    Ok(node)
+    Ok((node, backend as Arc<dyn Backend>))
 }
 
 /// Longest `--grace`: 1 hour.

@@ -11,6 +11,8 @@ pub type Connection = qntx_postgres::PostgresConnection;
 
 #[path = "../announcements.rs"]
 mod announcements;
+#[path = "../api.rs"]
+mod api;
 #[path = "../ats.rs"]
 mod ats;
 #[path = "../authors.rs"]

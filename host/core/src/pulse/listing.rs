@@ -47,7 +47,7 @@ pub enum SourceMatch {
 }
 
 /// One page of jobs, newest first.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JobPage {
     /// The jobs.
     pub jobs: Vec<Job>,

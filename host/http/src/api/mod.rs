@@ -1,0 +1,68 @@
+//! The routes under `/api/v1`: one module per kind of thing.
+
+mod attestations;
+mod jobs;
+mod json;
+mod metrics;
+mod status;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use tower_http::timeout::TimeoutLayer;
+
+use crate::state::AppState;
+use crate::{ApiError, HttpConfig};
+
+/// Every route, with the body limit and the request timeout.
+pub(crate) fn router(state: AppState, config: &HttpConfig) -> Router {
+    let api = Router::new()
+        .route("/health", get(status::health))
+        .route("/status", get(status::status))
+        .route("/jobs", post(jobs::enqueue).get(jobs::list))
+        .route("/jobs/batch", post(jobs::enqueue_batch))
+        .route("/jobs/{id}", get(jobs::get))
+        .route("/jobs/{id}/logs", get(jobs::logs))
+        .route("/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/jobs/{id}/pause", post(jobs::pause))
+        .route("/jobs/{id}/resume", post(jobs::resume))
+        .route("/jobs/{id}/retry", post(jobs::retry))
+        .route(
+            "/attestations",
+            post(attestations::create).get(attestations::query),
+        )
+        .route("/attestations/{id}", get(attestations::get))
+        .fallback(unknown_route);
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/metrics", get(metrics::metrics))
+        .fallback(unknown_route)
+        .route_layer(axum::middleware::from_fn(metrics::record))
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .with_state(state)
+}
+
+/// The help texts of the API's own metrics.
+pub(crate) fn describe_metrics() {
+    ::metrics::describe_counter!(
+        metrics::HTTP_REQUESTS,
+        "HTTP requests answered, by method, route template and status"
+    );
+    ::metrics::describe_histogram!(
+        metrics::HTTP_DURATION,
+        ::metrics::Unit::Seconds,
+        "Time to answer an HTTP request, by method and route template"
+    );
+}
+
+async fn unknown_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!(
+        "no route '{}'; the API is under /api/v1",
+        uri.path()
+    ))
+}

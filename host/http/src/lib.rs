@@ -1,0 +1,24 @@
+//! The HTTP front end of a node: a JSON API under `/api/v1`.
+//!
+//! Every request but the health check carries a bearer token (`qntx token create`); the
+//! token's [`Scope`](qntx_core::tokens::Scope) decides what it may do. Handlers apply the same
+//! rules as the CLI by calling the same library functions (`pulse::store`, `handlers`), on a
+//! pool of store connections, from blocking tasks: the store's calls are synchronous.
+//!
+//! ```text
+//! request → auth (token → scope) → handler → spawn_blocking(pool → store) → JSON
+//! ```
+
+#![warn(missing_docs)]
+
+mod api;
+mod auth;
+mod config;
+mod error;
+mod server;
+mod state;
+
+pub use config::{DEFAULT_ADDR, HttpConfig};
+pub use error::ApiError;
+pub use server::{Server, StartError};
+pub use state::NodeContext;

@@ -1,0 +1,63 @@
+//! What every request handler shares: the node it speaks for and connections to its store.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use qntx_core::storage::{Backend, Connection, Pool};
+use qntx_node::metrics::Metrics;
+
+use crate::ApiError;
+
+/// What a node tells its HTTP server about itself.
+#[derive(Debug, Clone)]
+pub struct NodeContext {
+    /// The node's store.
+    pub backend: Arc<dyn Backend>,
+    /// The node's id, as in `qntx job show`'s "ran on".
+    pub node_id: String,
+    /// The node's plugin directories: an enqueue for a handler no node registered is checked
+    /// against what was recorded of them.
+    pub plugin_dirs: Vec<PathBuf>,
+    /// The process's metrics recorder, served at `/metrics`; `None` serves 404 there.
+    pub metrics: Option<&'static Metrics>,
+}
+
+/// The state of the server, cheap to clone into each request.
+#[derive(Debug, Clone)]
+pub(crate) struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    node: NodeContext,
+    pool: Pool,
+}
+
+/// Idle store connections kept for requests.
+const IDLE_CONNECTIONS: usize = 4;
+
+impl AppState {
+    pub(crate) fn new(node: NodeContext) -> Self {
+        let pool = Pool::new(node.backend.clone(), IDLE_CONNECTIONS);
+        Self {
+            inner: Arc::new(Inner { node, pool }),
+        }
+    }
+
+    pub(crate) fn node(&self) -> &NodeContext {
+        &self.inner.node
+    }
+
+    /// Run `work` on a store connection on a blocking thread (the store's calls are
+    /// synchronous), so that the server's threads keep serving.
+    pub(crate) async fn store<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut dyn Connection) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || state.inner.pool.with(work))
+            .await
+            .map_err(|error| ApiError::internal(&error))?
+    }
+}
