@@ -149,9 +149,8 @@ fn serve(listener: std::net::TcpListener, router: axum::Router, stopped: oneshot
         let _ = stopped.await;
         let _ = begin_stop.send(true);
         // Streams never end by themselves: after the grace, the runtime's end cuts them.
-        match tokio::time::timeout(STOP_GRACE, server).await {
-            Ok(Ok(Err(error))) => tracing::error!(%error, "the HTTP server failed"),
-            Ok(_) | Err(_) => {}
+        if let Ok(Ok(Err(error))) = tokio::time::timeout(STOP_GRACE, server).await {
+            tracing::error!(%error, "the HTTP server failed");
         }
     });
     runtime.shutdown_timeout(STOP_GRACE);

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use qntx_core::clock::now_ms;
-use qntx_core::pulse::{JobStatus, NewJob, store};
+use qntx_core::pulse::{JobFilter, JobStatus, NewJob, store};
 use qntx_core::storage::{Backend, Connection};
 use qntx_node::metrics::Metrics;
 use qntx_node::node::{Node, NodeConfig};
@@ -142,7 +142,8 @@ fn a_node_counts_its_jobs_by_handler_and_outcome_and_never_names_a_job() {
         wait_final(&*conn, id);
     }
     node.wait_until_idle().unwrap();
-    let children = store::list(conn.store(), None, Some("probe/ok"), 10).unwrap();
+    let children =
+        store::list_all(conn.store(), &JobFilter::default().handler("probe/ok")).unwrap();
     assert_eq!(children.len(), 4, "one direct, one later, two children");
     ids.extend(children.into_iter().map(|job| job.id));
     assert_eq!(
