@@ -22,7 +22,7 @@ pub use super::claim::{ClaimParams, Claimed, claim, claim_in};
 pub use super::records::{Activity, AttemptError, HandlerRecord, Lease, Report};
 
 /// What an enqueue did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Enqueued {
     /// The new job's id, or the existing job's for a `unique` enqueue that found one.
     pub id: String,

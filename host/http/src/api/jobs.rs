@@ -9,6 +9,7 @@ use qntx_core::ats::when::{self, Edge};
 use qntx_core::clock::now_ms;
 use qntx_core::pulse::listing;
 use qntx_core::pulse::request::JobRequest;
+use qntx_core::pulse::store::Enqueued;
 use qntx_core::pulse::{
     DEFAULT_MAX_ATTEMPTS, Job, JobFilter, JobPage, LogLine, NewJob, PauseReason, SourceMatch, store,
 };
@@ -44,24 +45,18 @@ pub(super) struct BatchBody {
     allow_unregistered: bool,
 }
 
-/// An enqueued job: its id, and whether it is an active job a `unique` request matched.
-#[derive(Debug, Serialize)]
-pub(super) struct Enqueued {
-    id: String,
-    existing: bool,
-}
-
 /// The answer to a batch: ids in the order of the request.
 #[derive(Debug, Serialize)]
 pub(super) struct BatchEnqueued {
     jobs: Vec<Enqueued>,
 }
 
+/// What a request leaves out: as the CLI's flags (an empty payload), with the API's source.
 fn defaults() -> NewJob {
     NewJob {
         source: API_SOURCE.to_owned(),
         max_attempts: DEFAULT_MAX_ATTEMPTS,
-        ..NewJob::new(String::new(), Value::Null)
+        ..NewJob::new(String::new(), Value::Object(serde_json::Map::new()))
     }
 }
 
@@ -70,10 +65,9 @@ fn defaults() -> NewJob {
 pub(super) async fn enqueue(
     State(state): State<AppState>,
     caller: Caller,
-    Body(body): Body<EnqueueBody>,
+    Body(mut body): Body<EnqueueBody>,
 ) -> Result<(StatusCode, Json<Enqueued>), ApiError> {
     caller.require(Scope::Enqueue)?;
-    let mut body = body;
     let allow_unregistered = match body.remove("allow_unregistered") {
         None => false,
         Some(Value::Bool(allow)) => allow,
@@ -86,15 +80,12 @@ pub(super) async fn enqueue(
     let request: JobRequest = serde_json::from_value(Value::Object(body))
         .map_err(|error| ApiError::invalid(format!("the job: {error}")))?;
     let now = now_ms();
-    let mut job = request.into_job(&defaults(), now)?;
-    if job.payload.is_null() {
-        job.payload = Value::Object(serde_json::Map::new());
-    }
+    let job = request.into_job(&defaults(), now)?;
     let plugin_dirs = state.node().plugin_dirs.clone();
     let enqueued = state
         .store(move |conn| {
             if !allow_unregistered {
-                admit(conn.store(), &job.handler, plugin_dirs)?;
+                admit(conn.store(), &job.handler, &plugin_dirs)?;
             }
             Ok(store::enqueue(conn.store(), &job, now)?)
         })
@@ -104,13 +95,7 @@ pub(super) async fn enqueue(
     } else {
         StatusCode::CREATED
     };
-    Ok((
-        status,
-        Json(Enqueued {
-            id: enqueued.id,
-            existing: enqueued.existing,
-        }),
-    ))
+    Ok((status, Json(enqueued)))
 }
 
 /// `POST /api/v1/jobs/batch` (scope `enqueue`): every job or none; an error names the index of
@@ -137,13 +122,9 @@ pub(super) async fn enqueue_batch(
         .into_iter()
         .enumerate()
         .map(|(index, request)| {
-            let mut job = request
+            request
                 .into_job(&defaults, now)
-                .map_err(|error| ApiError::invalid(format!("jobs[{index}]: {error}")))?;
-            if job.payload.is_null() {
-                job.payload = Value::Object(serde_json::Map::new());
-            }
-            Ok(job)
+                .map_err(|error| ApiError::invalid(format!("jobs[{index}]: {error}")))
         })
         .collect::<Result<Vec<NewJob>, ApiError>>()?;
     let plugin_dirs = state.node().plugin_dirs.clone();
@@ -154,24 +135,17 @@ pub(super) async fn enqueue_batch(
                 handlers.sort_unstable();
                 handlers.dedup();
                 for handler in handlers {
-                    admit(conn.store(), handler, plugin_dirs.clone())?;
+                    admit(conn.store(), handler, &plugin_dirs)?;
                 }
             }
             Ok(store::enqueue_batch(conn, &jobs, now)?)
         })
         .await?;
-    let jobs = enqueued
-        .into_iter()
-        .map(|job| Enqueued {
-            id: job.id,
-            existing: job.existing,
-        })
-        .collect();
-    Ok((StatusCode::CREATED, Json(BatchEnqueued { jobs })))
+    Ok((StatusCode::CREATED, Json(BatchEnqueued { jobs: enqueued })))
 }
 
 /// Refuse a job for a handler nobody serves ([`handlers::check_enqueue`]), as the CLI does.
-fn admit(store: &dyn Store, handler: &str, plugin_dirs: Vec<PathBuf>) -> Result<(), ApiError> {
+fn admit(store: &dyn Store, handler: &str, plugin_dirs: &[PathBuf]) -> Result<(), ApiError> {
     handlers::check_enqueue(store, handler, &RecordedPlugins(plugin_dirs)).map_err(|error| {
         match error {
             EnqueueError::Unannounced { .. } | EnqueueError::Handler(_) => ApiError::new(
@@ -188,11 +162,11 @@ fn admit(store: &dyn Store, handler: &str, plugin_dirs: Vec<PathBuf>) -> Result<
 
 /// The node's plugin directories, as the node recorded them: the node loads new files itself,
 /// so the API loads none.
-struct RecordedPlugins(Vec<PathBuf>);
+struct RecordedPlugins<'a>(&'a [PathBuf]);
 
-impl handlers::PluginSource for RecordedPlugins {
+impl handlers::PluginSource for RecordedPlugins<'_> {
     fn dirs(&self) -> anyhow::Result<Vec<PathBuf>> {
-        Ok(self.0.clone())
+        Ok(self.0.to_vec())
     }
 
     fn load(&self, _files: &[PathBuf]) -> anyhow::Result<Catalog> {
