@@ -11,6 +11,7 @@
 pub mod ats;
 pub mod clock;
 pub mod pulse;
+pub mod sessions;
 pub mod storage;
 pub mod tokens;
 

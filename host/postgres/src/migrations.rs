@@ -43,6 +43,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "create_tokens",
         sql: include_str!("../migrations/005_create_tokens.sql"),
     },
+    Migration {
+        version: 7,
+        name: "create_sessions",
+        sql: include_str!("../migrations/007_create_sessions.sql"),
+    },
 ];
 
 /// The advisory lock migrations hold (an arbitrary number: "qntx" in ASCII).

@@ -54,6 +54,35 @@ impl Tokens for PostgresConnection {
         self.execute(include_str!("sql/token_touch.sql"), &[&id, &now, &every])
             .map(drop)
     }
+
+    fn session_insert(
+        &self,
+        hash: &str,
+        token_id: &str,
+        created_at: i64,
+        expires_at: i64,
+    ) -> storage::Result<()> {
+        self.execute(
+            include_str!("sql/session_insert.sql"),
+            &[&hash, &token_id, &created_at, &expires_at],
+        )
+        .map(drop)
+    }
+
+    fn session_token(&self, hash: &str, now: i64) -> storage::Result<Option<Token>> {
+        self.query_opt(include_str!("sql/session_token.sql"), &[&hash, &now])?
+            .as_ref()
+            .map(token)
+            .transpose()
+    }
+
+    fn session_delete(&self, hash: &str) -> storage::Result<bool> {
+        Ok(self.execute(include_str!("sql/session_delete.sql"), &[&hash])? == 1)
+    }
+
+    fn session_delete_expired(&self, now: i64) -> storage::Result<u64> {
+        self.execute(include_str!("sql/session_delete_expired.sql"), &[&now])
+    }
 }
 
 /// A token from `id, name, scope, created_at, last_used_at, revoked_at`.

@@ -72,6 +72,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "create_tokens",
         sql: include_str!("../migrations/011_create_tokens.sql"),
     },
+    Migration {
+        version: 13,
+        name: "create_sessions",
+        sql: include_str!("../migrations/013_create_sessions.sql"),
+    },
 ];
 
 /// Apply the migrations the database has not seen yet, each in its own transaction.

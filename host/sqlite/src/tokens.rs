@@ -61,6 +61,43 @@ impl Tokens for SqliteConnection {
             .or_storage()
             .map(drop)
     }
+
+    fn session_insert(
+        &self,
+        hash: &str,
+        token_id: &str,
+        created_at: i64,
+        expires_at: i64,
+    ) -> storage::Result<()> {
+        self.sql()
+            .prepare_cached(sql!("session_insert"))
+            .and_then(|mut insert| insert.execute(params![hash, token_id, created_at, expires_at]))
+            .or_storage()
+            .map(drop)
+    }
+
+    fn session_token(&self, hash: &str, now: i64) -> storage::Result<Option<Token>> {
+        self.sql()
+            .prepare_cached(sql!("session_token"))
+            .and_then(|mut get| get.query_row(params![hash, now], token).optional())
+            .or_storage()
+    }
+
+    fn session_delete(&self, hash: &str) -> storage::Result<bool> {
+        self.sql()
+            .prepare_cached(sql!("session_delete"))
+            .and_then(|mut delete| delete.execute([hash]))
+            .or_storage()
+            .map(|deleted| deleted == 1)
+    }
+
+    fn session_delete_expired(&self, now: i64) -> storage::Result<u64> {
+        self.sql()
+            .prepare_cached(sql!("session_delete_expired"))
+            .and_then(|mut delete| delete.execute([now]))
+            .or_storage()
+            .map(|deleted| deleted as u64)
+    }
 }
 
 /// A token from `id, name, scope, created_at, last_used_at, revoked_at`.

@@ -408,6 +408,20 @@ pub static TOKENS: Table = Table {
     page: 1000,
 };
 
+/// Dashboard sessions: their hashes, never their secrets.
+pub static SESSIONS: Table = Table {
+    name: "sessions",
+    columns: &[
+        text("hash"),
+        text("token_id"),
+        int("created_at"),
+        int("expires_at"),
+    ],
+    key: 1,
+    sequence: None,
+    page: 1000,
+};
+
 /// Every table, in dependency order.
 pub static TABLES: &[&Table] = &[
     &ATTESTATIONS,
@@ -423,6 +437,7 @@ pub static TABLES: &[&Table] = &[
     &PLUGIN_LOADS,
     &NODES,
     &TOKENS,
+    &SESSIONS,
 ];
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Statements on API tokens: only their hashes are stored, never the secrets.
+//! Statements on API tokens and the dashboard sessions signed in with them: only hashes are
+//! stored, never the secrets.
 
 use super::Result;
 use crate::tokens::Token;
@@ -25,4 +26,24 @@ pub trait Tokens {
     /// Record that token `id` was used at `now`, when its last recorded use is older than
     /// `every` milliseconds (so that reads do not write on every request).
     fn token_touch(&self, id: &str, now: i64, every: i64) -> Result<()>;
+
+    /// Store a dashboard session under `hash`, the sha256 of its secret, for token `token_id`
+    /// until `expires_at`.
+    fn session_insert(
+        &self,
+        hash: &str,
+        token_id: &str,
+        created_at: i64,
+        expires_at: i64,
+    ) -> Result<()>;
+
+    /// The token of the session whose secret hashes to `hash`, when the session has not
+    /// expired at `now` (the token may be revoked: the caller checks).
+    fn session_token(&self, hash: &str, now: i64) -> Result<Option<Token>>;
+
+    /// Forget the session whose secret hashes to `hash` (signing out); false if none.
+    fn session_delete(&self, hash: &str) -> Result<bool>;
+
+    /// Forget the sessions expired at `now`; how many.
+    fn session_delete_expired(&self, now: i64) -> Result<u64>;
 }

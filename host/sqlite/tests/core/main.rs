@@ -6,4 +6,5 @@ mod backends;
 mod attempt_io;
 mod feed;
 mod listing;
+mod sessions;
 mod watch;
