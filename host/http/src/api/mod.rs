@@ -15,7 +15,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::state::AppState;
 use crate::{ApiError, HttpConfig};
 
-/// Every route, with the body limit and the request timeout.
+/// Every route (the API's and the dashboard's), with the body limit and the request timeout.
 pub(crate) fn router(state: AppState, config: &HttpConfig) -> Router {
     let api = Router::new()
         .route("/health", get(status::health))
@@ -36,6 +36,7 @@ pub(crate) fn router(state: AppState, config: &HttpConfig) -> Router {
         .fallback(unknown_route);
     Router::new()
         .nest("/api/v1", api)
+        .merge(crate::dashboard::router())
         .route("/metrics", get(metrics::metrics))
         .fallback(unknown_route)
         .route_layer(axum::middleware::from_fn(metrics::record))
@@ -62,7 +63,7 @@ pub(crate) fn describe_metrics() {
 
 async fn unknown_route(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!(
-        "no route '{}'; the API is under /api/v1",
+        "no route '{}'; the API is under /api/v1 and the dashboard at /",
         uri.path()
     ))
 }

@@ -1,0 +1,299 @@
+//! `GET /jobs` (a filtered page of jobs), `GET /jobs/{id}` (one job, kept live by the script)
+//! and `POST /jobs/{id}/{action}` (the buttons: cancel, pause, resume, retry).
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use qntx_core::clock::now_ms;
+use qntx_core::pulse::{
+    Job, JobFilter, JobPage, JobStatus, LogLine, PauseReason, SourceMatch, listing, store,
+};
+use serde::Deserialize;
+
+use super::format;
+use super::layout::{Section, page};
+use super::viewer::Viewer;
+use crate::ApiError;
+use crate::state::AppState;
+
+/// Jobs on one page of the list.
+const PAGE: u32 = 50;
+
+/// Log lines the job page shows at most (the latest).
+const LOG_TAIL: usize = 500;
+
+/// The list's filter form; empty fields filter nothing.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ListForm {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    handler: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    cursor: String,
+}
+
+impl ListForm {
+    /// The filter the form describes.
+    fn filter(&self) -> Result<JobFilter, ApiError> {
+        let given = |text: &str| Some(text.trim().to_owned()).filter(|text| !text.is_empty());
+        Ok(JobFilter {
+            statuses: match given(&self.status) {
+                Some(text) => listing::parse_statuses(&text)?,
+                None => Vec::new(),
+            },
+            handler: given(&self.handler),
+            source: given(&self.source).map(|text| {
+                text.parse::<SourceMatch>()
+                    .unwrap_or_else(|never| match never {})
+            }),
+            cursor: given(&self.cursor),
+            limit: Some(PAGE),
+            ..JobFilter::default()
+        })
+    }
+
+    /// The query string of this filter at `cursor`.
+    fn query(&self, cursor: &str) -> String {
+        let pairs = [
+            ("status", self.status.as_str()),
+            ("handler", self.handler.as_str()),
+            ("source", self.source.as_str()),
+            ("cursor", cursor),
+        ];
+        pairs
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(name, value)| format!("{name}={}", encode(value)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+/// `GET /jobs`.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(form): Query<ListForm>,
+) -> Result<Markup, ApiError> {
+    let filter = form.filter()?;
+    let jobs = state
+        .store(move |conn| Ok(store::list(conn.store(), &filter)?))
+        .await?;
+    Ok(page(
+        &viewer,
+        Section::Jobs,
+        "Jobs",
+        list_body(&form, &jobs),
+    ))
+}
+
+fn list_body(form: &ListForm, jobs: &JobPage) -> Markup {
+    html! {
+        form.filter method="get" action="/jobs" {
+            label { "status " select name="status" {
+                option value="" selected[form.status.is_empty()] { "any" }
+                @for status in JobStatus::ALL {
+                    option value=(status.as_str()) selected[form.status == status.as_str()] { (status.as_str()) }
+                }
+            } }
+            label { "handler " input type="text" name="handler" value=(form.handler) placeholder="text/stats"; }
+            label { "source " input type="text" name="source" value=(form.source) placeholder="job:* or cli"; }
+            button type="submit" { "Filter" }
+        }
+        @if jobs.jobs.is_empty() {
+            p.empty {
+                @if form.cursor.is_empty() { "No job matches this filter." }
+                @else { "No more jobs match this filter." }
+            }
+        } @else {
+            table.jobs {
+                thead { tr {
+                    th { "id" } th { "handler" } th { "status" } th { "progress" }
+                    th { "attempt" } th { "source" } th { "created" }
+                } }
+                tbody {
+                    @for job in &jobs.jobs {
+                        tr data-job=(job.id) {
+                            td { a href={ "/jobs/" (job.id) } { code { (format::short_id(&job.id)) } } }
+                            td { (job.handler) }
+                            td { (format::status(job.status)) }
+                            td { (format::progress_text(job.progress.current, job.progress.total)) }
+                            td.num { (job.attempt) "/" (job.max_attempts) }
+                            td { (job.source) }
+                            td { (format::time(job.created_at)) }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(next) = &jobs.next_cursor {
+            p { a.next href={ "/jobs?" (form.query(next)) } { "Older jobs →" } }
+        }
+    }
+}
+
+/// `GET /jobs/{id}` (a unique id prefix is enough).
+pub(super) async fn detail(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Markup, ApiError> {
+    let (job, logs) = state
+        .store(move |conn| {
+            let id = store::resolve_id(conn.store(), &id)?;
+            let job = store::get(conn.store(), &id)?;
+            let logs = store::logs(conn.store(), &id, 0)?;
+            Ok((job, logs))
+        })
+        .await?;
+    let title = format!("Job {}", format::short_id(&job.id));
+    Ok(page(
+        &viewer,
+        Section::Jobs,
+        &title,
+        detail_body(&viewer, &job, &logs),
+    ))
+}
+
+fn detail_body(viewer: &Viewer, job: &Job, logs: &[(i64, LogLine)]) -> Markup {
+    let tail = &logs[logs.len().saturating_sub(LOG_TAIL)..];
+    let last_line = logs.last().map_or(0, |(number, _)| *number);
+    html! {
+        div.job data-live-job=(job.id) data-status=(job.status.as_str()) data-log-after=(last_line) {
+            dl.facts {
+                dt { "id" } dd { code { (job.id) } }
+                dt { "handler" } dd { a href={ "/jobs?handler=" (encode(&job.handler)) } { (job.handler) } }
+                dt { "status" } dd {
+                    (format::status(job.status))
+                    @if let Some(reason) = job.pause_reason { " (" (reason.as_str()) ")" }
+                }
+                dt { "progress" } dd { (format::progress(job)) }
+                dt { "attempt" } dd { (job.attempt) " of " (job.max_attempts) }
+                dt { "source" } dd { (job.source) }
+                dt { "created" } dd { (format::time(job.created_at)) }
+                dt { "started" } dd { (format::maybe_time(job.started_at)) }
+                dt { "finished" } dd {
+                    (format::maybe_time(job.completed_at))
+                    @if let (Some(started), Some(done)) = (job.started_at, job.completed_at) {
+                        " (" (format::duration(done - started)) ")"
+                    }
+                }
+                dt { "cost" } dd { (format!("{:.4}", job.cost_actual)) " (estimate " (format!("{:.4}", job.cost_estimate)) ")" }
+                dt { "version" } dd { code { (if job.plugin_version.is_empty() { "–" } else { &job.plugin_version }) } }
+                dt { "ran on" } dd {
+                    @if job.nodes.is_empty() { "–" }
+                    @for node in &job.nodes { span.node { "attempt " (node.attempt) ": " code { (node.node) } } " " }
+                }
+                @if let Some(parent) = &job.parent_job_id {
+                    dt { "parent" } dd { a href={ "/jobs/" (parent) } { code { (parent) } } }
+                }
+                dt { "children" } dd { a href={ "/jobs?source=" (encode(&format!("job:{}", job.id))) } { "jobs it enqueued" } }
+            }
+            @if viewer.may_steer() { (buttons(viewer, job)) }
+            h2 { "Payload" }
+            pre.json { (pretty(&job.payload)) }
+            @if let Some(result) = &job.result { h2 { "Result" } pre.json data-result { (pretty(result)) } }
+            @if let Some(error) = &job.error { h2 { "Error" } pre.error { (error) } }
+            h2 { "Log" }
+            @if logs.len() > tail.len() { p.hint { "The latest " (LOG_TAIL) " of " (logs.len()) " lines." } }
+            ol.log data-log start=(tail.first().map_or(1, |(number, _)| *number)) {
+                @for (_, line) in tail {
+                    li class=(line.level.as_str()) {
+                        span.time { (format::time(line.time)) } " "
+                        span.stage { (line.stage) } " "
+                        (line.message)
+                    }
+                }
+            }
+            @if logs.is_empty() { p.empty data-log-empty { "No log lines yet." } }
+        }
+    }
+}
+
+/// The buttons that apply to the job's status, as forms that carry the CSRF token.
+fn buttons(viewer: &Viewer, job: &Job) -> Markup {
+    let actions: &[&str] = match job.status {
+        JobStatus::Queued => &["pause", "cancel"],
+        JobStatus::Running => &["pause", "cancel"],
+        JobStatus::Paused => &["resume", "cancel"],
+        JobStatus::Failed => &["retry"],
+        JobStatus::Completed | JobStatus::Cancelled => &[],
+    };
+    html! {
+        div.actions {
+            @for action in actions {
+                form method="post" action={ "/jobs/" (job.id) "/" (action) } {
+                    input type="hidden" name="csrf" value=(viewer.csrf);
+                    button type="submit" class=(action) data-action=(action) { (action) }
+                }
+            }
+        }
+    }
+}
+
+/// A button's form.
+#[derive(Debug, Deserialize)]
+pub(super) struct ActionForm {
+    csrf: String,
+}
+
+/// `POST /jobs/{id}/{action}`: the button's action, then back to the job's page.
+pub(super) async fn steer(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, ApiError> {
+    if !viewer.sent_csrf(&form.csrf) {
+        return Err(ApiError::forbidden(
+            "the form's CSRF token does not match the session",
+        ));
+    }
+    if !viewer.may_steer() {
+        return Err(ApiError::forbidden(format!(
+            "token '{}' has scope {}; {action} needs enqueue",
+            viewer.token.name, viewer.token.scope
+        )));
+    }
+    let id = state
+        .store(move |conn| {
+            let store = conn.store();
+            let id = store::resolve_id(store, &id)?;
+            let now = now_ms();
+            match action.as_str() {
+                "cancel" => store::cancel(store, &id, now).map(drop)?,
+                "pause" => store::pause(store, &id, PauseReason::User, now)?,
+                "resume" => store::resume(store, &id, now)?,
+                "retry" => store::retry_failed(store, &id, 1, now)?,
+                other => {
+                    return Err(ApiError::not_found(format!(
+                        "no action '{other}': cancel, pause, resume or retry"
+                    )));
+                }
+            }
+            Ok(id)
+        })
+        .await?;
+    Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
+}
+
+/// JSON, indented.
+fn pretty(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+}
+
+/// `text` for a query string.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
