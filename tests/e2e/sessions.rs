@@ -256,3 +256,115 @@ fn a_bad_token_does_not_sign_in_and_revoking_a_token_ends_its_sessions() {
     let api = send(&node, "GET", "/api/v1/status", &[("Cookie", &cookie)], "");
     assert_eq!(api.status, 401, "{}", api.body);
 }
+
+#[test]
+fn bulk_actions_apply_to_the_ticked_jobs_or_to_every_job_matching_the_filter() {
+    let env = Env::with_plugins(&[&guests().probe]);
+    let ops = token(&env, "ops", "enqueue");
+    let reader = token(&env, "reader", "read");
+    let node = ApiNode::start(&env, &[]);
+    let ids: Vec<String> = (0..4)
+        .map(|_| {
+            let job = json!({"handler": "probe/ok", "delay": "1h"});
+            let (status, body) = node.call("POST", "/api/v1/jobs", Some(&ops), Some(&job));
+            assert_eq!(status, 201, "{body}");
+            body["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let status_of = |id: &str| {
+        let (_, job) = node.call("GET", &format!("/api/v1/jobs/{id}"), Some(&ops), None);
+        job["status"].as_str().unwrap().to_owned()
+    };
+    let cookie = sign_in(&node, &ops);
+    let csrf = csrf_of(&node, &cookie);
+    let form_type = ("Content-Type", "application/x-www-form-urlencoded");
+    let bulk = |cookie: &str, body: String| {
+        send(
+            &node,
+            "POST",
+            "/jobs/bulk",
+            &[("Cookie", cookie), form_type],
+            &body,
+        )
+    };
+
+    let paused = bulk(
+        &cookie,
+        format!("csrf={csrf}&do=pause:selected&id={}&id={}", ids[0], ids[1]),
+    );
+    assert_eq!(paused.status, 303, "{}", paused.body);
+    assert_eq!(paused.location.as_deref(), Some("/jobs?done=pause%3A2%3A0"));
+    let listed = send(
+        &node,
+        "GET",
+        paused.location.as_deref().unwrap(),
+        &[("Cookie", &cookie)],
+        "",
+    );
+    assert!(listed.body.contains("pause: 2 jobs."), "{}", listed.body);
+    assert_eq!(
+        ids.iter().map(|id| status_of(id)).collect::<Vec<_>>(),
+        ["paused", "paused", "queued", "queued"]
+    );
+
+    let again = bulk(
+        &cookie,
+        format!("csrf={csrf}&do=resume:selected&id={}&id={}", ids[0], ids[2]),
+    );
+    assert_eq!(
+        again.location.as_deref(),
+        Some("/jobs?done=resume%3A1%3A1"),
+        "the queued job is skipped"
+    );
+
+    let cancelled = bulk(
+        &cookie,
+        format!("csrf={csrf}&do=cancel:matching&status=queued&handler=probe%2Fok"),
+    );
+    assert_eq!(cancelled.status, 303, "{}", cancelled.body);
+    assert_eq!(
+        cancelled.location.as_deref(),
+        Some("/jobs?status=queued&handler=probe%2Fok&done=cancel%3A3%3A0")
+    );
+    assert_eq!(
+        ids.iter().map(|id| status_of(id)).collect::<Vec<_>>(),
+        ["cancelled", "paused", "cancelled", "cancelled"]
+    );
+
+    for (body, code) in [
+        (format!("csrf={csrf}&do=pause:selected"), 400),
+        (
+            format!("csrf={csrf}&do=explode:selected&id={}", ids[1]),
+            404,
+        ),
+        (
+            format!("csrf={csrf}&do=pause:everything&id={}", ids[1]),
+            400,
+        ),
+        (
+            format!("csrf={csrf}&do=cancel:matching&status=sleeping"),
+            400,
+        ),
+        (format!("do=cancel:selected&id={}", ids[1]), 403),
+    ] {
+        let refused = bulk(&cookie, body.clone());
+        assert_eq!(refused.status, code, "{body}: {}", refused.body);
+    }
+    let read_only = sign_in(&node, &reader);
+    let read_csrf = csrf_of(&node, &read_only);
+    let page = send(&node, "GET", "/jobs", &[("Cookie", &read_only)], "");
+    assert!(
+        !page.body.contains(r#"name="do""#),
+        "a read-only list has bulk buttons"
+    );
+    let refused = bulk(
+        &read_only,
+        format!("csrf={read_csrf}&do=cancel:selected&id={}", ids[1]),
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(
+        status_of(&ids[1]),
+        "paused",
+        "a refused bulk action changed a job"
+    );
+}

@@ -6,11 +6,11 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use qntx_core::clock::now_ms;
-use qntx_core::pulse::{
-    Job, JobFilter, JobPage, JobStatus, LogLine, PauseReason, SourceMatch, listing, store,
-};
+use qntx_core::pulse::{Job, JobFilter, JobPage, JobStatus, LogLine, SourceMatch, listing, store};
 use serde::Deserialize;
 
+use super::actions::Action;
+use super::bulk;
 use super::format;
 use super::layout::{Section, page};
 use super::viewer::Viewer;
@@ -34,11 +34,32 @@ pub(super) struct ListForm {
     source: String,
     #[serde(default)]
     cursor: String,
+    /// What the last bulk action did, to report it: `ACTION:DONE:SKIPPED`.
+    done: Option<String>,
 }
 
 impl ListForm {
+    /// The form's filter fields, as the bulk form carries them.
+    pub(super) fn new(status: String, handler: String, source: String) -> Self {
+        Self {
+            status,
+            handler,
+            source,
+            ..Self::default()
+        }
+    }
+
+    /// The status, handler and source fields.
+    pub(super) fn fields(&self) -> [(&'static str, &str); 3] {
+        [
+            ("status", self.status.as_str()),
+            ("handler", self.handler.as_str()),
+            ("source", self.source.as_str()),
+        ]
+    }
+
     /// The filter the form describes.
-    fn filter(&self) -> Result<JobFilter, ApiError> {
+    pub(super) fn filter(&self) -> Result<JobFilter, ApiError> {
         let given = |text: &str| Some(text.trim().to_owned()).filter(|text| !text.is_empty());
         Ok(JobFilter {
             statuses: match given(&self.status) {
@@ -56,15 +77,10 @@ impl ListForm {
         })
     }
 
-    /// The query string of this filter at `cursor`.
-    fn query(&self, cursor: &str) -> String {
-        let pairs = [
-            ("status", self.status.as_str()),
-            ("handler", self.handler.as_str()),
-            ("source", self.source.as_str()),
-            ("cursor", cursor),
-        ];
-        pairs
+    /// The query string of this filter at `cursor` (none: the first page).
+    pub(super) fn query(&self, cursor: &str) -> String {
+        let [status, handler, source] = self.fields();
+        [status, handler, source, ("cursor", cursor)]
             .iter()
             .filter(|(_, value)| !value.is_empty())
             .map(|(name, value)| format!("{name}={}", encode(value)))
@@ -87,11 +103,12 @@ pub(super) async fn list(
         &viewer,
         Section::Jobs,
         "Jobs",
-        list_body(&form, &jobs),
+        list_body(&viewer, &form, &jobs),
     ))
 }
 
-fn list_body(form: &ListForm, jobs: &JobPage) -> Markup {
+fn list_body(viewer: &Viewer, form: &ListForm, jobs: &JobPage) -> Markup {
+    let steer = viewer.may_steer();
     html! {
         form.filter method="get" action="/jobs" {
             label { "status " select name="status" {
@@ -104,27 +121,33 @@ fn list_body(form: &ListForm, jobs: &JobPage) -> Markup {
             label { "source " input type="text" name="source" value=(form.source) placeholder="job:* or cli"; }
             button type="submit" { "Filter" }
         }
+        @if let Some(done) = &form.done { (bulk::report(done)) }
         @if jobs.jobs.is_empty() {
             p.empty {
                 @if form.cursor.is_empty() { "No job matches this filter." }
                 @else { "No more jobs match this filter." }
             }
         } @else {
-            table.jobs {
-                thead { tr {
-                    th { "id" } th { "handler" } th { "status" } th { "progress" }
-                    th { "attempt" } th { "source" } th { "created" }
-                } }
-                tbody {
-                    @for job in &jobs.jobs {
-                        tr data-job=(job.id) {
-                            td { a href={ "/jobs/" (job.id) } { code { (format::short_id(&job.id)) } } }
-                            td { (job.handler) }
-                            td { (format::status(job.status)) }
-                            td { (format::progress_text(job.progress.current, job.progress.total)) }
-                            td.num { (job.attempt) "/" (job.max_attempts) }
-                            td { (job.source) }
-                            td { (format::time(job.created_at)) }
+            form #bulk method="post" action="/jobs/bulk" {
+                @if steer { (bulk::toolbar(viewer, form)) }
+                table.jobs {
+                    thead { tr {
+                        @if steer { th { input type="checkbox" data-select-all title="select every job on this page"; } }
+                        th { "id" } th { "handler" } th { "status" } th { "progress" }
+                        th { "attempt" } th { "source" } th { "created" }
+                    } }
+                    tbody {
+                        @for job in &jobs.jobs {
+                            tr data-job=(job.id) {
+                                @if steer { td { input type="checkbox" name="id" value=(job.id); } }
+                                td { a href={ "/jobs/" (job.id) } { code { (format::short_id(&job.id)) } } }
+                                td { (job.handler) }
+                                td { (format::status(job.status)) }
+                                td { (format::progress_text(job.progress.current, job.progress.total)) }
+                                td.num { (job.attempt) "/" (job.max_attempts) }
+                                td { (job.source) }
+                                td { (format::time(job.created_at)) }
+                            }
                         }
                     }
                 }
@@ -216,16 +239,9 @@ fn detail_body(viewer: &Viewer, job: &Job, logs: &[(i64, LogLine)]) -> Markup {
 
 /// The buttons that apply to the job's status, as forms that carry the CSRF token.
 fn buttons(viewer: &Viewer, job: &Job) -> Markup {
-    let actions: &[&str] = match job.status {
-        JobStatus::Queued => &["pause", "cancel"],
-        JobStatus::Running => &["pause", "cancel"],
-        JobStatus::Paused => &["resume", "cancel"],
-        JobStatus::Failed => &["retry"],
-        JobStatus::Completed | JobStatus::Cancelled => &[],
-    };
     html! {
         div.actions {
-            @for action in actions {
+            @for action in Action::ALL.into_iter().filter(|action| action.applies_to(job.status)) {
                 form method="post" action={ "/jobs/" (job.id) "/" (action) } {
                     input type="hidden" name="csrf" value=(viewer.csrf);
                     button type="submit" class=(action) data-action=(action) { (action) }
@@ -259,22 +275,11 @@ pub(super) async fn steer(
             viewer.token.name, viewer.token.scope
         )));
     }
+    let action: Action = action.parse()?;
     let id = state
         .store(move |conn| {
-            let store = conn.store();
-            let id = store::resolve_id(store, &id)?;
-            let now = now_ms();
-            match action.as_str() {
-                "cancel" => store::cancel(store, &id, now).map(drop)?,
-                "pause" => store::pause(store, &id, PauseReason::User, now)?,
-                "resume" => store::resume(store, &id, now)?,
-                "retry" => store::retry_failed(store, &id, 1, now)?,
-                other => {
-                    return Err(ApiError::not_found(format!(
-                        "no action '{other}': cancel, pause, resume or retry"
-                    )));
-                }
-            }
+            let id = store::resolve_id(conn.store(), &id)?;
+            action.apply(conn.store(), &id, now_ms())?;
             Ok(id)
         })
         .await?;
@@ -287,7 +292,7 @@ fn pretty(value: &serde_json::Value) -> String {
 }
 
 /// `text` for a query string.
-fn encode(text: &str) -> String {
+pub(super) fn encode(text: &str) -> String {
     text.bytes()
         .map(|byte| match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

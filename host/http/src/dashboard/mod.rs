@@ -5,10 +5,12 @@
 //!
 //! ```text
 //! GET /sign-in → POST /sign-in (token) → cookie → GET / · /jobs · /jobs/{id}
-//!                                                 POST /jobs/{id}/{action} (CSRF field)
+//!                                                 POST /jobs/{id}/{action}, /jobs/bulk (CSRF field)
 //! ```
 
+mod actions;
 mod assets;
+mod bulk;
 mod format;
 mod jobs;
 mod layout;
@@ -28,6 +30,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/sign-in", get(session::form).post(session::sign_in))
         .route("/sign-out", post(session::sign_out))
         .route("/jobs", get(jobs::list))
+        .route("/jobs/bulk", post(bulk::act))
         .route("/jobs/{id}", get(jobs::detail))
         .route("/jobs/{id}/{action}", post(jobs::steer))
         .route("/assets/{file}", get(assets::file))

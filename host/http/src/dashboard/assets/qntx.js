@@ -1,7 +1,15 @@
-// The dashboard's one script: keeps a job's page live while the job is not final, through the
-// JSON API with the session cookie (reads need no CSRF token). When the status changes the page
-// is loaded again, so that the buttons are those of the new status.
+// The dashboard's one script: the list's "select all" box, and a job's page kept live while the
+// job is not final, through the JSON API with the session cookie (reads need no CSRF token).
+// When the status changes the page is loaded again, so that the buttons are the new status's.
 "use strict";
+
+(function () {
+  const all = document.querySelector("[data-select-all]");
+  if (!all) return;
+  all.addEventListener("change", () => {
+    for (const box of document.querySelectorAll("input[name=id]")) box.checked = all.checked;
+  });
+})();
 
 (function () {
   const job = document.querySelector("[data-live-job]");
