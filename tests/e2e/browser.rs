@@ -63,7 +63,8 @@ fn install() -> Result<(), String> {
         "chromium",
         "chromium-driver",
     ];
-    if !apt(&packages)? && !(apt(&["update", "-q"])? && apt(&packages)?) {
+    let installed = apt(&packages)? || (apt(&["update", "-q"])? && apt(&packages)?);
+    if !installed {
         return Err(format!(
             "{missing}, and apt-get install chromium chromium-driver failed (it needs root)"
         ));

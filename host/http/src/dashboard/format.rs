@@ -43,13 +43,9 @@ pub(super) fn progress(job: &Job) -> Markup {
 
 /// `3 / 10 (30%)`, or `3` when the total is unknown.
 pub(super) fn progress_text(current: u64, total: u64) -> String {
-    if total == 0 {
-        current.to_string()
-    } else {
-        format!(
-            "{current} / {total} ({}%)",
-            current.saturating_mul(100) / total
-        )
+    match current.saturating_mul(100).checked_div(total) {
+        Some(percent) => format!("{current} / {total} ({percent}%)"),
+        None => current.to_string(),
     }
 }
 
