@@ -43,6 +43,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "create_tokens",
         sql: include_str!("../migrations/005_create_tokens.sql"),
     },
+    Migration {
+        version: 6,
+        name: "create_job_events",
+        sql: include_str!("../migrations/006_create_job_events.sql"),
+    },
 ];
 
 /// The advisory lock migrations hold (an arbitrary number: "qntx" in ASCII).

@@ -72,6 +72,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "create_tokens",
         sql: include_str!("../migrations/011_create_tokens.sql"),
     },
+    Migration {
+        version: 12,
+        name: "create_job_events",
+        sql: include_str!("../migrations/012_create_job_events.sql"),
+    },
 ];
 
 /// Apply the migrations the database has not seen yet, each in its own transaction.
