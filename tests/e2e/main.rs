@@ -34,6 +34,7 @@ mod queue_faults;
 mod queue_hostile;
 mod sandbox;
 mod sqlite_bench;
+mod streams;
 mod text_plugin;
 mod timestamps;
 mod triggers;

@@ -15,6 +15,7 @@ mod api;
 mod auth;
 mod config;
 mod error;
+mod hub;
 mod server;
 mod state;
 

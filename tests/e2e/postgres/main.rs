@@ -61,6 +61,8 @@ mod queue_hostile;
 #[path = "../sandbox.rs"]
 mod sandbox;
 mod server;
+#[path = "../streams.rs"]
+mod streams;
 #[path = "../text_plugin.rs"]
 mod text_plugin;
 #[path = "../timestamps.rs"]
