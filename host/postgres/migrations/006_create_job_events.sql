@@ -40,11 +40,22 @@ CREATE TRIGGER job_events_on_insert AFTER INSERT ON jobs
 
 -- Changes: per row, only rows whose status or progress changed (a lease renewal does not call
 -- the function; PostgreSQL allows no transition table with a column list).
+-- A claim undone in its own transaction (a batch took more than a limit allows) leaves no
+-- event, as it leaves no claim: its `running` event, this transaction's newest of the job, goes.
 CREATE FUNCTION job_events_on_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO job_events (job_id, handler, source, status, progress_current, progress_total, at)
-    VALUES (NEW.id, NEW.handler, NEW.source, NEW.status, NEW.progress_current,
-            NEW.progress_total, NEW.updated_at);
+    IF NEW.claims < OLD.claims THEN
+        DELETE FROM job_events
+        WHERE job_id = NEW.id
+          AND xid = pg_current_xact_id()::text::bigint
+          AND seq = (SELECT max(seq) FROM job_events
+                     WHERE job_id = NEW.id AND xid = pg_current_xact_id()::text::bigint);
+    ELSE
+        INSERT INTO job_events (job_id, handler, source, status, progress_current,
+                                progress_total, at)
+        VALUES (NEW.id, NEW.handler, NEW.source, NEW.status, NEW.progress_current,
+                NEW.progress_total, NEW.updated_at);
+    END IF;
     RETURN NULL;
 END
 $$;

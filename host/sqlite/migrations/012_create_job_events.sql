@@ -27,13 +27,23 @@ END;
 
 CREATE TRIGGER job_events_on_change
 AFTER UPDATE OF status, progress_current, progress_total ON jobs
-WHEN OLD.status IS NOT NEW.status
-  OR OLD.progress_current IS NOT NEW.progress_current
-  OR OLD.progress_total IS NOT NEW.progress_total
+WHEN (OLD.status IS NOT NEW.status
+      OR OLD.progress_current IS NOT NEW.progress_current
+      OR OLD.progress_total IS NOT NEW.progress_total)
+  AND NEW.claims >= OLD.claims
 BEGIN
     INSERT INTO job_events (job_id, handler, source, status, progress_current, progress_total, at)
     VALUES (NEW.id, NEW.handler, NEW.source, NEW.status, NEW.progress_current,
             NEW.progress_total, NEW.updated_at);
+END;
+
+-- A claim undone in its own transaction (a batch took more than a limit allows) leaves no
+-- event, as it leaves no claim: its `running` event is the job's newest, and goes.
+CREATE TRIGGER job_events_on_unclaim AFTER UPDATE OF claims ON jobs
+WHEN NEW.claims < OLD.claims
+BEGIN
+    DELETE FROM job_events
+    WHERE seq = (SELECT MAX(seq) FROM job_events WHERE job_id = NEW.id);
 END;
 
 CREATE TRIGGER job_events_on_delete AFTER DELETE ON jobs

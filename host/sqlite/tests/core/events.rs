@@ -145,6 +145,39 @@ on_each_backend!(
 );
 
 on_each_backend!(
+    fn a_claim_undone_in_its_transaction_leaves_no_event(backend) {
+        let mut conn = backend.connect().unwrap();
+        enqueue(conn.store(), "01JA", "h/a", "cli", 1000);
+        let handler = "h/a".to_owned();
+        let tx = conn.transaction().unwrap();
+        let claimed = tx
+            .job_claim(&ClaimWrite {
+                handlers: &[&handler],
+                owner: "n",
+                lease_until: LATER,
+                limit: 1,
+                now: 2000,
+            })
+            .unwrap();
+        assert!(tx.job_unclaim(&claimed[0], "n").unwrap());
+        tx.commit().unwrap();
+        run_job(conn.store(), "01JA", "h/a", 3000);
+        let events = settled(conn.store(), EventCursor::START, 4);
+        let statuses: Vec<JobStatus> = events.iter().map(|e| e.status).collect();
+        assert_eq!(
+            statuses,
+            [
+                JobStatus::Queued,
+                JobStatus::Running,
+                JobStatus::Running,
+                JobStatus::Completed
+            ]
+        );
+        assert_eq!(events[1].at, 3000, "the kept claim's event");
+    }
+);
+
+on_each_backend!(
     fn filters_by_job_handler_status_and_source(backend) {
         let conn = backend.connect().unwrap();
         let store = conn.store();
