@@ -9,6 +9,9 @@ use crate::pulse::Progress;
 use crate::pulse::events::{EventCursor, EventFilter, JobEvent};
 use crate::storage;
 
+/// A row of `job_events_after`: seq, job, handler, source, status, progress, at.
+type EventRow = (i64, String, String, String, String, i64, i64, i64);
+
 impl storage::JobEvents for SqliteConnection {
     fn job_events_after(
         &self,
@@ -16,7 +19,7 @@ impl storage::JobEvents for SqliteConnection {
         filter: &EventFilter,
         limit: u32,
     ) -> storage::Result<Vec<JobEvent>> {
-        let rows: Vec<(i64, String, String, String, String, i64, i64, i64)> = self
+        let rows: Vec<EventRow> = self
             .sql()
             .prepare_cached(sql!("job_events_after"))
             .and_then(|mut s| {
