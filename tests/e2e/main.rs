@@ -37,6 +37,7 @@ mod queue_hostile;
 mod sandbox;
 mod sessions;
 mod sqlite_bench;
+mod streams;
 mod text_plugin;
 mod timestamps;
 mod triggers;

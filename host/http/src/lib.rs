@@ -17,6 +17,7 @@ mod auth;
 mod config;
 mod dashboard;
 mod error;
+mod hub;
 mod server;
 mod state;
 

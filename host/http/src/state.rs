@@ -6,7 +6,11 @@ use std::sync::Arc;
 use qntx_core::storage::{Backend, Connection, Pool};
 use qntx_node::metrics::Metrics;
 
+use tokio::sync::OnceCell;
+
 use crate::ApiError;
+use crate::api::streams::{Attestations, JobEvents};
+use crate::hub::Hub;
 
 /// What a node tells its HTTP server about itself.
 #[derive(Debug, Clone)]
@@ -32,6 +36,8 @@ pub(crate) struct AppState {
 struct Inner {
     node: NodeContext,
     pool: Pool,
+    job_events: OnceCell<Arc<Hub<JobEvents>>>,
+    attestations: OnceCell<Arc<Hub<Attestations>>>,
 }
 
 /// Idle store connections kept for requests.
@@ -41,7 +47,12 @@ impl AppState {
     pub(crate) fn new(node: NodeContext) -> Self {
         let pool = Pool::new(node.backend.clone(), IDLE_CONNECTIONS);
         Self {
-            inner: Arc::new(Inner { node, pool }),
+            inner: Arc::new(Inner {
+                node,
+                pool,
+                job_events: OnceCell::new(),
+                attestations: OnceCell::new(),
+            }),
         }
     }
 
@@ -59,5 +70,23 @@ impl AppState {
         tokio::task::spawn_blocking(move || state.inner.pool.with(work))
             .await
             .map_err(|error| ApiError::internal(&error))?
+    }
+
+    /// The node's job event feed, started by its first subscriber.
+    pub(crate) async fn job_event_hub(&self) -> Result<Arc<Hub<JobEvents>>, ApiError> {
+        let hub = self
+            .inner
+            .job_events
+            .get_or_try_init(|| async { Hub::start(self.clone()).await.map(Arc::new) });
+        hub.await.cloned()
+    }
+
+    /// The node's attestation feed, started by its first subscriber.
+    pub(crate) async fn attestation_hub(&self) -> Result<Arc<Hub<Attestations>>, ApiError> {
+        let hub = self
+            .inner
+            .attestations
+            .get_or_try_init(|| async { Hub::start(self.clone()).await.map(Arc::new) });
+        hub.await.cloned()
     }
 }

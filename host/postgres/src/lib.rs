@@ -27,6 +27,7 @@ mod client;
 mod components;
 mod dump;
 mod error;
+mod job_events;
 mod jobs;
 mod listen;
 mod migrations;

@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/005_create_tokens.sql"),
     },
     Migration {
+        version: 6,
+        name: "create_job_events",
+        sql: include_str!("../migrations/006_create_job_events.sql"),
+    },
+    Migration {
         version: 7,
         name: "create_sessions",
         sql: include_str!("../migrations/007_create_sessions.sql"),

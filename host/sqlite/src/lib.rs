@@ -22,6 +22,7 @@ mod components;
 mod dump;
 mod error;
 mod fault;
+mod job_events;
 mod job_list;
 mod jobs;
 mod migrations;

@@ -73,6 +73,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/011_create_tokens.sql"),
     },
     Migration {
+        version: 12,
+        name: "create_job_events",
+        sql: include_str!("../migrations/012_create_job_events.sql"),
+    },
+    Migration {
         version: 13,
         name: "create_sessions",
         sql: include_str!("../migrations/013_create_sessions.sql"),

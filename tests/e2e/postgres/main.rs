@@ -63,6 +63,8 @@ mod sandbox;
 mod server;
 #[path = "../sessions.rs"]
 mod sessions;
+#[path = "../streams.rs"]
+mod streams;
 #[path = "../text_plugin.rs"]
 mod text_plugin;
 #[path = "../timestamps.rs"]

@@ -37,6 +37,7 @@ pub mod budget;
 mod budgets;
 mod claim;
 mod error;
+pub mod events;
 pub mod fair;
 pub(crate) mod guard;
 mod handler;

@@ -21,6 +21,7 @@ mod budgets;
 mod components;
 pub mod dump;
 mod error;
+mod job_events;
 mod job_logs;
 mod jobs;
 mod nodes;
@@ -38,6 +39,7 @@ pub use budgets::Budgets;
 pub use components::Components;
 pub use dump::Dump;
 pub use error::{BoxError, Error, Result};
+pub use job_events::JobEvents;
 pub use job_logs::JobLogs;
 pub use jobs::{AttemptEnd, AttemptFailure, ClaimWrite, JobInsert, Jobs};
 pub use nodes::{Heartbeat, Nodes};
@@ -126,6 +128,7 @@ pub trait Transaction {
 pub trait Store:
     Jobs
     + JobLogs
+    + JobEvents
     + Registrations
     + Budgets
     + Nodes

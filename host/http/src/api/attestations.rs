@@ -95,16 +95,16 @@ pub(super) async fn get(
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct QueryParams {
-    ax: Option<String>,
-    subject: Option<String>,
-    predicate: Option<String>,
-    context: Option<String>,
-    actor: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    source: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<String>,
+    pub(super) ax: Option<String>,
+    pub(super) subject: Option<String>,
+    pub(super) predicate: Option<String>,
+    pub(super) context: Option<String>,
+    pub(super) actor: Option<String>,
+    pub(super) since: Option<String>,
+    pub(super) until: Option<String>,
+    pub(super) source: Option<String>,
+    pub(super) limit: Option<u32>,
+    pub(super) cursor: Option<String>,
 }
 
 /// A page of attestations, newest first, and where the next starts.

@@ -5,6 +5,7 @@ mod jobs;
 mod json;
 mod metrics;
 mod status;
+pub(crate) mod streams;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -24,6 +25,8 @@ pub(crate) fn router(state: AppState, config: &HttpConfig) -> Router {
         .route("/jobs/batch", post(jobs::enqueue_batch))
         .route("/jobs/{id}", get(jobs::get))
         .route("/jobs/{id}/logs", get(jobs::logs))
+        .route("/jobs/{id}/events", get(streams::job_stream))
+        .route("/events/jobs", get(streams::job_feed))
         .route("/jobs/{id}/cancel", post(jobs::cancel))
         .route("/jobs/{id}/pause", post(jobs::pause))
         .route("/jobs/{id}/resume", post(jobs::resume))
@@ -32,6 +35,7 @@ pub(crate) fn router(state: AppState, config: &HttpConfig) -> Router {
             "/attestations",
             post(attestations::create).get(attestations::query),
         )
+        .route("/attestations/feed", get(streams::attestation_feed))
         .route("/attestations/{id}", get(attestations::get))
         .fallback(unknown_route);
     Router::new()

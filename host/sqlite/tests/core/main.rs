@@ -4,6 +4,7 @@
 mod backends;
 
 mod attempt_io;
+mod events;
 mod feed;
 mod listing;
 mod sessions;
