@@ -11,6 +11,7 @@
 
 pub mod announce;
 mod catalog;
+mod checker;
 mod error;
 mod file;
 mod inspect;
@@ -20,6 +21,7 @@ pub mod manifest;
 mod names;
 pub mod record;
 
+pub use checker::{Checker, CheckerError, checking_runtime, scratch_store};
 pub use catalog::{Catalog, PARALLEL_LOADS, load_all, load_all_serving};
 pub use error::Error;
 pub use file::PluginFile;
