@@ -21,8 +21,8 @@ pub mod manifest;
 mod names;
 pub mod record;
 
-pub use checker::{Checker, CheckerError, checking_runtime, scratch_store};
 pub use catalog::{Catalog, PARALLEL_LOADS, load_all, load_all_serving};
+pub use checker::{Checker, CheckerError, checking_runtime, scratch_store};
 pub use error::Error;
 pub use file::PluginFile;
 pub use inspect::{Inspection, inspect, world_built_for};
