@@ -7,6 +7,7 @@ pub type Connection = qntx::sqlite::SqliteConnection;
 
 mod announcements;
 mod api;
+mod api_admin;
 mod ats;
 mod authors;
 mod bench_suite;

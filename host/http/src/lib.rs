@@ -24,4 +24,4 @@ mod state;
 pub use config::{DEFAULT_ADDR, HttpConfig};
 pub use error::ApiError;
 pub use server::{Server, StartError};
-pub use state::NodeContext;
+pub use state::{NodeContext, SettingsFile};

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use qntx_core::pulse::Period;
 use qntx_core::storage::{Backend, Connection, Pool};
 use qntx_node::metrics::Metrics;
 
@@ -24,6 +25,24 @@ pub struct NodeContext {
     pub plugin_dirs: Vec<PathBuf>,
     /// The process's metrics recorder, served at `/metrics`; `None` serves 404 there.
     pub metrics: Option<&'static Metrics>,
+    /// The node's compile cache, shared by the checks of uploaded components.
+    pub cache_dir: Option<PathBuf>,
+    /// Where compilers and build caches of handlers created from source live [default: the
+    /// user's cache directory].
+    pub toolchains: Option<PathBuf>,
+    /// The node's settings file, where budgets set over HTTP are kept for restarts; `None`
+    /// keeps them in the store only.
+    pub settings: Option<Arc<dyn SettingsFile>>,
+}
+
+/// The settings file of a node, written as `qntx budget set` writes it.
+pub trait SettingsFile: Send + Sync + std::fmt::Debug {
+    /// Set (or, with `None`, remove) these budget limits in the file.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be read, parsed or written.
+    fn write_budget(&self, changes: &[(Period, Option<f64>)]) -> anyhow::Result<()>;
 }
 
 /// The state of the server, cheap to clone into each request.

@@ -168,6 +168,17 @@ pub(super) fn write_budget(
     std::fs::write(&path, text).with_context(|| format!("writing settings '{}'", path.display()))
 }
 
+/// The settings file of a data directory, for the HTTP API: budgets set over HTTP are written
+/// as `qntx budget set` writes them.
+#[derive(Debug)]
+pub(super) struct Settings(pub(super) PathBuf);
+
+impl crate::http::SettingsFile for Settings {
+    fn write_budget(&self, changes: &[(Period, Option<f64>)]) -> anyhow::Result<()> {
+        write_budget(&self.0, changes)
+    }
+}
+
 /// The table `key` of `parent`, created when missing; an error when `key` holds something else.
 fn table_at<'a>(
     parent: &'a mut toml_edit::Table,

@@ -2,7 +2,6 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
@@ -13,6 +12,7 @@ use crate::clock::now_ms;
 use crate::handlers::{self, Event, HandlerVersion};
 use crate::storage::{Connection, Store};
 use crate::toolchain::{self, HandlerSource, Language};
+use crate::{node, plugins};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum HandlerCommand {
@@ -116,7 +116,7 @@ fn run_on(
                 };
                 any = true;
                 if json {
-                    output::json_line(&mut out, &summary(&version))?;
+                    output::json_line(&mut out, &handlers::summary(&version))?;
                 } else {
                     writeln!(
                         out,
@@ -148,7 +148,7 @@ fn run_on(
             if versions {
                 for event in &history {
                     if json {
-                        output::json_line(&mut out, &event_json(event))?;
+                        output::json_line(&mut out, &handlers::event_json(event))?;
                     } else {
                         writeln!(out, "{}", event_line(event))?;
                     }
@@ -157,7 +157,7 @@ fn run_on(
             }
             let Event::Version(version) = newest else {
                 if json {
-                    output::json_line(&mut out, &event_json(newest))?;
+                    output::json_line(&mut out, &handlers::event_json(newest))?;
                 } else {
                     writeln!(out, "{}", event_line(newest))?;
                 }
@@ -166,7 +166,7 @@ fn run_on(
             if source {
                 write!(out, "{}", version.source)?;
             } else if json {
-                output::json_line(&mut out, &summary(version))?;
+                output::json_line(&mut out, &handlers::summary(version))?;
             } else {
                 details(&mut out, version, history.len())?;
             }
@@ -218,8 +218,10 @@ fn create(
         bail!("a component cannot be given with --code; pass --file FILE.wasm");
     }
     let toolchains = toolchain::toolchains_dir(args.toolchains.as_deref())?;
-    let started = Instant::now();
-    let bytes = toolchain::build_handler(
+    let checker = plugins::Checker::new(Some(node::cache_dir(&global.data_dir()?)))?;
+    let created = handlers::create(
+        conn,
+        &checker,
         &toolchains,
         &HandlerSource {
             name,
@@ -228,41 +230,17 @@ fn create(
             label: &label,
             code: &code,
         },
-    )?;
-    let built = started.elapsed();
-    let started = Instant::now();
-    let checked = handlers::check(
-        &super::plugin::checking_runtime(Some(global))?,
-        name,
-        &bytes,
-        &super::plugin::scratch_store()?,
-    )?;
-    let check_time = started.elapsed();
-    let source = match language {
-        Language::Wasm => String::new(),
-        _ => String::from_utf8_lossy(&code).into_owned(),
-    };
-    let sha256 = handlers::install(
-        conn,
-        &handlers::Install {
-            name,
-            bytes: &bytes,
-            checked: &checked,
-            language: language.as_str(),
-            source: &source,
-            description: &args.description,
-        },
         now_ms(),
-    )
-    .with_context(|| format!("recording handler '{name}'"))?;
+    )?;
     writeln!(
         out,
-        "{} {sha256}  {}, {} bytes, built in {:.1} s, checked in {:.1} s",
+        "{} {}  {}, {} bytes, built in {:.1} s, checked in {:.1} s",
         handlers::registered_name(name),
+        created.sha256,
         language.as_str(),
-        bytes.len(),
-        built.as_secs_f64(),
-        check_time.as_secs_f64()
+        created.size,
+        created.built.as_secs_f64(),
+        created.checked.as_secs_f64()
     )?;
     Ok(Outcome::Ok)
 }
@@ -286,32 +264,6 @@ fn rollback(
 
 fn short(sha256: &str) -> &str {
     &sha256[..handlers::SHORT_SHA.min(sha256.len())]
-}
-
-fn summary(version: &HandlerVersion) -> serde_json::Value {
-    serde_json::json!({
-        "handler": handlers::registered_name(&version.name),
-        "name": version.name,
-        "sha256": version.sha256,
-        "size": version.size,
-        "language": version.language,
-        "wit_version": version.wit_version,
-        "description": version.description,
-        "timestamp": version.timestamp,
-        "attestation": version.attestation,
-        "rolled_back_from": version.rolled_back_from,
-    })
-}
-
-fn event_json(event: &Event) -> serde_json::Value {
-    match event {
-        Event::Version(version) => {
-            let mut json = summary(version);
-            json["event"] = "version".into();
-            json
-        }
-        Event::Removed { .. } => serde_json::to_value(event).unwrap_or_default(),
-    }
 }
 
 fn event_line(event: &Event) -> String {

@@ -10,8 +10,7 @@ use clap::Subcommand;
 use super::{Global, Outcome, output};
 use crate::plugins::listing::{Listed, State};
 use crate::plugins::{self, Inspection};
-use crate::runtime::{Runtime, RuntimeConfig, mib};
-use crate::sqlite::SqliteBackend;
+use crate::runtime::{Runtime, mib};
 use crate::storage::{Pool, Store};
 use crate::{node, toolchain};
 
@@ -93,7 +92,7 @@ fn run_on(global: &Global, records: &dyn Store, command: PluginCommand) -> anyho
                     loaded += 1;
                 }
                 if json {
-                    output::json_line(&mut out, &describe(entry))?;
+                    output::json_line(&mut out, &entry.to_json())?;
                 } else {
                     print_listed(&mut out, entry)?;
                 }
@@ -142,7 +141,7 @@ fn print_listed(out: &mut impl Write, entry: &Listed) -> std::io::Result<()> {
         State::Clash { record, others } => eprintln!(
             "qntx: plugin '{path}' is named '{}', like {}: a node refuses each of them",
             record.name.as_deref().unwrap_or("?"),
-            quoted(others)
+            plugins::listing::quoted(others)
         ),
         State::Refused(record) => eprintln!(
             "qntx: {} (at the node's load of {})",
@@ -156,14 +155,6 @@ fn print_listed(out: &mut impl Write, entry: &Listed) -> std::io::Result<()> {
         State::Unreadable(reason) => eprintln!("qntx: {reason}"),
     }
     Ok(())
-}
-
-fn quoted(paths: &[PathBuf]) -> String {
-    paths
-        .iter()
-        .map(|p| format!("'{}'", p.display()))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn print_inspection(out: &mut impl Write, inspection: &Inspection) -> std::io::Result<()> {
@@ -283,55 +274,16 @@ pub(super) fn build_and_install(
     Ok(installed)
 }
 
-/// A runtime for checking components, without the pooling allocator's reservations. Given
-/// the command's settings, it shares the node's compile cache (entries are keyed by engine
-/// settings, so a difference from the node's engine only means separate entries).
+/// A runtime for checking components ([`plugins::checking_runtime`]). Given the command's
+/// settings, it shares the node's compile cache.
 pub(super) fn checking_runtime(global: Option<&Global>) -> anyhow::Result<Arc<Runtime>> {
     let cache_dir = global
         .map(|global| global.data_dir().map(|dir| node::cache_dir(&dir)))
         .transpose()?;
-    Ok(Arc::new(Runtime::new(RuntimeConfig {
-        pooling: false,
-        cache_dir,
-        ..RuntimeConfig::default()
-    })?))
+    Ok(plugins::checking_runtime(cache_dir)?)
 }
 
 /// An empty store for `initialize` calls made only to check a plugin.
 pub(super) fn scratch_store() -> anyhow::Result<Pool> {
-    Ok(Pool::new(Arc::new(SqliteBackend::temporary()?), 1))
-}
-
-fn describe(entry: &Listed) -> serde_json::Value {
-    let (status, record, why) = match &entry.state {
-        State::Loaded(record) => ("loaded", Some(record), None),
-        State::Clash { record, others } => (
-            "refused",
-            Some(record),
-            Some(format!(
-                "named '{}', like {}",
-                record.name.as_deref().unwrap_or("?"),
-                quoted(others)
-            )),
-        ),
-        State::Refused(record) => ("refused", Some(record), record.refusal.clone()),
-        State::NeverLoaded => ("never loaded", None, None),
-        State::Unreadable(reason) => ("unreadable", None, Some(reason.clone())),
-    };
-    let name = record.and_then(|r| r.name.clone());
-    serde_json::json!({
-        "status": status,
-        "name": name,
-        "version": record.and_then(|r| r.version.clone()),
-        "description": record.and_then(|r| r.description.clone()),
-        "path": entry.path,
-        "sha256": entry.key.as_ref().map(|key| &key.sha256),
-        "size": record.map(|r| r.size),
-        "loaded_at": record.map(|r| r.loaded_at),
-        "refusal": why,
-        "handlers": record.map(|r| r.handlers.iter().map(|(handler, description)| serde_json::json!({
-            "name": format!("{}/{handler}", name.as_deref().unwrap_or("?")),
-            "description": description,
-        })).collect::<Vec<_>>()).unwrap_or_default(),
-    })
+    Ok(plugins::scratch_store()?)
 }

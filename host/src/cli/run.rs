@@ -1,5 +1,6 @@
 //! `qntx run`: the node.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use std::sync::Arc;
@@ -80,6 +81,16 @@ pub struct RunArgs {
     /// Serve no HTTP, whatever --http, QNTX_HTTP or [http] say
     #[arg(long, help_heading = "HTTP")]
     no_http: bool,
+
+    /// Where compilers and build caches of handlers created over HTTP live; installed there on
+    /// first use [default: ~/.cache/qntx/toolchains]
+    #[arg(
+        long,
+        env = "QNTX_TOOLCHAINS",
+        value_name = "DIR",
+        help_heading = "HTTP"
+    )]
+    toolchains: Option<PathBuf>,
 }
 
 pub(super) fn run(global: &Global, args: RunArgs) -> anyhow::Result<Outcome> {
@@ -91,7 +102,7 @@ pub(super) fn run(global: &Global, args: RunArgs) -> anyhow::Result<Outcome> {
     };
     let (node, backend) = start(global, &args)?;
     let http = match http {
-        Some(http) => Some(serve_http(&http, global, &node, backend, metrics)?),
+        Some(http) => Some(serve_http(&http, global, &args, &node, backend, metrics)?),
         None => None,
     };
     if node.plugins().is_empty() && !node.refused().is_empty() && node.registry().names().is_empty()
@@ -164,15 +175,20 @@ fn http_config(global: &Global, args: &RunArgs) -> anyhow::Result<Option<HttpCon
 fn serve_http(
     http: &HttpConfig,
     global: &Global,
+    args: &RunArgs,
     node: &Node,
     backend: Arc<dyn Backend>,
     metrics: Option<&'static Metrics>,
 ) -> anyhow::Result<crate::http::Server> {
+    let data_dir = global.data_dir()?;
     let context = NodeContext {
         backend,
         node_id: node.id().to_owned(),
         plugin_dirs: global.plugin_dirs()?,
         metrics,
+        cache_dir: Some(crate::node::cache_dir(&data_dir)),
+        toolchains: args.toolchains.clone(),
+        settings: Some(Arc::new(config::Settings(data_dir))),
     };
     let server = crate::http::Server::start(http, context)
         .context("starting the HTTP API (--http ADDR serves it elsewhere, --no-http not at all)")?;

@@ -13,6 +13,8 @@ pub type Connection = qntx_postgres::PostgresConnection;
 mod announcements;
 #[path = "../api.rs"]
 mod api;
+#[path = "../api_admin.rs"]
+mod api_admin;
 #[path = "../ats.rs"]
 mod ats;
 #[path = "../authors.rs"]

@@ -19,6 +19,7 @@
 //! handler's attestations carry `actors = [handler:NAME]` and `source = NAME@<sha256 prefix>`.
 
 mod admission;
+mod create;
 mod discovery;
 mod error;
 mod install;
@@ -27,9 +28,11 @@ mod load;
 mod names;
 mod speaker;
 pub mod store;
+mod summary;
 mod version;
 
 pub use admission::{EnqueueError, PluginSource, check_enqueue};
+pub use create::{CreateError, Created, create};
 pub use discovery::Discovery;
 pub use error::Error;
 pub use install::{Install, install};
@@ -37,6 +40,7 @@ pub use lifecycle::{RolledBack, remove, roll_back, rollback_target};
 pub use load::{Checked, check, component_bytes, job_handler};
 pub use names::{check_name, registered_name};
 pub use speaker::check_speaker;
+pub use summary::{event_json, summary};
 pub use version::{
     Event, HandlerVersion, NewVersion, current, history, newest_of_all, record_removal,
     record_version,

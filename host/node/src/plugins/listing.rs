@@ -99,3 +99,61 @@ fn mark_clashes(listed: &mut [Listed]) {
         }
     }
 }
+
+impl Listed {
+    /// The entry as JSON (what `qntx plugin list --json` prints and the HTTP API answers):
+    /// status (`loaded`, `refused`, `never loaded`, `unreadable`), name, version, description,
+    /// path, sha256, size, when a node loaded it, why it is refused, and its handlers.
+    pub fn to_json(&self) -> serde_json::Value {
+        let (status, record, why) = match &self.state {
+            State::Loaded(record) => ("loaded", Some(record), None),
+            State::Clash { record, others } => (
+                "refused",
+                Some(record),
+                Some(format!(
+                    "named '{}', like {}",
+                    record.name.as_deref().unwrap_or("?"),
+                    quoted(others)
+                )),
+            ),
+            State::Refused(record) => ("refused", Some(record), record.refusal.clone()),
+            State::NeverLoaded => ("never loaded", None, None),
+            State::Unreadable(reason) => ("unreadable", None, Some(reason.clone())),
+        };
+        let name = record.and_then(|r| r.name.clone());
+        let handlers = record
+            .map(|r| {
+                r.handlers
+                    .iter()
+                    .map(|(handler, description)| {
+                        serde_json::json!({
+                            "name": format!("{}/{handler}", name.as_deref().unwrap_or("?")),
+                            "description": description,
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        serde_json::json!({
+            "status": status,
+            "name": name,
+            "version": record.and_then(|r| r.version.clone()),
+            "description": record.and_then(|r| r.description.clone()),
+            "path": self.path,
+            "sha256": self.key.as_ref().map(|key| &key.sha256),
+            "size": record.map(|r| r.size),
+            "loaded_at": record.map(|r| r.loaded_at),
+            "refusal": why,
+            "handlers": handlers,
+        })
+    }
+}
+
+/// Paths, quoted and joined with commas: `'a.wasm', 'b.wasm'`.
+pub fn quoted(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| format!("'{}'", p.display()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

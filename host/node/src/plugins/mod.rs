@@ -11,6 +11,7 @@
 
 pub mod announce;
 mod catalog;
+mod checker;
 mod error;
 mod file;
 mod inspect;
@@ -21,6 +22,7 @@ mod names;
 pub mod record;
 
 pub use catalog::{Catalog, PARALLEL_LOADS, load_all, load_all_serving};
+pub use checker::{Checker, CheckerError, checking_runtime, scratch_store};
 pub use error::Error;
 pub use file::PluginFile;
 pub use inspect::{Inspection, inspect, world_built_for};
