@@ -20,7 +20,7 @@ use qntx_node::plugins::Catalog;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::json::Body;
+use super::json::{self, Body};
 use crate::ApiError;
 use crate::auth::Caller;
 use crate::state::AppState;
@@ -90,12 +90,7 @@ pub(super) async fn enqueue(
             Ok(store::enqueue(conn.store(), &job, now)?)
         })
         .await?;
-    let status = if enqueued.existing {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    Ok((status, Json(enqueued)))
+    Ok(json::enqueued(enqueued))
 }
 
 /// `POST /api/v1/jobs/batch` (scope `enqueue`): every job or none; an error names the index of

@@ -1,8 +1,10 @@
-//! The JSON body extractor: its rejections answer in the API's error format.
+//! The JSON body extractor (its rejections answer in the API's error format), and the answer
+//! to an enqueue.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
+use qntx_core::pulse::store::Enqueued;
 use serde::de::DeserializeOwned;
 
 use crate::ApiError;
@@ -31,4 +33,15 @@ fn rejected(rejection: &JsonRejection) -> ApiError {
     };
     // axum's text names the serde error and its position; keep it, on one line.
     ApiError::new(status, code, rejection.body_text().replace('\n', " "))
+}
+
+/// The answer to an enqueue: 201 with the new job's id, or 200 with the id of the active job
+/// a `unique` request (or a schedule's previous run) matched.
+pub(crate) fn enqueued(enqueued: Enqueued) -> (StatusCode, axum::Json<Enqueued>) {
+    let status = if enqueued.existing {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    (status, axum::Json(enqueued))
 }

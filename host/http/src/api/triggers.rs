@@ -12,7 +12,7 @@ use qntx_core::tokens::Scope;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json::Body;
+use super::json::{self, Body};
 use crate::ApiError;
 use crate::auth::Caller;
 use crate::state::AppState;
@@ -114,12 +114,7 @@ pub(super) async fn run_now(
     let enqueued = state
         .store(move |conn| Ok(store::run_now(conn.store(), &id, now_ms())?))
         .await?;
-    let status = if enqueued.existing {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    Ok((status, Json(enqueued)))
+    Ok(json::enqueued(enqueued))
 }
 
 /// `DELETE /api/v1/schedules/{id}` (scope `admin`): delete a schedule a user added (a
