@@ -131,8 +131,17 @@ impl Browser {
     }
 
     fn command(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
-        let path = format!("/session/{}{path}", self.session);
-        call(&self.base, method, &path, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+        self.try_command(method, path, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    fn try_command(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
+        call(
+            &self.base,
+            method,
+            &format!("/session/{}{path}", self.session),
+            body,
+        )
     }
 
     /// Load `url` and wait for the page.
@@ -157,9 +166,10 @@ impl Browser {
         );
         found
             .as_array()
-            .unwrap()
-            .iter()
-            .map(|element| Element(element[ELEMENT].as_str().unwrap().to_owned()))
+            .into_iter()
+            .flatten()
+            .filter_map(|element| element[ELEMENT].as_str())
+            .map(|id| Element(id.to_owned()))
             .collect()
     }
 
@@ -197,19 +207,25 @@ impl Browser {
         );
     }
 
-    /// The visible text of `element`.
-    pub fn text(&self, element: &Element) -> String {
-        let text = self.command("GET", &format!("/element/{}/text", element.0), None);
-        text.as_str().unwrap_or_default().to_owned()
+    /// The visible text of the first element matching `selector` now; `None` when there is
+    /// none, or the page was replaced between finding it and reading it (a reload).
+    pub fn text_now(&self, selector: &str) -> Option<String> {
+        let element = self.find_all(selector).into_iter().next()?;
+        let text = self
+            .try_command("GET", &format!("/element/{}/text", element.0), None)
+            .ok()?;
+        text.as_str().map(str::to_owned)
     }
 
-    /// A DOM property of `element` (`value` of a progress bar), as JSON.
-    pub fn property(&self, element: &Element, name: &str) -> Value {
-        self.command(
+    /// A DOM property of the first element matching `selector` now, as [`Browser::text_now`].
+    pub fn property_now(&self, selector: &str, name: &str) -> Option<Value> {
+        let element = self.find_all(selector).into_iter().next()?;
+        self.try_command(
             "GET",
             &format!("/element/{}/property/{name}", element.0),
             None,
         )
+        .ok()
     }
 
     /// Write a PNG of the page to `path`.

@@ -29,10 +29,12 @@ fn signed_in(node: &ApiNode, secret: &str) -> Browser {
     browser
 }
 
-/// The value of the job page's progress bar.
+/// The value of the job page's progress bar (0 while the page reloads).
 fn progress(browser: &Browser) -> f64 {
-    let bar = browser.find("progress[data-progress]");
-    browser.property(&bar, "value").as_f64().unwrap_or(0.0)
+    browser
+        .property_now("progress[data-progress]", "value")
+        .and_then(|value| value.as_f64())
+        .unwrap_or(0.0)
 }
 
 /// Wait up to 30 s for `check` on `browser`.
@@ -48,9 +50,12 @@ fn until(what: &str, browser: &Browser, mut check: impl FnMut(&Browser) -> bool)
     }
 }
 
-/// The status the job page shows.
+/// The status the job page shows (empty while the page reloads: the script reloads it when
+/// the status changes).
 fn shown_status(browser: &Browser) -> String {
-    browser.text(&browser.find("dl.facts [data-status]"))
+    browser
+        .text_now("dl.facts [data-status]")
+        .unwrap_or_default()
 }
 
 #[test]
@@ -74,8 +79,7 @@ fn a_signed_in_browser_watches_a_job_progress_and_cancels_it_with_the_button() {
     let browser = signed_in(&node, &ops);
     until("the overview counts the job", &browser, |b| {
         b.goto(&format!("{}/", node.base));
-        let running = b.find("[data-count=running]");
-        b.text(&running) == "1"
+        b.text_now("[data-count=running]").as_deref() == Some("1")
     });
     browser.screenshot(&screenshot("overview.png"));
 
@@ -112,7 +116,9 @@ fn a_signed_in_browser_watches_a_job_progress_and_cancels_it_with_the_button() {
     let later = later["id"].as_str().unwrap().to_owned();
     let reader = signed_in(&node, &viewer);
     reader.goto(&format!("{}/jobs/{later}", node.base));
-    assert_eq!(shown_status(&reader), "queued");
+    until("the page shows the job queued", &reader, |b| {
+        shown_status(b) == "queued"
+    });
     assert!(
         reader.find_all("button[data-action]").is_empty(),
         "a read-only session sees buttons"
