@@ -9,7 +9,7 @@ use qntx_core::clock::now_ms;
 use qntx_core::pulse::{self, store};
 
 use super::actions::Action;
-use super::jobs::{ListForm, encode};
+use super::jobs::ListForm;
 use super::viewer::Viewer;
 use crate::ApiError;
 use crate::state::AppState;
@@ -124,14 +124,8 @@ pub(super) async fn act(
             Ok((acted, skipped))
         })
         .await?;
-    let mut back = form.query("");
-    if !back.is_empty() {
-        back.push('&');
-    }
-    back.push_str(&format!(
-        "done={}",
-        encode(&format!("{action}:{acted}:{skipped}"))
-    ));
+    let done = format!("{action}:{acted}:{skipped}");
+    let back = form.query(&[("done", &done)]);
     Ok(Redirect::to(&format!("/jobs?{back}")).into_response())
 }
 

@@ -77,15 +77,10 @@ impl ListForm {
         })
     }
 
-    /// The query string of this filter at `cursor` (none: the first page).
-    pub(super) fn query(&self, cursor: &str) -> String {
+    /// The query string of this filter, with `extra` pairs (a page's cursor, a report).
+    pub(super) fn query(&self, extra: &[(&str, &str)]) -> String {
         let [status, handler, source] = self.fields();
-        [status, handler, source, ("cursor", cursor)]
-            .iter()
-            .filter(|(_, value)| !value.is_empty())
-            .map(|(name, value)| format!("{name}={}", encode(value)))
-            .collect::<Vec<_>>()
-            .join("&")
+        query(&[&[status, handler, source], extra].concat())
     }
 }
 
@@ -154,7 +149,7 @@ fn list_body(viewer: &Viewer, form: &ListForm, jobs: &JobPage) -> Markup {
             }
         }
         @if let Some(next) = &jobs.next_cursor {
-            p { a.next href={ "/jobs?" (form.query(next)) } { "Older jobs →" } }
+            p { a.next href={ "/jobs?" (form.query(&[("cursor", next)])) } { "Older jobs →" } }
         }
     }
 }
@@ -189,7 +184,7 @@ fn detail_body(viewer: &Viewer, job: &Job, logs: &[(i64, LogLine)]) -> Markup {
         div.job data-live-job=(job.id) data-status=(job.status.as_str()) data-log-after=(last_line) {
             dl.facts {
                 dt { "id" } dd { code { (job.id) } }
-                dt { "handler" } dd { a href={ "/jobs?handler=" (encode(&job.handler)) } { (job.handler) } }
+                dt { "handler" } dd { a href={ "/jobs?" (query(&[("handler", &job.handler)])) } { (job.handler) } }
                 dt { "status" } dd {
                     (format::status(job.status))
                     @if let Some(reason) = job.pause_reason { " (" (reason.as_str()) ")" }
@@ -214,7 +209,7 @@ fn detail_body(viewer: &Viewer, job: &Job, logs: &[(i64, LogLine)]) -> Markup {
                 @if let Some(parent) = &job.parent_job_id {
                     dt { "parent" } dd { a href={ "/jobs/" (parent) } { code { (parent) } } }
                 }
-                dt { "children" } dd { a href={ "/jobs?source=" (encode(&format!("job:{}", job.id))) } { "jobs it enqueued" } }
+                dt { "children" } dd { a href={ "/jobs?" (query(&[("source", &format!("job:{}", job.id))])) } { "jobs it enqueued" } }
             }
             @if viewer.may_steer() { (buttons(viewer, job)) }
             h2 { "Payload" }
@@ -291,14 +286,9 @@ fn pretty(value: &serde_json::Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
 }
 
-/// `text` for a query string.
-pub(super) fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (byte as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+/// A query string of the `pairs` whose value is not empty.
+pub(super) fn query(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs.iter().filter(|(_, value)| !value.is_empty()))
+        .finish()
 }

@@ -16,9 +16,10 @@ use crate::ApiError;
 use crate::auth::{SESSION_COOKIE, session_secret};
 use crate::state::AppState;
 
-/// The sign-in form's fields.
+/// The sign-in form's fields; a form without `token` is answered as an empty one.
 #[derive(Debug, Deserialize)]
 pub(super) struct SignIn {
+    #[serde(default)]
     token: String,
 }
 
